@@ -1,0 +1,6 @@
+"""Networks: the model, weight loaders (npz, onnx) and the forward pass."""
+
+from nnlang.networks.network import Dense, Network
+from nnlang.networks.load import load_network
+
+__all__ = ["Dense", "Network", "load_network"]

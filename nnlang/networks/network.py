@@ -1,0 +1,73 @@
+"""The network model every loader returns, and its numpy forward pass."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+ACTIVATIONS = ("relu", "linear")
+
+
+@dataclass(frozen=True)
+class Dense:
+    """One affine layer ``act(W @ x + b)``; ``W`` has shape (n_out, n_in)."""
+
+    W: np.ndarray
+    b: np.ndarray
+    activation: str = "relu"
+
+    @property
+    def n_in(self) -> int:
+        return int(self.W.shape[1])
+
+    @property
+    def n_out(self) -> int:
+        return int(self.W.shape[0])
+
+
+@dataclass(frozen=True)
+class Network:
+    """A feed-forward ReLU network: a list of dense layers.
+
+    ``input_shape`` is the shape users see (e.g. (28, 28)); the network itself
+    works on the flattened input of size ``n_in``.
+    """
+
+    layers: tuple[Dense, ...]
+    name: str = "net"
+    source: str = ""
+    input_shape: tuple[int, ...] = field(default=())
+
+    @property
+    def n_in(self) -> int:
+        return self.layers[0].n_in
+
+    @property
+    def n_out(self) -> int:
+        return self.layers[-1].n_out
+
+    @property
+    def sizes(self) -> list[int]:
+        """Layer sizes, input first: e.g. [784, 32, 16, 10]."""
+        return [self.n_in] + [layer.n_out for layer in self.layers]
+
+    def forward(self, x: np.ndarray) -> list[np.ndarray]:
+        """All layer values for one input (or a batch, last axis = features).
+
+        Returns ``[x0, x1, ..., xK]`` where ``x0`` is the flattened input and
+        ``xk`` the post-activation values of layer k.
+        """
+        a = np.asarray(x, dtype=float)
+        a = a.reshape(a.shape[: a.ndim - len(self.input_shape)] + (-1,)) if self.input_shape else a
+        values = [a]
+        for layer in self.layers:
+            a = a @ layer.W.T + layer.b
+            if layer.activation == "relu":
+                a = np.maximum(a, 0.0)
+            values.append(a)
+        return values
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """The output layer for an input or a batch."""
+        return self.forward(x)[-1]
