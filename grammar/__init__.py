@@ -1,0 +1,1 @@
+"""The nnlang grammar, shipped inside the wheel as the package ``nnlang.grammar``."""
