@@ -64,6 +64,7 @@ BREAST_SAMPLES = np.array([[2, 1, 1, 1, 2, 1, 3, 1, 1],
 BREAST_SAMPLE_LABELS = np.array([0, 1], dtype=np.int64)
 BREAST_SPLIT_SEED = 0      # the 70/30 train/test shuffle
 BREAST_TRAIN_FRACTION = 0.7
+BREAST_LR = 0.003          # Adam step size (0.01 kills more ReLUs)
 
 
 # ---------------------------------------------------------------------------
@@ -241,10 +242,11 @@ def train_breast(name, hidden, X, y, train_idx, test_idx, *, seeds, epochs, min_
     The network sees the raw attributes in [1, 10]; training uses
     u = (x - 1) / 9 in [0, 1], folded into the first layer afterwards:
     W0 u + b0 = (W0 / 9) x + (b0 - W0 @ 1 / 9).
-    A seed is accepted when the test accuracy is >= min_acc, both output units
-    are positive on some test input (neither died), the network predicts both
-    classes, and it classifies the two fig. 4.2 samples correctly with a
-    strict margin. The first accepted seed is kept.
+    A seed is accepted when the test accuracy is >= min_acc, no unit died
+    (every hidden and output unit is positive on some training row), both
+    output units are positive on some test row, the network predicts both
+    classes on the test rows, and it classifies the two fig. 4.2 samples
+    correctly with a strict margin. The first accepted seed is kept.
     """
     sizes = [9] + hidden + [2]
     acts = ["relu"] * (len(sizes) - 1)
@@ -253,7 +255,7 @@ def train_breast(name, hidden, X, y, train_idx, test_idx, *, seeds, epochs, min_
     for seed in seeds:
         t0 = time.perf_counter()
         params = train_mlp(sizes, acts, U[train_idx], y[train_idx], seed=seed,
-                           epochs=epochs, batch=32, lr=0.01)
+                           epochs=epochs, batch=32, lr=BREAST_LR)
         seconds = time.perf_counter() - t0
         W0, b0 = params[0]
         params[0] = [W0 / 9.0, b0 - W0.sum(axis=1) / 9.0]
@@ -263,15 +265,17 @@ def train_breast(name, hidden, X, y, train_idx, test_idx, *, seeds, epochs, min_
         test_acc = accuracy(net, Xf[test_idx], y[test_idx])
         train_acc = accuracy(net, Xf[train_idx], y[train_idx])
         alive = [bool(np.any(out[:, j] > 0)) for j in range(2)]
+        dead = [int(np.sum(~np.any(v > 0, axis=0))) for v in net.forward(Xf[train_idx])[1:]]
         pred = np.argmax(out, axis=1)
         ties = int(np.sum(out[:, 0] == out[:, 1]))
         s_out = net.predict(BREAST_SAMPLES)
         samples_ok = bool(np.all(
             s_out[np.arange(2), BREAST_SAMPLE_LABELS] > s_out[np.arange(2), 1 - BREAST_SAMPLE_LABELS]
         ))
-        ok = (test_acc >= min_acc and all(alive) and len(set(pred.tolist())) == 2 and samples_ok)
+        ok = (test_acc >= min_acc and all(alive) and not any(dead)
+              and len(set(pred.tolist())) == 2 and samples_ok)
         log(f"  {name} seed {seed}: train acc {train_acc:.4f}, test acc {test_acc:.4f}, "
-            f"outputs alive {alive}, test ties {ties}, samples {s_out.round(3).tolist()} "
+            f"dead units per layer {dead}, outputs alive on test {alive}, test ties {ties}, samples {s_out.round(3).tolist()} "
             f"-> {'accepted' if ok else 'rejected'} ({seconds:.1f} s)")
         tried.append(seed)
         if ok:
@@ -281,22 +285,38 @@ def train_breast(name, hidden, X, y, train_idx, test_idx, *, seeds, epochs, min_
     raise SystemExit(f"{name}: no seed in {list(seeds)} reached the acceptance criteria")
 
 
-def train_mnist(name, hidden, data, *, seed, epochs, lr, weight_decay, log):
+def train_mnist(name, hidden, data, *, seeds, epochs, lr, weight_decay, min_acc, log):
+    """Train an MNIST net (ReLU hidden, linear output), trying seeds in order.
+
+    A seed is accepted when the test accuracy is >= min_acc and no hidden unit
+    died (every hidden unit is positive on some training image). The first
+    accepted seed is kept.
+    """
     x_train, y_train, x_test, y_test = data
     sizes = [784] + hidden + [10]
     acts = ["relu"] * (len(sizes) - 2) + ["linear"]
-    t0 = time.perf_counter()
-    params = train_mlp(sizes, acts, x_train, y_train, seed=seed, epochs=epochs,
-                       batch=64, lr=lr, weight_decay=weight_decay)
-    seconds = time.perf_counter() - t0
-    net = to_network(params, acts, name, input_shape=(28, 28))
-    train_acc = accuracy(net, x_train, y_train)
-    test_acc = accuracy(net, x_test, y_test)
-    first100 = accuracy(net, x_test[:100], y_test[:100])
-    log(f"  {name} seed {seed}: train acc {train_acc:.4f}, test acc {test_acc:.4f} "
-        f"(first 100: {first100:.2f}) ({seconds:.1f} s)")
-    return net, dict(seed=seed, train_accuracy=train_acc, test_accuracy=test_acc,
-                     first100_accuracy=first100, seconds=seconds)
+    tried = []
+    for seed in seeds:
+        t0 = time.perf_counter()
+        params = train_mlp(sizes, acts, x_train, y_train, seed=seed, epochs=epochs,
+                           batch=64, lr=lr, weight_decay=weight_decay)
+        seconds = time.perf_counter() - t0
+        net = to_network(params, acts, name, input_shape=(28, 28))
+        train_acc = accuracy(net, x_train, y_train)
+        test_acc = accuracy(net, x_test, y_test)
+        first100 = accuracy(net, x_test[:100], y_test[:100])
+        values = net.forward(x_train.reshape(-1, 28, 28))
+        dead = [int(np.sum(~np.any(v > 0, axis=0))) for v in values[1:-1]]
+        ok = test_acc >= min_acc and not any(dead)
+        log(f"  {name} seed {seed}: train acc {train_acc:.4f}, test acc {test_acc:.4f} "
+            f"(first 100: {first100:.2f}), dead hidden units per layer {dead} "
+            f"-> {'accepted' if ok else 'rejected'} ({seconds:.1f} s)")
+        tried.append(seed)
+        if ok:
+            return net, dict(seed=seed, seeds_tried=tried, train_accuracy=train_acc,
+                             test_accuracy=test_acc, first100_accuracy=first100,
+                             seconds=seconds)
+    raise SystemExit(f"{name}: no seed in {list(seeds)} reached the acceptance criteria")
 
 
 def main(argv=None) -> int:
@@ -335,7 +355,7 @@ def main(argv=None) -> int:
                              activations=[layer.activation for layer in net.layers],
                              data=f"Wisconsin breast cancer, {len(train_idx)} train rows "
                                   f"(split seed {BREAST_SPLIT_SEED})",
-                             test_size=len(test_idx), epochs=epochs, batch=32, lr=0.01, **info)
+                             test_size=len(test_idx), epochs=epochs, batch=32, lr=BREAST_LR, **info)
 
     # --- MNIST ----------------------------------------------------------------
     data = read_mnist(shared)
@@ -343,10 +363,10 @@ def main(argv=None) -> int:
     write_arrays(DATA / "mnist_samples.npz", images=x_test[:100].copy(),
                  labels=y_test[:100].copy(), indices=np.arange(100, dtype=np.int64))
     log(f"mnist: {len(data[1])} training images, {len(y_test)} test images")
-    for name, hidden, epochs, seed in (("mnist_784_32_16_10", [32, 16], 40, 0),
-                                       ("mnist_784_8_8_8_10", [8, 8, 8], 60, 0)):
-        net, info = train_mnist(name, hidden, data, seed=seed, epochs=epochs, lr=1e-3,
-                                weight_decay=1e-4, log=log)
+    for name, hidden, epochs, min_acc in (("mnist_784_32_16_10", [32, 16], 40, 0.90),
+                                          ("mnist_784_8_8_8_10", [8, 8, 8], 60, 0.85)):
+        net, info = train_mnist(name, hidden, data, seeds=range(10), epochs=epochs, lr=1e-3,
+                                weight_decay=1e-4, min_acc=min_acc, log=log)
         write_model(net, MODELS / f"{name}.npz")
         summary[name] = dict(file=f"examples/models/{name}.npz", sizes=net.sizes,
                              activations=[layer.activation for layer in net.layers],

@@ -59,7 +59,9 @@ class Network:
         ``xk`` the post-activation values of layer k.
         """
         a = np.asarray(x, dtype=float)
-        a = a.reshape(a.shape[: a.ndim - len(self.input_shape)] + (-1,)) if self.input_shape else a
+        nd = len(self.input_shape)
+        if nd > 1 and a.ndim >= nd and a.shape[a.ndim - nd:] == self.input_shape:
+            a = a.reshape(a.shape[: a.ndim - nd] + (-1,))
         values = [a]
         for layer in self.layers:
             a = a @ layer.W.T + layer.b

@@ -1,0 +1,333 @@
+"""Statement-level checking: declarations, objective, constraints, options."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nnlang.check.exprs import ExprChecker, const
+from nnlang.errors import NnlangError, SemanticError, Span
+from nnlang.ir import nodes as ir
+from nnlang.ir.options import OPTION_NAMES, Options, validate
+from nnlang.ir.program import Comparison, Objective, Program
+from nnlang.networks.load import load_network
+from nnlang.networks.network import Network
+from nnlang.parse import ast, parse_expr
+
+ParamValue = Any  # a number, a nested list, a numpy array, or a string to parse
+
+
+class _Checker:
+    def __init__(self, prog: ast.Program, path: Path, params: dict[str, ParamValue]):
+        self.prog = prog
+        self.path = path
+        self.base_dir = path.parent
+        self.overrides = dict(params)
+        self.env: dict[str, Any] = {}
+        self.defined_at: dict[str, Span] = {}
+        self.exprs = ExprChecker(self.env, self.base_dir)
+        self.networks: dict[str, ir.NetworkDef] = {}
+        self.params: dict[str, np.ndarray] = {}
+        self.variables: dict[str, ir.Var] = {}
+        self.lets: dict[str, ir.Expr] = {}
+        self.objective: Objective | None = None
+        self.constraints: list[Comparison] = []
+        self.options = Options()
+        self.options_span: Span | None = None
+
+    # ---- helpers
+    def _define(self, name: str, value: Any, span: Span) -> None:
+        if name in self.defined_at:
+            prev = self.defined_at[name]
+            raise SemanticError(f"'{name}' is already defined (line {prev.line})", span)
+        self.env[name] = value
+        self.defined_at[name] = span
+
+    def _shape(self, dims: tuple[ast.Expr, ...] | None) -> tuple[int, ...]:
+        if dims is None:
+            return ()
+        shape = []
+        for d in dims:
+            n = self.exprs.integer(d, "a dimension")
+            if n < 1:
+                raise SemanticError(f"a dimension must be at least 1, got {n}", d.span)
+            shape.append(n)
+        return tuple(shape)
+
+    def _fit(self, value: np.ndarray, shape: tuple[int, ...], what: str, span: Span):
+        try:
+            return np.broadcast_to(value, shape).copy() if value.shape != shape else value
+        except ValueError:
+            raise SemanticError(f"{what} has shape [{','.join(map(str, value.shape))}], "
+                                f"expected [{','.join(map(str, shape))}]", span) from None
+
+    # ---- statements
+    def run(self) -> Program:
+        for stmt in self.prog.statements:
+            getattr(self, "_" + type(stmt).__name__.lower())(stmt)
+        unknown = set(self.overrides) - set(self.params)
+        if unknown:
+            name = sorted(unknown)[0]
+            known = ", ".join(sorted(self.params)) or "none"
+            raise SemanticError(f"--set {name}: the spec declares no parameter '{name}' "
+                                f"(parameters: {known})", Span(str(self.path), 1, 1))
+        validate(self.options, self.options_span)
+        return Program(
+            path=self.path, source=self.prog.source, networks=self.networks,
+            params=self.params, variables=self.variables, lets=self.lets,
+            objective=self.objective, constraints=self.constraints, options=self.options,
+            applications=list(self.exprs.applications),
+        )
+
+    def _networkstmt(self, stmt: ast.NetworkStmt) -> None:
+        call = stmt.value
+        if not (isinstance(call, ast.Call) and call.func == "load"):
+            raise SemanticError("a network is declared with load(\"file.npz\"), load(\"file.onnx\")"
+                                " or a { ... } block", stmt.value.span)
+        if len(call.args) != 1 or not isinstance(call.args[0], ast.String) or call.kwargs:
+            raise SemanticError("load() takes one file path string", call.span)
+        network = self._load(call.args[0].value, None, call.args[0].span)
+        self._add_network(stmt.name, network, stmt.span)
+
+    def _load(self, rel: str, activations: list[str] | None, span: Span) -> Network:
+        try:
+            return load_network(self.base_dir / rel, activations)
+        except NnlangError as err:
+            raise err.with_span(span) from None
+
+    def _add_network(self, name: str, network: Network, span: Span) -> None:
+        net = ir.NetworkDef(name, network, span)
+        self._define(name, net, span)
+        self.networks[name] = net
+
+    def _networkblock(self, stmt: ast.NetworkBlock) -> None:
+        inputs = [i for i in stmt.items if isinstance(i, ast.NetInput)]
+        denses = [i for i in stmt.items if isinstance(i, ast.NetDense)]
+        weights = [i for i in stmt.items if isinstance(i, ast.NetWeights)]
+        if len(inputs) != 1:
+            raise SemanticError(f"network '{stmt.name}' needs exactly one 'input' line",
+                                stmt.span)
+        if not denses:
+            raise SemanticError(f"network '{stmt.name}' needs at least one 'dense' layer",
+                                stmt.span)
+        if len(weights) != 1:
+            raise SemanticError(f"network '{stmt.name}' needs exactly one 'weights \"file\"' "
+                                "line", stmt.span)
+        in_shape = self._shape(inputs[0].dims)
+        sizes = [self.exprs.integer(d.size, "a layer size") for d in denses]
+        acts = [d.activation or "linear" for d in denses]
+        network = self._load(weights[0].path, acts, weights[0].span)
+        n_in = int(np.prod(in_shape))
+        if network.n_in != n_in:
+            raise SemanticError(f"network '{stmt.name}' declares input {n_in} but "
+                                f"'{weights[0].path}' has {network.n_in} inputs", inputs[0].span)
+        if len(network.layers) != len(denses):
+            raise SemanticError(f"network '{stmt.name}' declares {len(denses)} layers but "
+                                f"'{weights[0].path}' has {len(network.layers)}",
+                                weights[0].span)
+        for d, size, layer in zip(denses, sizes, network.layers):
+            if layer.n_out != size:
+                raise SemanticError(f"layer declared with {size} units but "
+                                    f"'{weights[0].path}' has {layer.n_out}", d.span)
+        network = Network(network.layers, stmt.name, network.source,
+                          in_shape if len(in_shape) > 1 else ())
+        self._add_network(stmt.name, network, stmt.span)
+
+    def _paramdecl(self, stmt: ast.ParamDecl) -> None:
+        shape = self._shape(stmt.shape) if stmt.shape is not None else None
+        if stmt.name in self.overrides:
+            value = self._override(stmt.name, self.overrides[stmt.name])
+        elif stmt.value is not None:
+            value = self.exprs.constant(stmt.value, f"parameter '{stmt.name}'")
+        else:
+            raise SemanticError(f"parameter '{stmt.name}' has no value: give one here or "
+                                f"with --set {stmt.name}=VALUE", stmt.span)
+        if shape is not None:
+            value = self._fit(value, shape, f"parameter '{stmt.name}'", stmt.span)
+        self._define(stmt.name, const(value, stmt.span), stmt.span)
+        self.params[stmt.name] = value
+
+    def _override(self, name: str, raw: ParamValue) -> np.ndarray:
+        if isinstance(raw, str):
+            node = parse_expr(raw, f"--set {name}")
+            try:
+                return self.exprs.constant(node, f"--set {name}")
+            except NnlangError as err:
+                err.span, err.source = None, None
+                raise SemanticError(f"--set {name}={raw}: {err.message}") from None
+        value = np.asarray(raw)
+        if value.dtype.kind not in "biuf":
+            raise SemanticError(f"parameter '{name}': value of type {value.dtype} is not numeric")
+        return value
+
+    def _vardecl(self, stmt: ast.VarDecl) -> None:
+        shape = self._shape(stmt.shape)
+        domain = stmt.domain
+        lo = np.full(shape, 0.0 if domain == "binary" else -np.inf)
+        hi = np.full(shape, 1.0 if domain == "binary" else np.inf)
+        if stmt.lower is not None:
+            lo = self._fit(self.exprs.constant(stmt.lower, "a variable bound").astype(float),
+                           shape, "the lower bound", stmt.lower.span)
+            hi = self._fit(self.exprs.constant(stmt.upper, "a variable bound").astype(float),
+                           shape, "the upper bound", stmt.upper.span)
+            if np.any(lo > hi):
+                i = tuple(int(v) for v in np.argwhere(lo > hi)[0]) if shape else ()
+                raise SemanticError(f"variable '{stmt.name}': lower bound {lo[i]} exceeds "
+                                    f"upper bound {hi[i]}", stmt.span)
+            if np.isnan(lo).any() or np.isnan(hi).any():
+                raise SemanticError(f"variable '{stmt.name}': bounds contain NaN", stmt.span)
+        fixed = stmt.fixed is not None
+        if fixed:
+            value = self._fit(self.exprs.constant(stmt.fixed, "a fixed value").astype(float),
+                              shape, "the fixed value", stmt.fixed.span)
+            if not np.isfinite(value).all():
+                raise SemanticError(f"variable '{stmt.name}': fixed value is not finite",
+                                    stmt.fixed.span)
+            if np.any(value < lo) or np.any(value > hi):
+                raise SemanticError(f"variable '{stmt.name}': fixed value outside its bounds",
+                                    stmt.fixed.span)
+            lo, hi = value.copy(), value.copy()
+        var = ir.Var(stmt.name, shape, domain, np.asarray(lo, float), np.asarray(hi, float),
+                     stmt.span, fixed)
+        self._define(stmt.name, ir.VarRef(stmt.span, var), stmt.span)
+        self.variables[stmt.name] = var
+
+    def _let(self, stmt: ast.Let) -> None:
+        value = self.exprs.expr(stmt.value, label=stmt.name)
+        self._define(stmt.name, value, stmt.span)
+        self.lets[stmt.name] = value
+
+    def _objective(self, stmt: ast.Objective) -> None:
+        if self.objective is not None:
+            raise SemanticError(f"a second objective (the first is on line "
+                                f"{self.objective.span.line})", stmt.span)
+        expr = self.exprs.expr(stmt.expr)
+        if expr.shape != ():
+            raise SemanticError(f"the objective must be a scalar, got an expression of shape "
+                                f"[{','.join(map(str, expr.shape))}] (use sum(), norm1(), ...)",
+                                stmt.expr.span)
+        self.objective = Objective(stmt.sense, expr, stmt.span)
+
+    def _subjectto(self, stmt: ast.SubjectTo) -> None:
+        pass
+
+    def _constraint(self, stmt: ast.Constraint) -> None:
+        name = stmt.name or f"c{stmt.span.line}"
+        if stmt.name is not None:
+            self._define(stmt.name, None, stmt.span)
+            del self.env[stmt.name]  # names constraints, not values
+        for bindings in self._expand(stmt.fors, 0, {}):
+            saved = {k: self.env.get(k) for k in bindings}
+            self.env.update({k: const(v, stmt.span) for k, v in bindings.items()})
+            try:
+                values = [self.exprs.expr(e) for e in stmt.exprs]
+            finally:
+                for k, v in saved.items():
+                    if v is None:
+                        self.env.pop(k, None)
+                    else:
+                        self.env[k] = v
+            label = name + ("[" + ",".join(str(v) for v in bindings.values()) + "]"
+                            if bindings else "")
+            for (left, right), op in zip(itertools.pairwise(values), stmt.ops):
+                self._comparison(name, label, left, op, right, stmt.span)
+
+    def _comparison(self, name, label, left, op, right, span) -> None:
+        try:
+            np.broadcast_shapes(left.shape, right.shape)
+        except ValueError:
+            raise SemanticError(f"cannot compare shapes [{','.join(map(str, left.shape))}] and "
+                                f"[{','.join(map(str, right.shape))}]", span) from None
+        if isinstance(left, ir.Const) and isinstance(right, ir.Const):
+            ok = {"<=": np.less_equal, ">=": np.greater_equal, "==": np.equal}[op](
+                left.value, right.value)
+            if not np.all(ok):
+                raise SemanticError(f"constraint '{label}' compares constants and is always "
+                                    f"false: the problem is infeasible", span)
+            return
+        self.constraints.append(Comparison(name, label, left, op, right, span))
+
+    def _expand(self, fors, i, bound):
+        if i == len(fors):
+            yield dict(bound)
+            return
+        clause = fors[i]
+        if clause.var in bound:
+            raise SemanticError(f"loop variable '{clause.var}' is used twice", clause.span)
+        saved = self.env.get(clause.var)
+        self.env.update({k: const(v, clause.span) for k, v in bound.items()})
+        start = self.exprs.integer(clause.start, "a range start")
+        stop = self.exprs.integer(clause.stop, "a range end")
+        for v in range(start, stop + 1):
+            self.env[clause.var] = const(v, clause.span)
+            if clause.cond is None or self._cond(clause.cond):
+                yield from self._expand(fors, i + 1, {**bound, clause.var: v})
+        if saved is None:
+            self.env.pop(clause.var, None)
+        else:
+            self.env[clause.var] = saved
+
+    def _cond(self, cond: ast.Cond) -> bool:
+        if isinstance(cond, ast.CondCmp):
+            a = self.exprs.constant(cond.left, "a condition")
+            b = self.exprs.constant(cond.right, "a condition")
+            fn = {"!=": np.not_equal, "==": np.equal, "<=": np.less_equal,
+                  ">=": np.greater_equal, "<": np.less, ">": np.greater}[cond.op]
+            return bool(np.all(fn(a, b)))
+        if cond.op == "not":
+            return not self._cond(cond.operands[0])
+        values = (self._cond(c) for c in cond.operands)
+        return all(values) if cond.op == "and" else any(values)
+
+    def _options(self, stmt: ast.Options) -> None:
+        if self.options_span is not None:
+            raise SemanticError("a second options block", stmt.span)
+        self.options_span = stmt.span
+        changes: dict[str, Any] = {}
+        for opt in stmt.items:
+            if opt.name not in OPTION_NAMES:
+                raise SemanticError(f"unknown option '{opt.name}' "
+                                    f"(options: {', '.join(OPTION_NAMES)})", opt.span)
+            changes.update(self._option_value(opt))
+        opts = Options(**{**self.options.__dict__, **changes})
+        validate(opts, stmt.span)
+        self.options = opts
+
+    def _option_value(self, opt: ast.Option) -> dict[str, Any]:
+        v = opt.value
+        if opt.name in ("encoding", "solver", "bounds"):
+            if isinstance(v, (ast.Name, ast.String)):
+                word = v.id if isinstance(v, ast.Name) else v.value
+                out: dict[str, Any] = {opt.name: word}
+                if opt.name == "bounds":
+                    out["bounds_args"] = {}
+                return out
+            if opt.name == "bounds" and isinstance(v, ast.Call) and not v.args:
+                args = {k.name: float(self.exprs.constant(k.value, "an option argument"))
+                        for k in v.kwargs}
+                return {"bounds": v.func, "bounds_args": args}
+            example = {"encoding": "bigm", "solver": "highs"}.get(opt.name, "interval")
+            raise SemanticError(f"option '{opt.name}' takes a name, e.g. "
+                                f"{opt.name} = {example}", v.span)
+        if opt.name == "verbose":
+            if isinstance(v, ast.Name) and v.id in ("true", "false"):
+                return {"verbose": v.id == "true"}
+            raise SemanticError("option 'verbose' takes true or false", v.span)
+        value = self.exprs.constant(v, f"option '{opt.name}'")
+        if value.shape != ():
+            raise SemanticError(f"option '{opt.name}' takes a number", v.span)
+        if opt.name == "threads":
+            return {"threads": int(value)}
+        return {opt.name: float(value)}
+
+
+def check_program(prog: ast.Program, path: str | Path,
+                  params: dict[str, ParamValue] | None = None) -> Program:
+    """Check a parsed spec; ``params`` override parameter values (like ``--set``)."""
+    try:
+        return _Checker(prog, Path(path), params or {}).run()
+    except NnlangError as err:
+        raise err.with_span(None, prog.source) from None

@@ -1,0 +1,128 @@
+"""The encoded model: a mixed-integer program in matrix form.
+
+This is what every backend consumes (CVXPY lowering, LP/MPS/AMPL emitters):
+variable blocks with bounds and types, row blocks ``lo <= A x <= hi`` over
+the global column vector, and a linear (plus optional sum-of-squares)
+objective. Nothing here refers to the syntax tree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+from nnlang.errors import Span
+from nnlang.networks.network import Network
+
+
+@dataclass(eq=False)
+class VarBlock:
+    """A contiguous range of columns ``offset .. offset + size``."""
+
+    name: str
+    shape: tuple[int, ...]
+    kind: str  # continuous | integer | binary
+    lb: np.ndarray
+    ub: np.ndarray
+    offset: int
+    role: str  # user | layer | slack | relu_binary | aux
+    span: Span | None = None
+
+    @property
+    def size(self) -> int:
+        return int(self.lb.size)
+
+    @property
+    def cols(self) -> slice:
+        return slice(self.offset, self.offset + self.size)
+
+
+@dataclass(eq=False)
+class RowBlock:
+    """Rows ``lo <= A @ x <= hi`` (``A`` is CSR with the model's column count)."""
+
+    name: str
+    A: sp.csr_matrix
+    lo: np.ndarray
+    hi: np.ndarray
+    role: str  # user | relu | aux
+    span: Span | None = None
+    labels: list[str] | None = None  # per row, for user constraints
+
+    @property
+    def size(self) -> int:
+        return int(self.A.shape[0])
+
+
+@dataclass(eq=False)
+class QuadTerm:
+    """``coef * ||A x + c||^2`` in the objective."""
+
+    coef: float
+    A: sp.csr_matrix
+    c: np.ndarray
+
+
+@dataclass(eq=False)
+class LinearObjective:
+    sense: str  # minimize | maximize
+    c: np.ndarray
+    constant: float = 0.0
+    quad: list[QuadTerm] = field(default_factory=list)
+
+
+@dataclass
+class LayerStats:
+    size: int
+    active: int  # stably active (pre-activation lower bound >= 0)
+    inactive: int  # stably inactive (upper bound <= 0)
+    unstable: int
+    mean_width: float
+    activation: str
+
+
+@dataclass(eq=False)
+class AppEncoding:
+    """How one network application was encoded."""
+
+    label: str
+    network: Network
+    input_A: sp.csr_matrix  # layer 0 (flattened input) = input_A @ x + input_c
+    input_c: np.ndarray
+    layers: list[VarBlock]  # post-activation block of layers 1..K
+    pre_bounds: list[tuple[np.ndarray, np.ndarray]]
+    stats: list[LayerStats]
+
+
+@dataclass(eq=False)
+class MilpModel:
+    blocks: list[VarBlock]
+    rows: list[RowBlock]
+    objective: LinearObjective
+    applications: list[AppEncoding]
+    n: int
+
+    def block(self, name: str) -> VarBlock:
+        for b in self.blocks:
+            if b.name == name:
+                return b
+        raise KeyError(name)
+
+    @property
+    def num_integer(self) -> int:
+        return sum(b.size for b in self.blocks if b.kind != "continuous")
+
+    @property
+    def num_rows(self) -> int:
+        return sum(r.size for r in self.rows)
+
+    @property
+    def nnz(self) -> int:
+        return sum(int(r.A.nnz) for r in self.rows)
+
+    def column_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        lb = np.concatenate([b.lb.ravel() for b in self.blocks]) if self.blocks else np.zeros(0)
+        ub = np.concatenate([b.ub.ravel() for b in self.blocks]) if self.blocks else np.zeros(0)
+        return lb, ub

@@ -1,0 +1,57 @@
+"""Solver and compiler options, from the spec's ``options`` block and the CLI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from nnlang.errors import SemanticError, Span, UnsupportedError
+
+ENCODINGS = ("bigm",)
+PLANNED_ENCODINGS = ("indicator", "complementarity")
+BOUND_METHODS = ("interval",)
+PLANNED_BOUND_METHODS = ("symbolic", "lp", "milp")
+
+
+@dataclass(frozen=True)
+class Options:
+    encoding: str = "bigm"
+    bounds: str = "interval"
+    bounds_args: dict[str, Any] = field(default_factory=dict)
+    solver: str = "highs"
+    time_limit: float | None = None
+    mip_gap: float | None = None
+    threads: int | None = None
+    verbose: bool = False
+
+    def updated(self, **changes: Any) -> "Options":
+        """A copy with the non-None ``changes`` applied and validated."""
+        changes = {k: v for k, v in changes.items() if v is not None}
+        new = replace(self, **changes)
+        validate(new, None)
+        return new
+
+
+OPTION_NAMES = ("encoding", "bounds", "solver", "time_limit", "mip_gap", "threads", "verbose")
+
+
+def validate(opts: Options, span: Span | None) -> None:
+    """Raise a located error for an unknown or unsupported option value."""
+    if opts.encoding not in ENCODINGS:
+        if opts.encoding in PLANNED_ENCODINGS:
+            raise UnsupportedError(f"encoding '{opts.encoding}' is not implemented yet "
+                                   f"(available: {', '.join(ENCODINGS)})", span)
+        raise SemanticError(f"unknown encoding '{opts.encoding}' "
+                            f"(expected one of {', '.join(ENCODINGS)})", span)
+    if opts.bounds not in BOUND_METHODS:
+        if opts.bounds in PLANNED_BOUND_METHODS:
+            raise UnsupportedError(f"bounds method '{opts.bounds}' is not implemented yet "
+                                   f"(available: {', '.join(BOUND_METHODS)})", span)
+        raise SemanticError(f"unknown bounds method '{opts.bounds}' "
+                            f"(expected one of {', '.join(BOUND_METHODS)})", span)
+    if opts.time_limit is not None and not opts.time_limit > 0:
+        raise SemanticError(f"time_limit must be positive, got {opts.time_limit}", span)
+    if opts.mip_gap is not None and not opts.mip_gap >= 0:
+        raise SemanticError(f"mip_gap must be >= 0, got {opts.mip_gap}", span)
+    if opts.threads is not None and opts.threads < 1:
+        raise SemanticError(f"threads must be >= 1, got {opts.threads}", span)

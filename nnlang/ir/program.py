@@ -1,0 +1,47 @@
+"""The checked program: what ``nnlang.check`` produces and the encoder consumes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from nnlang.errors import Span
+from nnlang.ir.nodes import Apply, Expr, NetworkDef, Var
+from nnlang.ir.options import Options
+
+
+@dataclass(frozen=True, eq=False)
+class Comparison:
+    """One constraint instance ``left op right`` (elementwise for arrays)."""
+
+    name: str  # the spec's name, or c<line> for unnamed constraints
+    label: str  # name with the family index, e.g. misclassified[3]
+    left: Expr
+    op: str  # <= | >= | ==
+    right: Expr
+    span: Span
+
+
+@dataclass(frozen=True)
+class Objective:
+    sense: str  # minimize | maximize
+    expr: Expr
+    span: Span
+
+
+@dataclass(frozen=True, eq=False)
+class Program:
+    """A checked spec: every name resolved, every shape known, params folded."""
+
+    path: Path
+    source: str
+    networks: dict[str, NetworkDef]
+    params: dict[str, np.ndarray]
+    variables: dict[str, Var]
+    lets: dict[str, Expr]
+    objective: Objective | None
+    constraints: list[Comparison]
+    options: Options
+    applications: list[Apply] = field(default_factory=list)
