@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -69,7 +70,9 @@ def encode_application(builder, app: ir.Apply, h0: Aff) -> AppEncoding:
     lo, hi = interval(h0.padded(builder.n), lb, ub)
     if not (np.isfinite(lo).all() and np.isfinite(hi).all()):
         raise SemanticError(_unbounded_message(builder, app, h0, lo, hi), app.span)
+    start = time.perf_counter()
     pre_bounds = METHODS[opts.bounds](network, lo, hi, **opts.bounds_args)
+    builder.bounds_seconds += time.perf_counter() - start
     encode_relu = _formulation(opts.encoding)
     h = h0.padded(builder.n)
     blocks, stats = [], []

@@ -103,6 +103,7 @@ class MilpModel:
     objective: LinearObjective
     applications: list[AppEncoding]
     n: int
+    bounds_seconds: float = 0.0
 
     def block(self, name: str) -> VarBlock:
         for b in self.blocks:

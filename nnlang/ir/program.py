@@ -31,7 +31,7 @@ class Objective:
     span: Span
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(eq=False)
 class Program:
     """A checked spec: every name resolved, every shape known, params folded."""
 

@@ -5,7 +5,10 @@ tensor that depends on the input is kept as an affine map of the current
 layer's variables (the flattened network input, or the outputs of the last
 ``Relu``)::
 
-    tensor.ravel() == W @ z + b        (W is None stands for the identity)
+    tensor.ravel() == W @ z + b
+
+(``W`` is kept as ``None`` for the identity and as a vector for a diagonal
+matrix, so that an input normalisation costs nothing until the first layer.)
 
 Affine operators are folded into that map; a ``Relu`` closes a layer
 (``Dense(W, b, "relu")``) and starts a new one on its outputs, and an affine
@@ -31,6 +34,7 @@ shape without its size-1 or symbolic dimensions (``[1, 1, 28, 28]`` gives
 
 from __future__ import annotations
 
+import heapq
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,7 +59,9 @@ class _Affine:
     """A tensor of shape ``shape`` whose ravel is ``W @ z + b``.
 
     ``z`` are the variables of layer ``epoch`` (0 = the network input), ``n``
-    of them. ``W is None`` means the identity matrix (then ``prod(shape) == n``).
+    of them. ``W is None`` means the identity matrix and a 1-D ``W`` the
+    diagonal matrix ``diag(W)`` (then ``prod(shape) == n``); otherwise ``W`` has
+    shape (prod(shape), n).
     """
 
     shape: tuple[int, ...]
@@ -72,8 +78,20 @@ class _Affine:
     def size(self) -> int:
         return int(math.prod(self.shape))
 
+    @property
+    def is_diagonal(self) -> bool:
+        return self.W is None or self.W.ndim == 1
+
+    def diag(self) -> np.ndarray:
+        """The diagonal of a diagonal ``W``."""
+        return np.ones(self.n) if self.W is None else self.W
+
     def dense_W(self) -> np.ndarray:
-        return np.eye(self.n) if self.W is None else self.W
+        if self.W is None:
+            return np.eye(self.n)
+        if self.W.ndim == 1:
+            return np.diag(self.W)
+        return self.W
 
     def tensor_W(self) -> np.ndarray:
         """``W`` as an array of shape ``shape + (n,)``."""
@@ -89,7 +107,10 @@ class _Affine:
                  shape: tuple[int, ...]) -> "_Affine":
         shape = tuple(int(d) for d in shape)
         size = int(math.prod(shape))
-        W = None if W is None else np.ascontiguousarray(W).reshape(size, self.n)
+        if W is not None and W.ndim != 1:
+            W = np.ascontiguousarray(W).reshape(size, self.n)
+        elif W is not None and W.shape != (size,):
+            raise AssertionError("a diagonal map must keep the tensor size")
         return _Affine(shape, W, np.asarray(b, dtype=float).reshape(size), self.n, self.epoch)
 
 
@@ -104,6 +125,8 @@ class _Walker:
         self.values: dict[str, _Affine] = {}
         self.layers: list[Dense] = []
         self.last_relu_node = ""
+        self.opset = next((int(o.version) for o in model.opset_import
+                           if o.domain in ("", "ai.onnx")), 1)
 
     # ------------------------------------------------------------------ errors
 
@@ -247,13 +270,12 @@ class _Walker:
         ready = sorted(k for k, c in count.items() if c == 0)
         order: list[int] = []
         while ready:
-            k = ready.pop(0)
+            k = heapq.heappop(ready)
             order.append(k)
             for u in users[k]:
                 count[u] -= 1
                 if count[u] == 0:
-                    ready.append(u)
-            ready.sort()
+                    heapq.heappush(ready, u)
         if len(order) != len(needed):
             raise DataError(f"ONNX file '{self.path}': the graph has a cycle")
         return [nodes[k] for k in order]
@@ -291,13 +313,14 @@ class _Walker:
 
         names = [i for i in node.input if i]
         feeds = {i: self.consts[i] for i in dict.fromkeys(names)}
-        graph = helper.make_graph(
-            [node], "fold",
-            [helper.make_tensor_value_info(i, helper.np_dtype_to_tensor_dtype(a.dtype), a.shape)
-             for i, a in feeds.items()],
-            [helper.make_empty_tensor_value_info(o) for o in node.output if o])
-        model = helper.make_model(graph, opset_imports=list(self.model.opset_import))
         try:
+            graph = helper.make_graph(
+                [node], "fold",
+                [helper.make_tensor_value_info(i, helper.np_dtype_to_tensor_dtype(a.dtype),
+                                               a.shape)
+                 for i, a in feeds.items()],
+                [helper.make_empty_tensor_value_info(o) for o in node.output if o])
+            model = helper.make_model(graph, opset_imports=list(self.model.opset_import))
             results = ReferenceEvaluator(model).run(None, feeds)
         except Exception as exc:  # noqa: BLE001 - any failure means we cannot fold it
             raise self.unsupported(node, f"cannot evaluate it on constant inputs ({exc})") \
@@ -432,7 +455,8 @@ class _Walker:
 
     def op_Neg(self, node: Any) -> None:
         aff = self.value(node, node.input[0])
-        self.set_value(node.output[0], aff.replaced(-aff.dense_W(), -aff.b, aff.shape))
+        W = -aff.diag() if aff.is_diagonal else -aff.W
+        self.set_value(node.output[0], aff.replaced(W, -aff.b, aff.shape))
 
     def op_Add(self, node: Any) -> None:
         self._add_sub(node, +1.0)
@@ -472,7 +496,12 @@ class _Walker:
         # constant (+|-) affine
         c = np.asarray(a, dtype=float)
         bias = c + sign * b.tensor_b()
-        W = b.W if (bias.shape == b.shape and sign > 0) else sign * _broadcast_W(b, bias.shape)
+        if bias.shape != b.shape:
+            W = sign * _broadcast_W(b, bias.shape)
+        elif sign > 0:
+            W = b.W
+        else:
+            W = -b.diag() if b.is_diagonal else -b.W
         return b.replaced(W, bias, bias.shape)
 
     def op_Mul(self, node: Any) -> None:
@@ -560,7 +589,10 @@ class _Walker:
 
     def op_BatchNormalization(self, node: Any) -> None:
         attrs = _attrs(node)
-        if int(attrs.get("training_mode", 0)) or any(o for o in node.output[1:]):
+        training = int(attrs.get("training_mode", 0))
+        if self.opset < 7 and not int(attrs.get("is_test", 0)):
+            training = 1
+        if training or any(o for o in node.output[1:]):
             raise self.unsupported(node, "only inference mode (one output) is supported")
         aff = self.value(node, node.input[0])
         if len(node.input) < 5:
@@ -662,6 +694,10 @@ def _scale(aff: _Affine, c: np.ndarray, divide: bool) -> _Affine:
     c = np.asarray(c, dtype=float)
     bias = aff.tensor_b() / c if divide else aff.tensor_b() * c
     out_shape = bias.shape
+    if out_shape == aff.shape and aff.is_diagonal:
+        cd = np.broadcast_to(c, out_shape).ravel()
+        W = aff.diag() / cd if divide else aff.diag() * cd
+        return aff.replaced(W, bias, out_shape)
     cb = np.broadcast_to(c, out_shape).reshape(-1, 1)
     W = _broadcast_W(aff, out_shape)
     W = W / cb if divide else W * cb
@@ -683,7 +719,7 @@ def _matmul_right(aff: _Affine, M: np.ndarray) -> _Affine:
     if M.ndim <= 2 and len(S) >= 1 and all(d == 1 for d in S[:-1]):
         # A vector times a matrix: the common x @ W case.
         M2 = M.reshape(M.shape[0], -1)
-        W = M2.T.copy() if aff.W is None else M2.T @ aff.W
+        W = M2.T * aff.diag()[None, :] if aff.is_diagonal else M2.T @ aff.W
         return aff.replaced(W, bias, out_shape)
     Wt = aff.tensor_W()
     if len(S) == 1:
@@ -701,7 +737,7 @@ def _matmul_left(M: np.ndarray, aff: _Affine) -> _Affine:
     out_shape = bias.shape
     S = aff.shape
     if len(S) == 1 and M.ndim == 2:
-        W = M.copy() if aff.W is None else M @ aff.W
+        W = M * aff.diag()[None, :] if aff.is_diagonal else M @ aff.W
         return aff.replaced(W, bias, out_shape)
     Wt = aff.tensor_W()
     if len(S) == 1:

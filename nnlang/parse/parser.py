@@ -52,6 +52,7 @@ def _parser() -> Lark:
         propagate_positions=True,
         postlex=_BracketNewlines(),
         maybe_placeholders=True,
+        cache=True,
     )
 
 

@@ -1,0 +1,120 @@
+"""The Python API: ``nnlang.compile(path) -> CompiledModel``; ``.solve() -> Result``."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cvxpy as cp
+
+from nnlang.check import check_program
+from nnlang.encode import encode_program
+from nnlang.ir.milp import MilpModel
+from nnlang.ir.options import Options
+from nnlang.ir.program import Program
+from nnlang.lower.cvxpy import CvxpyModel, to_cvxpy
+from nnlang.parse import parse_file, parse_text
+from nnlang.results import Result
+from nnlang.solve import run_solver
+
+
+@dataclass(eq=False)
+class CompiledModel:
+    """A spec compiled to a MILP; the CVXPY problem is built on first use."""
+
+    program: Program
+    milp: MilpModel
+    options: Options
+    timings: dict[str, float] = field(default_factory=dict)
+    _cvx: CvxpyModel | None = None
+
+    @property
+    def cvxpy(self) -> CvxpyModel:
+        if self._cvx is None:
+            start = time.perf_counter()
+            self._cvx = to_cvxpy(self.milp)
+            self.timings["cvxpy"] = time.perf_counter() - start
+        return self._cvx
+
+    @property
+    def problem(self) -> cp.Problem:
+        """The ``cvxpy.Problem`` (one Variable per block, matrix-form constraints)."""
+        return self.cvxpy.problem
+
+    @property
+    def compile_seconds(self) -> float:
+        return sum(self.timings.values())
+
+    def solve(self, **options: Any) -> Result:
+        """Solve with the spec's options, overridden by ``options``
+        (``solver``, ``time_limit``, ``mip_gap``, ``threads``, ``verbose``)."""
+        for key in ("encoding", "bounds"):
+            if options.get(key) is not None and options[key] != getattr(self.options, key):
+                raise ValueError(f"'{key}' changes the encoding: pass it to nnlang.compile()")
+        opts = self.options.updated(**options)
+        cvx = self.cvxpy
+        result = run_solver(self.milp, cvx, opts)
+        result.compile_seconds = self.compile_seconds
+        result.bounds_seconds = self.timings.get("bounds", 0.0)
+        result.model_size = model_size(self.milp)
+        result.layer_stats = {
+            enc.label: [s.__dict__.copy() for s in enc.stats] for enc in self.milp.applications
+        }
+        return result
+
+
+def model_size(milp: MilpModel) -> dict[str, int]:
+    return {
+        "variables": milp.n,
+        "binaries": sum(b.size for b in milp.blocks if b.kind == "binary"),
+        "integers": sum(b.size for b in milp.blocks if b.kind == "integer"),
+        "constraints": milp.num_rows,
+        "nonzeros": milp.nnz,
+    }
+
+
+def compile(
+    path: str | Path | None = None,
+    params: dict[str, Any] | None = None,
+    *,
+    text: str | None = None,
+    **options: Any,
+) -> CompiledModel:
+    """Parse, check, bound and encode a spec.
+
+    Args:
+        path: the ``.nnq`` file (relative data paths resolve against its folder).
+        params: parameter overrides, like ``--set`` (numbers, lists, arrays or
+            strings holding an nnlang expression).
+        text: the spec's text instead of reading ``path`` (``path`` then only
+            names the file in messages and anchors relative paths).
+        **options: ``encoding``, ``bounds``, ``solver``, ``time_limit``,
+            ``mip_gap``, ``threads``, ``verbose`` (override the spec's options block).
+
+    Example:
+        >>> m = nnlang.compile("examples/breast_cancer_adversarial.nnq")  # doctest: +SKIP
+        >>> m.solve().objective  # doctest: +SKIP
+    """
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    if text is not None:
+        filename = str(path) if path is not None else "<string>"
+        prog_ast = parse_text(text, filename)
+        path = Path(filename if path is not None else "spec.nnq")
+    else:
+        if path is None:
+            raise ValueError("give a path or text")
+        prog_ast = parse_file(path)
+    timings["parse"] = time.perf_counter() - start
+    start = time.perf_counter()
+    program = check_program(prog_ast, path, params)
+    opts = program.options.updated(**options)
+    program.options = opts  # type: ignore[misc]
+    timings["check"] = time.perf_counter() - start
+    start = time.perf_counter()
+    milp = encode_program(program)
+    timings["encode"] = time.perf_counter() - start - milp.bounds_seconds
+    timings["bounds"] = milp.bounds_seconds
+    return CompiledModel(program, milp, opts, timings)

@@ -1,0 +1,251 @@
+"""Encode a checked ``Program`` into a ``MilpModel`` (matrix form).
+
+Expressions are lowered to ``Aff`` (sparse ``A x + c``) by a dispatch table.
+``sign`` tracks whether the enclosing problem wants an expression small (+1),
+large (-1) or exact (0): the epigraph encodings of abs/norms are only exact
+where it is +1, and are refused elsewhere with a located message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import scipy.sparse as sp
+
+from nnlang.encode import atoms
+from nnlang.encode.affine import Aff
+from nnlang.encode.layers import encode_application
+from nnlang.errors import SemanticError, Span, UnsupportedError
+from nnlang.ir import nodes as ir
+from nnlang.ir.milp import (
+    AppEncoding, LinearObjective, MilpModel, QuadTerm, RowBlock, VarBlock,
+)
+from nnlang.ir.options import Options
+from nnlang.ir.program import Program
+
+
+class Builder:
+    """Accumulates variable blocks and row blocks; columns only grow."""
+
+    def __init__(self, options: Options):
+        self.options = options
+        self.blocks: list[VarBlock] = []
+        self.rows: list[RowBlock] = []
+        self.n = 0
+        self._names: dict[str, int] = {}
+        self._bounds_cache: tuple[int, np.ndarray, np.ndarray] | None = None
+        self.apps: dict[int, tuple[AppEncoding, Aff]] = {}
+        self.app_order: list[AppEncoding] = []
+        self.quad: list[QuadTerm] = []
+        self.bounds_seconds = 0.0
+
+    def fresh(self, base: str, span: Span | None) -> str:
+        tag = f"{base}_L{span.line}" if span is not None else base
+        k = self._names.get(tag, 0)
+        self._names[tag] = k + 1
+        return tag if k == 0 else f"{tag}_{k}"
+
+    def add_block(self, name, shape, kind, lb, ub, role, span=None) -> VarBlock:
+        lb = np.asarray(lb, dtype=float).ravel()
+        ub = np.asarray(ub, dtype=float).ravel()
+        block = VarBlock(name, tuple(shape), kind, lb, ub, self.n, role, span)
+        self.blocks.append(block)
+        self.n += block.size
+        return block
+
+    def add_rows(self, name, A, lo, hi, role, span=None, labels=None) -> None:
+        if A.shape[0] == 0:
+            return
+        self.rows.append(RowBlock(name, A, np.asarray(lo, float), np.asarray(hi, float),
+                                  role, span, labels))
+
+    def column_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._bounds_cache is None or self._bounds_cache[0] != len(self.blocks):
+            lb = np.concatenate([b.lb for b in self.blocks]) if self.blocks else np.zeros(0)
+            ub = np.concatenate([b.ub for b in self.blocks]) if self.blocks else np.zeros(0)
+            self._bounds_cache = (len(self.blocks), lb, ub)
+        return self._bounds_cache[1], self._bounds_cache[2]
+
+    # ---- expressions
+    def lower(self, expr: ir.Expr, sign: int, scale: float | None = 1.0) -> Aff:
+        fn = LOWERINGS.get(type(expr))
+        if fn is None:  # pragma: no cover - every IR node has an entry
+            raise UnsupportedError(f"cannot encode {type(expr).__name__}", expr.span)
+        return fn(self, expr, sign, scale)
+
+
+def _const(b: Builder, e: ir.Const, sign, scale) -> Aff:
+    return Aff.const(e.value, b.n)
+
+
+def _var(b: Builder, e: ir.VarRef, sign, scale) -> Aff:
+    block = b.var_blocks[e.var.name]
+    return Aff.columns(block.offset, block.size, b.n, e.var.shape)
+
+
+def _apply(b: Builder, e: ir.Apply, sign, scale) -> Aff:
+    key = id(e)
+    if key not in b.apps:
+        h0 = b.lower(e.arg, 0).padded(b.n)
+        h0 = Aff(h0.A, h0.c, (h0.size,))
+        enc = encode_application(b, e, h0)
+        out = enc.layers[-1]
+        b.apps[key] = (enc, Aff.columns(out.offset, out.size, b.n, (out.size,)))
+        b.app_order.append(enc)
+    return b.apps[key][1].padded(b.n)
+
+
+def _layer(b: Builder, e: ir.LayerRef, sign, scale) -> Aff:
+    _apply(b, e.app, 0, None)
+    enc = b.apps[id(e.app)][0]
+    if e.k == 0:
+        return Aff(enc.input_A, enc.input_c, (enc.input_c.size,)).padded(b.n)
+    block = enc.layers[e.k - 1]
+    return Aff.columns(block.offset, block.size, b.n, (block.size,))
+
+
+def _index(b: Builder, e: ir.Index, sign, scale) -> Aff:
+    base = b.lower(e.base, sign, scale)
+    idx = np.arange(base.size).reshape(base.shape)[e.key]
+    return base.rows(np.ravel(idx), e.shape)
+
+
+def _reshape(b: Builder, e: ir.Reshape, sign, scale) -> Aff:
+    base = b.lower(e.base, sign, scale)
+    return Aff(base.A, base.c, e.shape)
+
+
+def _add(b: Builder, e: ir.Add, sign, scale) -> Aff:
+    return b.lower(e.left, sign, scale) + b.lower(e.right, sign, scale)
+
+
+def _factor_sign(f: np.ndarray) -> int:
+    if np.all(f >= 0):
+        return 1
+    if np.all(f <= 0):
+        return -1
+    return 0
+
+
+def _scale(b: Builder, e: ir.Scale, sign, scale) -> Aff:
+    s = sign * _factor_sign(e.factor)
+    sc = scale * float(e.factor) if (scale is not None and e.factor.ndim == 0) else None
+    return b.lower(e.expr, s, sc).scaled(e.factor)
+
+
+def _matmul(b: Builder, e: ir.MatMul, sign, scale) -> Aff:
+    inner = b.lower(e.expr, sign * _factor_sign(e.matrix), None)
+    M = e.matrix if e.left else e.matrix.T
+    A = sp.csr_matrix(M) @ inner.A
+    return Aff(A.tocsr(), M @ inner.c, e.shape)
+
+
+def _sum(b: Builder, e: ir.Sum, sign, scale) -> Aff:
+    inner = b.lower(e.expr, sign, scale)
+    A = sp.csr_matrix(inner.A.sum(axis=0))
+    return Aff(A, np.array([inner.c.sum()]), ())
+
+
+def _atom(b: Builder, e: ir.Atom, sign, scale) -> Aff:
+    if e.func == "sumsq":
+        if not b.in_objective or sign != 1 or scale is None or scale <= 0:
+            raise SemanticError("sumsq() can only be minimized, as a term of the objective "
+                                "(it makes the problem a MIQP)", e.span)
+        arg = b.lower(e.arg, 0).padded(b.n)
+        b.quad.append(QuadTerm(scale, arg.A, arg.c))
+        return Aff.const(0.0, b.n)
+    if sign != 1:
+        where = "maximized or bounded below" if sign == -1 else "in an equality"
+        raise SemanticError(f"{e.func}() appears where it would be {where}; its exact "
+                            f"encoding is only valid where it is minimized or bounded above "
+                            f"(e.g. minimize {e.func}(...), or {e.func}(...) <= c)", e.span)
+    arg = b.lower(e.arg, 0)
+    if e.func == "abs":
+        return atoms.encode_abs(b, arg, e.span)
+    if e.func == "norm1":
+        t = atoms.encode_abs(b, arg, e.span)
+        return Aff(sp.csr_matrix(t.A.sum(axis=0)), np.array([t.c.sum()]), ())
+    if e.func == "norminf":
+        return atoms.encode_norminf(b, arg, e.span)
+    if e.func == "norm0":
+        return atoms.encode_norm0(b, arg, e.span)
+    raise UnsupportedError(f"unknown atom {e.func}", e.span)  # pragma: no cover
+
+
+LOWERINGS: dict[type, Callable[[Builder, ir.Expr, int, float | None], Aff]] = {
+    ir.Const: _const,
+    ir.VarRef: _var,
+    ir.Apply: _apply,
+    ir.LayerRef: _layer,
+    ir.Index: _index,
+    ir.Reshape: _reshape,
+    ir.Add: _add,
+    ir.Scale: _scale,
+    ir.MatMul: _matmul,
+    ir.Sum: _sum,
+    ir.Atom: _atom,
+}
+
+_SIGN = {"<=": 1, ">=": -1, "==": 0}
+
+
+def encode_program(program: Program) -> MilpModel:
+    """Build the MILP of ``program`` (networks bounded and encoded)."""
+    b = Builder(program.options)
+    b.in_objective = False
+    b.var_blocks = {}
+    for var in program.variables.values():
+        b.var_blocks[var.name] = b.add_block(
+            var.name, var.shape, var.domain, var.lower, var.upper, "user", var.span)
+    # Encode applications in declaration order so block names follow the spec.
+    for app in program.applications:
+        _apply(b, app, 0, None)
+    for con in program.constraints:
+        s = _SIGN[con.op]
+        diff = b.lower(con.left, s) - b.lower(con.right, -s)
+        diff = diff.padded(b.n)
+        _add_comparison(b, con, diff)
+    objective = LinearObjective("minimize", np.zeros(0))
+    if program.objective is not None:
+        b.in_objective = True
+        sense = program.objective.sense
+        s = 1 if sense == "minimize" else -1
+        aff = b.lower(program.objective.expr, s, 1.0 if s == 1 else None)
+        b.in_objective = False
+        objective = LinearObjective(sense, aff.padded(b.n).A.toarray().ravel(),
+                                    float(aff.c[0]), b.quad)
+    objective.c = np.pad(objective.c, (0, b.n - objective.c.size))
+    for q in objective.quad:
+        q.A.resize((q.A.shape[0], b.n))
+    for enc in b.app_order:
+        enc.input_A = enc.input_A.copy()
+        enc.input_A.resize((enc.input_A.shape[0], b.n))
+    for row in b.rows:
+        if row.A.shape[1] != b.n:
+            row.A.resize((row.A.shape[0], b.n))
+    return MilpModel(b.blocks, b.rows, objective, b.app_order, b.n, b.bounds_seconds)
+
+
+def _add_comparison(b: Builder, con, diff: Aff) -> None:
+    A = diff.A.copy()
+    A.eliminate_zeros()
+    empty = np.diff(A.indptr) == 0
+    if empty.any():
+        c = diff.c[empty]
+        ok = {"<=": c <= 1e-9, ">=": c >= -1e-9, "==": np.abs(c) <= 1e-9}[con.op]
+        if not np.all(ok):
+            raise SemanticError(f"constraint '{con.label}' does not depend on any variable and "
+                                f"is always false: the problem is infeasible", con.span)
+    keep = np.flatnonzero(~empty)
+    if keep.size == 0:
+        return
+    A, c = A[keep], diff.c[keep]
+    inf = np.full(keep.size, np.inf)
+    lo, hi = {"<=": (-inf, -c), ">=": (-c, inf), "==": (-c, -c)}[con.op]
+    if keep.size == 1 and diff.shape == ():
+        labels = [con.label]
+    else:
+        coords = np.stack(np.unravel_index(keep, diff.shape), axis=1)
+        labels = [f"{con.label}[{','.join(map(str, c))}]" for c in coords.tolist()]
+    b.add_rows(con.name, A.tocsr(), lo, hi, "user", con.span, labels)

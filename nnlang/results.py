@@ -1,0 +1,167 @@
+"""Solve results: values mapped back to names, the forward-pass check, rendering."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from nnlang.ir.milp import MilpModel
+
+STATUSES = ("optimal", "infeasible", "unbounded", "time_limit", "error")
+FORWARD_GAP_WARN = 1e-5
+
+
+@dataclass
+class NetworkResult:
+    """One network application at the solution."""
+
+    label: str
+    layers: list[np.ndarray]  # the MILP's values, layer 0 = input
+    forward: list[np.ndarray]  # the numpy forward pass of the same input
+    gap: float  # largest relative gap between the two
+
+    @property
+    def output(self) -> np.ndarray:
+        return self.forward[-1]
+
+    @property
+    def predicted(self) -> int:
+        return int(np.argmax(self.forward[-1]))
+
+
+@dataclass
+class Result:
+    status: str
+    objective: float | None = None
+    bound: float | None = None
+    gap: float | None = None
+    solve_seconds: float = 0.0
+    compile_seconds: float = 0.0
+    bounds_seconds: float = 0.0
+    nodes: int | None = None
+    solver: str = ""
+    message: str = ""
+    values: dict[str, np.ndarray] = field(default_factory=dict)
+    networks: dict[str, NetworkResult] = field(default_factory=dict)
+    forward_gap: float | None = None
+    max_violation: float | None = None
+    warnings: list[str] = field(default_factory=list)
+    model_size: dict[str, int] = field(default_factory=dict)
+    layer_stats: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    @property
+    def layers(self) -> dict[str, list[np.ndarray]]:
+        """Every application's layer values (layer 0 = input), by label."""
+        return {k: v.layers for k, v in self.networks.items()}
+
+    def to_dict(self) -> dict[str, Any]:
+        def num(v):
+            return None if v is None or (isinstance(v, float) and math.isnan(v)) else v
+
+        return {
+            "status": self.status,
+            "objective": num(self.objective),
+            "bound": num(self.bound),
+            "gap": num(self.gap),
+            "solve_seconds": self.solve_seconds,
+            "compile_seconds": self.compile_seconds,
+            "bounds_seconds": self.bounds_seconds,
+            "nodes": self.nodes,
+            "solver": self.solver,
+            "message": self.message,
+            "values": {k: v.tolist() for k, v in self.values.items()},
+            "networks": {
+                k: {"output": v.output.tolist(), "predicted": v.predicted,
+                    "layers": [a.tolist() for a in v.layers], "forward_gap": v.gap}
+                for k, v in self.networks.items()
+            },
+            "forward_gap": self.forward_gap,
+            "forward_check_ok": (self.forward_gap is None
+                                 or self.forward_gap <= FORWARD_GAP_WARN),
+            "max_violation": self.max_violation,
+            "warnings": self.warnings,
+            "model_size": self.model_size,
+            "layer_stats": self.layer_stats,
+        }
+
+    def to_json(self, indent: int | None = None) -> str:
+        return json.dumps(self.to_dict(), indent=indent)
+
+    def summary(self) -> str:
+        """A readable multi-line summary."""
+        lines = [f"status      {self.status}" + (f" ({self.message})" if self.message else "")]
+        if self.objective is not None:
+            lines.append(f"objective   {self.objective:.10g}")
+        if self.bound is not None and self.status == "time_limit":
+            lines.append(f"bound       {self.bound:.10g}"
+                         + (f"  (gap {100 * self.gap:.2f} %)" if self.gap is not None else ""))
+        timing = (f"solve {self.solve_seconds:.3f} s, compile {self.compile_seconds:.3f} s "
+                  f"(bounds {self.bounds_seconds:.3f} s)")
+        lines.append(f"time        {timing}")
+        if self.model_size:
+            ms = self.model_size
+            lines.append(f"model       {ms['variables']} variables ({ms['binaries']} binary, "
+                         f"{ms['integers']} integer), {ms['constraints']} constraints, "
+                         f"{ms['nonzeros']} nonzeros; solver {self.solver}")
+        for label, stats in self.layer_stats.items():
+            parts = [f"L{k + 1}: {s['unstable']}/{s['size']}" for k, s in enumerate(stats)
+                     if s["activation"] == "relu"]
+            if parts:
+                lines.append(f"{label:<11} unstable ReLUs (need a binary) {', '.join(parts)}")
+        for label, net in self.networks.items():
+            out = np.array2string(net.output, precision=4, max_line_width=200)
+            lines.append(f"{label:<11} predicts class {net.predicted}; output {out}")
+        if self.forward_gap is not None:
+            ok = "ok" if self.forward_gap <= FORWARD_GAP_WARN else "MISMATCH"
+            lines.append(f"check       forward pass vs MILP: max relative gap "
+                         f"{self.forward_gap:.2e} ({ok}); max constraint violation "
+                         f"{self.max_violation:.2e}")
+        for name, value in self.values.items():
+            lines.append(f"{name:<11} {_describe_value(value)}")
+        for w in self.warnings:
+            lines.append(f"warning: {w}")
+        return "\n".join(lines)
+
+
+def _describe_value(value: np.ndarray) -> str:
+    if value.size <= 20:
+        txt = np.array2string(value, precision=6, suppress_small=True, max_line_width=120)
+        return txt.replace("\n", " ")
+    nz = int(np.count_nonzero(np.abs(value) > 1e-9))
+    return (f"shape {list(value.shape)}: min {value.min():.4g}, max {value.max():.4g}, "
+            f"{nz} nonzero entries")
+
+
+def check_solution(model: MilpModel, x: np.ndarray, result: Result) -> None:
+    """Re-check ``x`` with the numpy forward pass and the rows; fills ``result``."""
+    gaps = [0.0]
+    for enc in model.applications:
+        x0 = enc.input_A @ x + enc.input_c
+        fwd = enc.network.forward(x0)
+        milp_layers = [x0] + [x[b.cols] for b in enc.layers]
+        gap = 0.0
+        for a, f in zip(milp_layers[1:], fwd[1:]):
+            scale = max(1.0, float(np.max(np.abs(f), initial=0.0)))
+            gap = max(gap, float(np.max(np.abs(a - f), initial=0.0)) / scale)
+        result.networks[enc.label] = NetworkResult(enc.label, milp_layers, fwd, gap)
+        gaps.append(gap)
+    result.forward_gap = max(gaps)
+    if result.forward_gap > FORWARD_GAP_WARN:
+        result.warnings.append(
+            f"the MILP's layer values differ from the numpy forward pass by up to "
+            f"{result.forward_gap:.2e} (relative): the solver's tolerances or the bounds "
+            f"are loose; do not trust this solution blindly")
+    viol = 0.0
+    for row in model.rows:
+        ax = row.A @ x
+        with np.errstate(invalid="ignore"):
+            v = np.maximum(np.nan_to_num(row.lo - ax, nan=0.0, neginf=0.0),
+                           np.nan_to_num(ax - row.hi, nan=0.0, neginf=0.0))
+        viol = max(viol, float(np.max(v, initial=0.0)))
+    lb, ub = model.column_bounds()
+    viol = max(viol, float(np.max(np.maximum(lb - x, x - ub), initial=0.0)))
+    result.max_violation = viol

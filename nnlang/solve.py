@@ -1,0 +1,125 @@
+"""Run a solver on the CVXPY problem and map its answer back to the spec."""
+
+from __future__ import annotations
+
+import time
+import warnings
+from typing import Any
+
+import cvxpy as cp
+import numpy as np
+
+from nnlang.errors import SolverError
+from nnlang.ir.milp import MilpModel
+from nnlang.ir.options import Options
+from nnlang.lower.cvxpy import CvxpyModel
+from nnlang.results import Result, check_solution
+
+_STATUS = {
+    cp.OPTIMAL: "optimal",
+    cp.OPTIMAL_INACCURATE: "optimal",
+    cp.INFEASIBLE: "infeasible",
+    cp.INFEASIBLE_INACCURATE: "infeasible",
+    cp.UNBOUNDED: "unbounded",
+    cp.UNBOUNDED_INACCURATE: "unbounded",
+    "infeasible_or_unbounded": "infeasible",
+    cp.USER_LIMIT: "time_limit",
+}
+
+
+def solver_options(options: Options) -> dict[str, Any]:
+    """Translate time limit, MIP gap and threads into the solver's own names."""
+    name = options.solver.upper()
+    t, gap, threads = options.time_limit, options.mip_gap, options.threads
+    out: dict[str, Any] = {}
+    if name == "HIGHS":
+        if t is not None:
+            out["time_limit"] = float(t)
+        if gap is not None:
+            out["mip_rel_gap"] = float(gap)
+        if threads is not None:
+            out["threads"] = int(threads)
+    elif name == "SCIP":
+        params: dict[str, Any] = {}
+        if t is not None:
+            params["limits/time"] = float(t)
+        if gap is not None:
+            params["limits/gap"] = float(gap)
+        if params:
+            out["scip_params"] = params
+    elif name == "GUROBI":
+        if t is not None:
+            out["TimeLimit"] = float(t)
+        if gap is not None:
+            out["MIPGap"] = float(gap)
+        if threads is not None:
+            out["Threads"] = int(threads)
+    elif name == "CPLEX":
+        params = {}
+        if t is not None:
+            params["timelimit"] = float(t)
+        if gap is not None:
+            params["mip.tolerances.mipgap"] = float(gap)
+        if params:
+            out["cplex_params"] = params
+    elif name == "CBC":
+        if t is not None:
+            out["maximumSeconds"] = int(np.ceil(t))
+        if gap is not None:
+            out["allowableFractionGap"] = float(gap)
+    return out
+
+
+def run_solver(model: MilpModel, cvx: CvxpyModel, options: Options) -> Result:
+    """Solve, then re-check the solution with a forward pass."""
+    name = options.solver.upper()
+    installed = cp.installed_solvers()
+    if name not in installed:
+        raise SolverError(f"solver '{options.solver}' is not installed "
+                          f"(installed: {', '.join(s.lower() for s in installed)})")
+    if model.objective.quad and name == "HIGHS" and model.num_integer:
+        raise SolverError("HiGHS cannot solve mixed-integer quadratic problems (sumsq with "
+                          "binaries): use --solver scip (pip install pyscipopt), or a "
+                          "piecewise-linear approximation")
+    problem = cvx.problem
+    start = time.perf_counter()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            problem.solve(solver=name, verbose=options.verbose, **solver_options(options))
+    except cp.error.SolverError as exc:
+        return Result("error", solver=name.lower(), message=str(exc).splitlines()[0],
+                      solve_seconds=time.perf_counter() - start)
+    except cp.error.DCPError as exc:  # pragma: no cover - the encoder only emits DCP forms
+        raise SolverError(f"CVXPY rejected the problem: {exc}") from None
+    wall = time.perf_counter() - start
+    stats = problem.solver_stats
+    status = _STATUS.get(problem.status, "error")
+    result = Result(status, solver=name.lower(),
+                    solve_seconds=float(stats.solve_time) if stats.solve_time else wall)
+    info = stats.extra_stats
+    has_solution = status in ("optimal", "time_limit")
+    if name == "HIGHS" and info is not None:
+        result.nodes = int(getattr(info, "mip_node_count", 0) or 0)
+        if getattr(info, "primal_solution_status", 2) == 0:
+            has_solution = False
+    if status == "error":
+        result.message = f"solver status '{problem.status}'"
+    if has_solution and problem.value is not None and np.isfinite(problem.value):
+        result.objective = float(problem.value)
+        if name == "HIGHS" and info is not None and model.num_integer:
+            sign = 1.0 if model.objective.sense == "minimize" else -1.0
+            raw_obj = float(info.objective_function_value)
+            bound = float(info.mip_dual_bound)
+            if np.isfinite(bound):
+                result.bound = result.objective + sign * (bound - raw_obj)
+                result.gap = float(info.mip_gap) if np.isfinite(info.mip_gap) else None
+        x = cvx.column_values(model.n)
+        if x is not None:
+            for block in model.blocks:
+                if block.role == "user":
+                    result.values[block.name] = x[block.cols].reshape(block.shape)
+            check_solution(model, x, result)
+    elif status == "time_limit":
+        result.message = "no feasible solution found within the time limit"
+    return result
