@@ -1,0 +1,122 @@
+"""The big-M encoding is exact: property tests on random small networks."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scipy.optimize import linprog
+
+import nnlang
+from nnlang.testing import random_network, write_network
+
+SETTINGS = settings(max_examples=25, deadline=None,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+def _fmt(v: np.ndarray) -> str:
+    return "[" + ", ".join(repr(float(a)) for a in np.ravel(v)) + "]"
+
+
+@st.composite
+def networks(draw, max_inputs=4, max_width=6, max_layers=3):
+    n_in = draw(st.integers(1, max_inputs))
+    hidden = draw(st.lists(st.integers(1, max_width), min_size=1, max_size=max_layers))
+    n_out = draw(st.integers(1, 3))
+    seed = draw(st.integers(0, 10_000))
+    relu_out = draw(st.booleans())
+    return random_network([n_in, *hidden, n_out], seed=seed, relu_output=relu_out)
+
+
+@SETTINGS
+@given(net=networks(), seed=st.integers(0, 1000))
+def test_fixed_input_reproduces_forward_pass(tmp_path, net, seed):
+    rng = np.random.default_rng(seed)
+    x0 = rng.uniform(-1, 1, size=net.n_in)
+    path = write_network(net, tmp_path / "net.npz")
+    spec = (f'network net = load("{path.name}")\n'
+            f"param x0[{net.n_in}] = {_fmt(x0)}\n"
+            f"var x[{net.n_in}] in [-1, 1]\n"
+            f"subject to\n    fix: x == x0\n"
+            f"y = net(x)\nmaximize sum(y)\n")
+    (tmp_path / "s.nnq").write_text(spec)
+    r = nnlang.compile(tmp_path / "s.nnq").solve()
+    assert r.status == "optimal"
+    fwd = net.forward(x0)
+    layers = r.networks["y"].layers
+    for k in range(1, len(fwd)):
+        np.testing.assert_allclose(layers[k], fwd[k], atol=1e-6, rtol=1e-6)
+    assert r.forward_gap < 1e-6
+
+
+def _brute_force_max(net, lo, hi, j):
+    """Max of output j over the box by enumerating activation patterns (one LP each)."""
+    best = -np.inf
+    hidden = [layer for layer in net.layers]
+    sizes = [layer.n_out for layer in hidden if layer.activation == "relu"]
+    relu_idx = [k for k, layer in enumerate(hidden) if layer.activation == "relu"]
+    for pattern in itertools.product([0, 1], repeat=sum(sizes)):
+        masks, pos = {}, 0
+        for k, n in zip(relu_idx, sizes):
+            masks[k] = np.array(pattern[pos:pos + n], dtype=float)
+            pos += n
+        # Affine map of each layer under the pattern: a = M x + c.
+        M, c = np.eye(net.n_in), np.zeros(net.n_in)
+        A_ub, b_ub = [], []
+        for k, layer in enumerate(hidden):
+            Mp, cp = layer.W @ M, layer.W @ c + layer.b
+            if k in masks:
+                on = masks[k] == 1
+                # active: pre >= 0; inactive: pre <= 0
+                A_ub.append(-Mp[on]), b_ub.append(cp[on])
+                A_ub.append(Mp[~on]), b_ub.append(-cp[~on])
+                M, c = Mp * masks[k][:, None], cp * masks[k]
+            else:
+                M, c = Mp, cp
+        res = linprog(-M[j], A_ub=np.vstack(A_ub) if A_ub else None,
+                      b_ub=np.concatenate(b_ub) if b_ub else None,
+                      bounds=list(zip(lo, hi)), method="highs")
+        if res.status == 0:
+            best = max(best, -res.fun + c[j])
+    return best
+
+
+@SETTINGS
+@given(net=networks(max_inputs=3, max_width=3, max_layers=2), seed=st.integers(0, 1000))
+def test_maximizing_an_output_matches_brute_force(tmp_path, net, seed):
+    rng = np.random.default_rng(seed)
+    lo = rng.uniform(-2, 0, size=net.n_in)
+    hi = lo + rng.uniform(0.1, 2, size=net.n_in)
+    j = int(rng.integers(net.n_out))
+    path = write_network(net, tmp_path / "net.npz")
+    spec = (f'network net = load("{path.name}")\n'
+            f"var x[{net.n_in}] in [{_fmt(lo)}, {_fmt(hi)}]\n"
+            f"y = net(x)\nmaximize y[{j}]\n")
+    (tmp_path / "s.nnq").write_text(spec)
+    r = nnlang.compile(tmp_path / "s.nnq").solve()
+    assert r.status == "optimal"
+    samples = rng.uniform(lo, hi, size=(1000, net.n_in))
+    best_sample = net.predict(samples)[:, j].max()
+    assert r.objective >= best_sample - 1e-7
+    assert r.objective == pytest.approx(_brute_force_max(net, lo, hi, j), rel=1e-6, abs=1e-6)
+    # the solution really attains the objective
+    assert net.predict(r.values["x"])[j] == pytest.approx(r.objective, rel=1e-6, abs=1e-6)
+
+
+@SETTINGS
+@given(net=networks(max_inputs=6, max_width=8, max_layers=3), seed=st.integers(0, 1000))
+def test_maximizing_beats_random_samples(tmp_path, net, seed):
+    rng = np.random.default_rng(seed)
+    j = int(rng.integers(net.n_out))
+    path = write_network(net, tmp_path / "net.npz")
+    spec = (f'network net = load("{path.name}")\n'
+            f"var x[{net.n_in}] in [-1, 1]\n"
+            f"y = net(x)\nmaximize y[{j}]\n")
+    (tmp_path / "s.nnq").write_text(spec)
+    r = nnlang.compile(tmp_path / "s.nnq").solve()
+    samples = rng.uniform(-1, 1, size=(1000, net.n_in))
+    assert r.objective >= net.predict(samples)[:, j].max() - 1e-7
+    assert r.forward_gap < 1e-6
