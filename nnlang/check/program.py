@@ -12,7 +12,7 @@ from nnlang.check.exprs import ExprChecker, const
 from nnlang.errors import NnlangError, SemanticError, Span
 from nnlang.ir import nodes as ir
 from nnlang.ir.options import OPTION_NAMES, Options, validate
-from nnlang.ir.program import Comparison, Objective, Program
+from nnlang.ir.program import Comparison, Disjunction, Objective, Program
 from nnlang.networks.load import load_network
 from nnlang.networks.network import Network
 from nnlang.parse import ast, parse_expr
@@ -35,6 +35,7 @@ class _Checker:
         self.lets: dict[str, ir.Expr] = {}
         self.objective: Objective | None = None
         self.constraints: list[Comparison] = []
+        self.disjunctions: list[Disjunction] = []
         self.options = Options()
         self.options_span: Span | None = None
 
@@ -79,7 +80,7 @@ class _Checker:
             path=self.path, source=self.prog.source, networks=self.networks,
             params=self.params, variables=self.variables, lets=self.lets,
             objective=self.objective, constraints=self.constraints, options=self.options,
-            applications=list(self.exprs.applications),
+            disjunctions=self.disjunctions, applications=list(self.exprs.applications),
         )
 
     def _networkstmt(self, stmt: ast.NetworkStmt) -> None:
@@ -220,35 +221,48 @@ class _Checker:
             self._define(stmt.name, None, stmt.span)
             del self.env[stmt.name]  # names constraints, not values
         for bindings in self._expand(stmt.fors, 0, {}):
+            label = name + ("[" + ",".join(str(v) for v in bindings.values()) + "]"
+                            if bindings else "")
             saved = {k: self.env.get(k) for k in bindings}
             self.env.update({k: const(v, stmt.span) for k, v in bindings.items()})
             try:
-                values = [self.exprs.expr(e) for e in stmt.exprs]
+                branches = [self._conjunct(name, label, conj) for conj in stmt.disjuncts]
             finally:
                 for k, v in saved.items():
                     if v is None:
                         self.env.pop(k, None)
                     else:
                         self.env[k] = v
-            label = name + ("[" + ",".join(str(v) for v in bindings.values()) + "]"
-                            if bindings else "")
-            for (left, right), op in zip(itertools.pairwise(values), stmt.ops):
-                self._comparison(name, label, left, op, right, stmt.span)
-
-    def _comparison(self, name, label, left, op, right, span) -> None:
-        try:
-            np.broadcast_shapes(left.shape, right.shape)
-        except ValueError:
-            raise SemanticError(f"cannot compare shapes [{','.join(map(str, left.shape))}] and "
-                                f"[{','.join(map(str, right.shape))}]", span) from None
-        if isinstance(left, ir.Const) and isinstance(right, ir.Const):
-            ok = {"<=": np.less_equal, ">=": np.greater_equal, "==": np.equal}[op](
-                left.value, right.value)
-            if not np.all(ok):
+            live = [b for b in branches if b is not None]  # None: constantly false
+            if any(not b for b in live):
+                continue  # a branch of constant comparisons that hold: always satisfied
+            if not live:
                 raise SemanticError(f"constraint '{label}' compares constants and is always "
-                                    f"false: the problem is infeasible", span)
-            return
-        self.constraints.append(Comparison(name, label, left, op, right, span))
+                                    f"false: the problem is infeasible", stmt.span)
+            if len(live) == 1:
+                self.constraints.extend(live[0])
+            else:
+                self.disjunctions.append(Disjunction(name, label, live, stmt.span))
+
+    def _conjunct(self, name: str, label: str, conj) -> list[Comparison] | None:
+        """The comparisons of one branch, or None if a constant one is false."""
+        comps = []
+        for chain in conj:
+            values = [self.exprs.expr(e) for e in chain.exprs]
+            for (left, right), op in zip(itertools.pairwise(values), chain.ops):
+                try:
+                    np.broadcast_shapes(left.shape, right.shape)
+                except ValueError:
+                    raise SemanticError(
+                        f"cannot compare shapes [{','.join(map(str, left.shape))}] and "
+                        f"[{','.join(map(str, right.shape))}]", chain.span) from None
+                if isinstance(left, ir.Const) and isinstance(right, ir.Const):
+                    fn = {"<=": np.less_equal, ">=": np.greater_equal, "==": np.equal}[op]
+                    if not np.all(fn(left.value, right.value)):
+                        return None
+                    continue
+                comps.append(Comparison(name, label, left, op, right, chain.span))
+        return comps
 
     def _expand(self, fors, i, bound):
         if i == len(fors):

@@ -14,7 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from nnlang.encode import atoms
-from nnlang.encode.affine import Aff
+from nnlang.encode.affine import Aff, interval
 from nnlang.encode.layers import encode_application
 from nnlang.errors import SemanticError, Span, UnsupportedError
 from nnlang.ir import nodes as ir
@@ -206,6 +206,8 @@ def encode_program(program: Program) -> MilpModel:
         diff = b.lower(con.left, s) - b.lower(con.right, -s)
         diff = diff.padded(b.n)
         _add_comparison(b, con, diff)
+    for dis in program.disjunctions:
+        _add_disjunction(b, dis)
     objective = LinearObjective("minimize", np.zeros(0))
     if program.objective is not None:
         b.in_objective = True
@@ -225,6 +227,42 @@ def encode_program(program: Program) -> MilpModel:
         if row.A.shape[1] != b.n:
             row.A.resize((row.A.shape[0], b.n))
     return MilpModel(b.blocks, b.rows, objective, b.app_order, b.n, b.bounds_seconds)
+
+
+def _add_disjunction(b: Builder, dis) -> None:
+    """One binary d_i per branch, sum(d) >= 1; branch i's rows relaxed by big-M when d_i = 0.
+
+    Each row ``a x - r <= 0`` becomes ``a x - r <= M (1 - d_i)`` with ``M`` the
+    row's interval upper bound over the column bounds (sound, so exact).
+    """
+    k = len(dis.disjuncts)
+    d = b.add_block(b.fresh(f"{dis.name}.branch", dis.span), (k,), "binary", np.zeros(k),
+                    np.ones(k), "aux", dis.span)
+    for i, branch in enumerate(dis.disjuncts):
+        for con in branch:
+            s = _SIGN[con.op]
+            diff = (b.lower(con.left, s) - b.lower(con.right, -s)).padded(b.n)
+            parts = [diff] if con.op != "==" else [diff, -diff]
+            if con.op == ">=":
+                parts = [-diff]
+            for part in parts:  # rows part <= 0
+                A = part.padded(b.n).A
+                lb, ub = b.column_bounds()
+                _, hi = interval(part, lb, ub)
+                if not np.isfinite(hi).all():
+                    raise SemanticError(
+                        f"constraint '{con.label}' is one branch of an 'or': its terms need "
+                        f"finite bounds (bound the variables in it)", con.span)
+                M = np.maximum(hi, 0.0)
+                D = sp.csr_matrix((M, (np.arange(part.size), np.full(part.size, d.offset + i))),
+                                  shape=(part.size, b.n))
+                b.add_rows(dis.name, (A + D).tocsr(), np.full(part.size, -np.inf),
+                           M - part.c, "user", con.span,
+                           [f"{con.label}.or{i}"] * part.size)
+    ones = sp.csr_matrix((np.ones(k), (np.zeros(k, dtype=int), d.offset + np.arange(k))),
+                         shape=(1, b.n))
+    b.add_rows(dis.name, ones, np.ones(1), np.full(1, np.inf), "user", dis.span,
+               [dis.label])
 
 
 def _add_comparison(b: Builder, con, diff: Aff) -> None:

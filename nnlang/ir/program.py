@@ -24,6 +24,16 @@ class Comparison:
     span: Span
 
 
+@dataclass(frozen=True, eq=False)
+class Disjunction:
+    """At least one of ``disjuncts`` holds; each is a list of comparisons that all hold."""
+
+    name: str
+    label: str
+    disjuncts: list[list[Comparison]]
+    span: Span
+
+
 @dataclass(frozen=True)
 class Objective:
     sense: str  # minimize | maximize
@@ -44,4 +54,5 @@ class Program:
     objective: Objective | None
     constraints: list[Comparison]
     options: Options
+    disjunctions: list[Disjunction] = field(default_factory=list)
     applications: list[Apply] = field(default_factory=list)

@@ -178,10 +178,19 @@ class ForClause(Node):
 
 
 @dataclass(frozen=True)
-class Constraint(Node):
-    name: str | None
+class Chain(Node):
+    """``e0 op0 e1 op1 e2 ...`` (each pair must hold)."""
+
     exprs: tuple[Expr, ...]
     ops: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Constraint(Node):
+    """``name: c1 and c2 or c3 ... for ...``: a disjunction of conjunctions of chains."""
+
+    name: str | None
+    disjuncts: tuple[tuple[Chain, ...], ...]
     fors: tuple[ForClause, ...]
 
 

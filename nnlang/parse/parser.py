@@ -276,10 +276,15 @@ class _ToAst(Transformer):
         if isinstance(first, Token):
             name = first.value
         fors = tuple(i for i in items if isinstance(i, ast.ForClause))
-        rest = [i for i in items if not isinstance(i, ast.ForClause)]
-        exprs = tuple(rest[0::2])
-        ops = tuple(rest[1::2])
-        return ast.Constraint(self._span(meta), name, exprs, ops, fors)
+        disjuncts = tuple(i for i in items if not isinstance(i, ast.ForClause))
+        return ast.Constraint(self._span(meta), name, disjuncts, fors)
+
+    def conjunct(self, children):
+        return tuple(children)
+
+    @v_args(meta=True)
+    def chain(self, meta, children):
+        return ast.Chain(self._span(meta), tuple(children[0::2]), tuple(children[1::2]))
 
     @v_args(meta=True)
     def option(self, meta, children):

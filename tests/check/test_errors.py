@@ -115,5 +115,5 @@ def test_cli_infeasible_exit_code(workdir):
                           capture_output=True, text=True)
     assert proc.returncode == 3
     assert "status      infeasible" in proc.stdout
-    assert f"{spec}:4:5: error: the problem is infeasible" in proc.stderr
+    assert f"{spec}:4:10: error: the problem is infeasible" in proc.stderr
     assert "'low', 'high'" in proc.stderr and "Traceback" not in proc.stderr
