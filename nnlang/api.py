@@ -54,14 +54,24 @@ class CompiledModel:
             if options.get(key) is not None and options[key] != getattr(self.options, key):
                 raise ValueError(f"'{key}' changes the encoding: pass it to nnlang.compile()")
         opts = self.options.updated(**options)
-        cvx = self.cvxpy
-        result = run_solver(self.milp, cvx, opts)
+
+        def run(milp: MilpModel, o: Options) -> Result:
+            cvx = self.cvxpy if milp is self.milp else to_cvxpy(milp)
+            r = run_solver(milp, cvx, o)
+            r.model_size = model_size(milp)
+            r.layer_stats = {e.label: [s.__dict__.copy() for s in e.stats]
+                             for e in milp.applications}
+            return r
+
+        binaries = any(b.kind == "binary" and b.role == "relu_binary" for b in self.milp.blocks)
+        if opts.tighten and binaries and not self.milp.objective.quad:
+            from nnlang.tighten import solve_tightened
+
+            result = solve_tightened(self, opts, run)
+        else:
+            result = run(self.milp, opts)
         result.compile_seconds = self.compile_seconds
-        result.bounds_seconds = self.timings.get("bounds", 0.0)
-        result.model_size = model_size(self.milp)
-        result.layer_stats = {
-            enc.label: [s.__dict__.copy() for s in enc.stats] for enc in self.milp.applications
-        }
+        result.bounds_seconds += self.timings.get("bounds", 0.0)
         return result
 
 

@@ -102,7 +102,8 @@ def cmd_solve(args: argparse.Namespace) -> int:
     m = _compile(args)
     label = f"solving with {m.options.solver}"
     with _Ticker(label, sys.stderr.isatty() and not args.verbose and not args.quiet):
-        result = m.solve(verbose=args.verbose or None)
+        result = m.solve(verbose=args.verbose or None,
+                         tighten=False if args.no_tighten else None)
     payload = result.to_dict()
     payload["spec"] = str(args.file)
     payload["params"] = {k: v for k, v in _parse_sets(args.set).items()}
@@ -165,6 +166,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", metavar="FILE", help="write the result as JSON")
     p.add_argument("-v", "--verbose", action="store_true", help="show the solver log")
     p.add_argument("-q", "--quiet", action="store_true", help="print no summary")
+    p.add_argument("--no-tighten", action="store_true",
+                   help="solve once, without the LP bound tightening after a first incumbent")
     p.add_argument("--no-diagnose", action="store_true",
                    help="do not look for the constraints that make a problem infeasible")
     p.set_defaults(func=cmd_solve)

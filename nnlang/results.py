@@ -52,6 +52,8 @@ class Result:
     warnings: list[str] = field(default_factory=list)
     model_size: dict[str, int] = field(default_factory=dict)
     layer_stats: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    tighten: dict[str, Any] | None = None
+    notes: list[str] = field(default_factory=list)
 
     @property
     def layers(self) -> dict[str, list[np.ndarray]]:
@@ -86,6 +88,8 @@ class Result:
             "warnings": self.warnings,
             "model_size": self.model_size,
             "layer_stats": self.layer_stats,
+            "tighten": self.tighten,
+            "notes": self.notes,
         }
 
     def to_json(self, indent: int | None = None) -> str:
@@ -122,6 +126,8 @@ class Result:
                          f"{self.max_violation:.2e}")
         for name, value in self.values.items():
             lines.append(f"{name:<11} {_describe_value(value)}")
+        for n in self.notes:
+            lines.append(f"note: {n}")
         for w in self.warnings:
             lines.append(f"warning: {w}")
         return "\n".join(lines)

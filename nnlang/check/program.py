@@ -326,10 +326,10 @@ class _Checker:
             example = {"encoding": "bigm", "solver": "highs"}.get(opt.name, "interval")
             raise SemanticError(f"option '{opt.name}' takes a name, e.g. "
                                 f"{opt.name} = {example}", v.span)
-        if opt.name == "verbose":
+        if opt.name in ("verbose", "tighten"):
             if isinstance(v, ast.Name) and v.id in ("true", "false"):
-                return {"verbose": v.id == "true"}
-            raise SemanticError("option 'verbose' takes true or false", v.span)
+                return {opt.name: v.id == "true"}
+            raise SemanticError(f"option '{opt.name}' takes true or false", v.span)
         value = self.exprs.constant(v, f"option '{opt.name}'")
         if value.shape != ():
             raise SemanticError(f"option '{opt.name}' takes a number", v.span)

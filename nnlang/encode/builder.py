@@ -28,8 +28,9 @@ from nnlang.ir.program import Program
 class Builder:
     """Accumulates variable blocks and row blocks; columns only grow."""
 
-    def __init__(self, options: Options):
+    def __init__(self, options: Options, bound_overrides=None):
         self.options = options
+        self.bound_overrides = bound_overrides or {}
         self.blocks: list[VarBlock] = []
         self.rows: list[RowBlock] = []
         self.n = 0
@@ -190,9 +191,14 @@ LOWERINGS: dict[type, Callable[[Builder, ir.Expr, int, float | None], Aff]] = {
 _SIGN = {"<=": 1, ">=": -1, "==": 0}
 
 
-def encode_program(program: Program) -> MilpModel:
-    """Build the MILP of ``program`` (networks bounded and encoded)."""
-    b = Builder(program.options)
+def encode_program(program: Program, bound_overrides=None) -> MilpModel:
+    """Build the MILP of ``program`` (networks bounded and encoded).
+
+    ``bound_overrides`` maps an application label to per-layer ``(L, U)``
+    pre-activation bounds known to be sound (e.g. from LP tightening); they are
+    intersected with the bounds the options' method computes.
+    """
+    b = Builder(program.options, bound_overrides)
     b.in_objective = False
     b.var_blocks = {}
     for var in program.variables.values():

@@ -73,9 +73,13 @@ def encode_application(builder, app: ir.Apply, h0: Aff) -> AppEncoding:
     start = time.perf_counter()
     pre_bounds = METHODS[opts.bounds](network, lo, hi, **opts.bounds_args)
     builder.bounds_seconds += time.perf_counter() - start
+    tighter = builder.bound_overrides.get(app.label)
+    if tighter is not None:  # sound bounds found by an earlier pass: intersect
+        pre_bounds = [(np.maximum(L, tL), np.minimum(U, tU))
+                      for (L, U), (tL, tU) in zip(pre_bounds, tighter)]
     encode_relu = _formulation(opts.encoding)
     h = h0.padded(builder.n)
-    blocks, stats = [], []
+    blocks, stats, pre_rows = [], [], []
     for k, (layer, (L, U)) in enumerate(zip(network.layers, pre_bounds), start=1):
         offset = _columns_of(builder, h)
         W = sp.csr_matrix(layer.W)
@@ -86,6 +90,7 @@ def encode_application(builder, app: ir.Apply, h0: Aff) -> AppEncoding:
             A = (W @ h.padded(builder.n).A).tocsr()
         c = layer.W @ h.c + layer.b
         name = f"{app.label}.L{k}"
+        pre_rows.append((A, c))
         if layer.activation == "relu":
             block = encode_relu(builder, name, ReluLayer(A, c, L, U))
         else:
@@ -99,7 +104,7 @@ def encode_application(builder, app: ir.Apply, h0: Aff) -> AppEncoding:
         blocks.append(block)
         stats.append(_stats(L, U, layer.activation))
         h = Aff.columns(block.offset, block.size, builder.n, (block.size,))
-    return AppEncoding(app.label, network, h0.A, h0.c, blocks, pre_bounds, stats)
+    return AppEncoding(app.label, network, h0.A, h0.c, blocks, pre_bounds, stats, pre_rows)
 
 
 def _stats(L: np.ndarray, U: np.ndarray, activation: str) -> LayerStats:

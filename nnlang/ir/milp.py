@@ -94,6 +94,8 @@ class AppEncoding:
     layers: list[VarBlock]  # post-activation block of layers 1..K
     pre_bounds: list[tuple[np.ndarray, np.ndarray]]
     stats: list[LayerStats]
+    # each layer's pre-activation as (A, c) over the columns existing when it was encoded
+    pre_rows: list[tuple[sp.csr_matrix, np.ndarray]] = field(default_factory=list)
 
 
 @dataclass(eq=False)

@@ -23,6 +23,7 @@ class Options:
     mip_gap: float | None = None
     threads: int | None = None
     verbose: bool = False
+    tighten: bool = True
 
     def updated(self, **changes: Any) -> "Options":
         """A copy with the non-None ``changes`` applied and validated."""
@@ -32,7 +33,8 @@ class Options:
         return new
 
 
-OPTION_NAMES = ("encoding", "bounds", "solver", "time_limit", "mip_gap", "threads", "verbose")
+OPTION_NAMES = ("encoding", "bounds", "solver", "time_limit", "mip_gap", "threads", "verbose",
+                "tighten")
 
 
 def validate(opts: Options, span: Span | None) -> None:
