@@ -53,6 +53,7 @@ class Result:
     model_size: dict[str, int] = field(default_factory=dict)
     layer_stats: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     tighten: dict[str, Any] | None = None
+    approximations: dict[str, dict[str, float]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -89,6 +90,7 @@ class Result:
             "model_size": self.model_size,
             "layer_stats": self.layer_stats,
             "tighten": self.tighten,
+            "approximations": self.approximations,
             "notes": self.notes,
         }
 
@@ -126,6 +128,9 @@ class Result:
                          f"{self.max_violation:.2e}")
         for name, value in self.values.items():
             lines.append(f"{name:<11} {_describe_value(value)}")
+        for name, a in self.approximations.items():
+            lines.append(f"{name:<11} pwl {a['approx']:.6g} vs exact sum of squares "
+                         f"{a['exact']:.6g}: %bound {100 * a['bound_gap']:.2f} %")
         for n in self.notes:
             lines.append(f"note: {n}")
         for w in self.warnings:
@@ -171,3 +176,8 @@ def check_solution(model: MilpModel, x: np.ndarray, result: Result) -> None:
     lb, ub = model.column_bounds()
     viol = max(viol, float(np.max(np.maximum(lb - x, x - ub), initial=0.0)))
     result.max_violation = viol
+    for name, e, t in model.approximations:
+        exact = float(np.sum(np.square(e.A @ x + e.c)))
+        approx = float(np.sum(x[t.cols]))
+        gap = (approx - exact) / exact if exact > 1e-12 else 0.0
+        result.approximations[name] = {"approx": approx, "exact": exact, "bound_gap": gap}

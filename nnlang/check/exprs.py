@@ -239,6 +239,30 @@ class ExprChecker:
         new_shape = np.empty(shape, dtype=np.int8)[key_t].shape
         return ir.Index(node.span, base, key_t, tuple(new_shape))
 
+    # ---- approximations
+    def _approx(self, node: ast.Approx) -> ir.Expr:
+        if not (isinstance(node.expr, ast.Call) and node.expr.func == "sumsq"):
+            raise SemanticError("'approx' applies to sumsq(...), e.g. sumsq(x - c) approx pwl(17)",
+                                node.span)
+        if node.method != "pwl":
+            raise SemanticError(f"unknown approximation '{node.method}' (use pwl(n))", node.span)
+        if len(node.args) != 1:
+            raise SemanticError("pwl() takes the number of breakpoints, e.g. pwl(17)", node.span)
+        n = self.integer(node.args[0], "the number of breakpoints")
+        if n < 2:
+            raise SemanticError(f"pwl() needs at least 2 breakpoints, got {n}", node.args[0].span)
+        form = "epigraph"
+        for kw in node.kwargs:
+            if kw.name != "form" or not isinstance(kw.value, ast.Name) or \
+                    kw.value.id not in ("epigraph", "lambda"):
+                raise SemanticError("pwl() takes form = epigraph (no binaries) or form = lambda "
+                                    "(the lambda-formulation with SOS2 binaries)", kw.span)
+            form = kw.value.id
+        inner = self.expr(node.expr)
+        if isinstance(inner, ir.Const):
+            return inner
+        return ir.Atom(node.span, "sumsq", inner.arg, (n, form))
+
     # ---- calls
     def _call(self, node: ast.Call, label: str = "") -> Entity:
         target = self.env.get(node.func)

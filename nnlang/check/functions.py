@@ -120,6 +120,7 @@ FUNCTIONS: dict[str, Callable[[ExprChecker, ast.Call], ir.Expr]] = {
     "min": _max_min(np.min, "min"),
     "argmax": _unary_const(np.argmax),
     "argmin": _unary_const(np.argmin),
+    "argsort": _unary_const(lambda v: np.argsort(v, kind="stable")),
     "round": _unary_const(np.round),
     "floor": _unary_const(np.floor),
     "ceil": _unary_const(np.ceil),

@@ -226,7 +226,12 @@ class _Checker:
             saved = {k: self.env.get(k) for k in bindings}
             self.env.update({k: const(v, stmt.span) for k, v in bindings.items()})
             try:
-                branches = [self._conjunct(name, label, conj) for conj in stmt.disjuncts]
+                branches = []
+                for conj in stmt.disjuncts:
+                    if isinstance(conj, ast.AnyOf):
+                        branches.extend(self._any_of(name, label, conj))
+                    else:
+                        branches.append(self._conjunct(name, label, conj))
             finally:
                 for k, v in saved.items():
                     if v is None:
@@ -243,6 +248,23 @@ class _Checker:
                 self.constraints.extend(live[0])
             else:
                 self.disjunctions.append(Disjunction(name, label, live, stmt.span))
+
+    def _any_of(self, name: str, label: str, node: ast.AnyOf) -> list:
+        """One branch per value of the inner loop variables."""
+        branches = []
+        for bindings in self._expand(node.fors, 0, {}):
+            saved = {k: self.env.get(k) for k in bindings}
+            self.env.update({k: const(v, node.span) for k, v in bindings.items()})
+            try:
+                inner = f"{label}|" + ",".join(f"{k}={v}" for k, v in bindings.items())
+                branches.append(self._conjunct(name, inner, node.conjunct))
+            finally:
+                for k, v in saved.items():
+                    if v is None:
+                        self.env.pop(k, None)
+                    else:
+                        self.env[k] = v
+        return branches
 
     def _conjunct(self, name: str, label: str, conj) -> list[Comparison] | None:
         """The comparisons of one branch, or None if a constant one is false."""

@@ -73,3 +73,85 @@ def encode_norm0(builder, e: Aff, span: Span) -> Aff:
     total = sp.csr_matrix((np.ones(m), (np.zeros(m, dtype=int), r.offset + rows)),
                           shape=(1, n))
     return Aff(total, np.zeros(1), ())
+
+
+def encode_sumsq_pwl(builder, e: Aff, n: int, form: str, span: Span) -> Aff:
+    """Piecewise-linear over-approximation of ``sum(e**2)`` (seed 003, section 4.2).
+
+    ``d_j >= |e_j|`` and ``t_j >= interp(d_j)``, where ``interp`` interpolates
+    ``d**2`` at ``n`` uniform breakpoints on ``[0, D_j]`` (``D_j`` the largest
+    ``|e_j|`` the bounds allow). ``form = "epigraph"``: since ``d**2`` is convex
+    its interpolant is the max of its segment lines, so ``n - 1`` rows and no
+    binaries. ``form = "lambda"``: the lambda-formulation, convex weights on the
+    breakpoints with SOS2 enforced by one binary per segment. Returns sum(t).
+    """
+    lb, ub = builder.column_bounds()
+    lo, hi = interval(e.padded(builder.n), lb, ub)
+    D = np.maximum(np.abs(lo), np.abs(hi))
+    if not np.isfinite(D).all():
+        raise SemanticError("sumsq(...) approx pwl needs a bounded argument: give the "
+                            "variables in it bounds", span)
+    m = e.size
+    d = encode_abs(builder, e, span)
+    d_cols = d.A.indices  # one column per entry, in order
+    frac = np.linspace(0.0, 1.0, n)
+    b = D[:, None] * frac[None, :]  # (m, n) breakpoints
+    f = b ** 2
+    name = builder.fresh("pwl", span)
+    t = builder.add_block(f"{name}.t", (m,), "continuous", np.zeros(m), D ** 2, "aux", span)
+    t_cols = t.offset + np.arange(m)
+    if form == "epigraph":
+        slope = b[:, :-1] + b[:, 1:]  # (m, n-1)
+        rhs = b[:, :-1] * b[:, 1:]  # slope d - t <= b_k b_{k+1}
+        rows = np.arange(m * (n - 1))
+        jj = np.repeat(np.arange(m), n - 1)
+        A = sp.csr_matrix(
+            (np.concatenate([slope.ravel(), -np.ones(rows.size)]),
+             (np.concatenate([rows, rows]), np.concatenate([d_cols[jj], t_cols[jj]]))),
+            shape=(rows.size, builder.n))
+        builder.add_rows(f"{name}.segments", A, np.full(rows.size, -np.inf), rhs.ravel(), "aux",
+                         span)
+    else:
+        lam = builder.add_block(f"{name}.lambda", (m, n), "continuous", np.zeros(m * n),
+                                np.ones(m * n), "aux", span)
+        seg = builder.add_block(f"{name}.segment", (m, n - 1), "binary", np.zeros(m * (n - 1)),
+                                np.ones(m * (n - 1)), "aux", span)
+        N = builder.n
+        lam_cols = lam.offset + np.arange(m * n).reshape(m, n)
+        seg_cols = seg.offset + np.arange(m * (n - 1)).reshape(m, n - 1)
+        r = np.repeat(np.arange(m), n)
+        ones = np.ones(m * n)
+        # sum_i lam = 1; sum_i b_i lam_i - d = 0; sum_i f_i lam_i - t = 0; sum_k seg = 1
+        conv = sp.csr_matrix((ones, (r, lam_cols.ravel())), shape=(m, N))
+        pos = sp.csr_matrix((np.concatenate([b.ravel(), -np.ones(m)]),
+                             (np.concatenate([r, np.arange(m)]),
+                              np.concatenate([lam_cols.ravel(), d_cols]))), shape=(m, N))
+        val = sp.csr_matrix((np.concatenate([f.ravel(), -np.ones(m)]),
+                             (np.concatenate([r, np.arange(m)]),
+                              np.concatenate([lam_cols.ravel(), t_cols]))), shape=(m, N))
+        rs = np.repeat(np.arange(m), n - 1)
+        one_seg = sp.csr_matrix((np.ones(m * (n - 1)), (rs, seg_cols.ravel())), shape=(m, N))
+        eq = sp.vstack([conv, pos, val, one_seg], format="csr")
+        rhs = np.concatenate([np.ones(m), np.zeros(m), np.zeros(m), np.ones(m)])
+        builder.add_rows(f"{name}.lambda", eq, rhs, rhs, "aux", span)
+        # SOS2: lam_i <= seg_{i-1} + seg_i (missing neighbours at the ends)
+        rows_l, cols_l, vals_l = [], [], []
+        idx = np.arange(m * n).reshape(m, n)
+        rows_l.append(idx.ravel())
+        cols_l.append(lam_cols.ravel())
+        vals_l.append(np.ones(m * n))
+        left = idx[:, 1:]  # lam_i for i >= 1 uses seg_{i-1}
+        rows_l.append(left.ravel())
+        cols_l.append(seg_cols.ravel())
+        vals_l.append(-np.ones(left.size))
+        right = idx[:, :-1]  # lam_i for i <= n-2 uses seg_i
+        rows_l.append(right.ravel())
+        cols_l.append(seg_cols.ravel())
+        vals_l.append(-np.ones(right.size))
+        sos = sp.csr_matrix((np.concatenate(vals_l), (np.concatenate(rows_l),
+                                                      np.concatenate(cols_l))), shape=(m * n, N))
+        builder.add_rows(f"{name}.sos2", sos, np.full(m * n, -np.inf), np.zeros(m * n), "aux",
+                         span)
+    builder.approximations.append((name, e, t))
+    total = sp.csr_matrix((np.ones(m), (np.zeros(m, dtype=int), t_cols)), shape=(1, builder.n))
+    return Aff(total, np.zeros(1), ())

@@ -40,6 +40,7 @@ class Builder:
         self.app_order: list[AppEncoding] = []
         self.quad: list[QuadTerm] = []
         self.bounds_seconds = 0.0
+        self.approximations: list = []
 
     def fresh(self, base: str, span: Span | None) -> str:
         tag = f"{base}_L{span.line}" if span is not None else base
@@ -149,6 +150,11 @@ def _sum(b: Builder, e: ir.Sum, sign, scale) -> Aff:
 
 
 def _atom(b: Builder, e: ir.Atom, sign, scale) -> Aff:
+    if e.func == "sumsq" and e.approx is not None:
+        if sign != 1:
+            raise SemanticError("sumsq(...) approx pwl over-approximates the sum of squares: it "
+                                "can be minimized or bounded above, not maximized", e.span)
+        return atoms.encode_sumsq_pwl(b, b.lower(e.arg, 0), e.approx[0], e.approx[1], e.span)
     if e.func == "sumsq":
         if not b.in_objective or sign != 1 or scale is None or scale <= 0:
             raise SemanticError("sumsq() can only be minimized, as a term of the objective "
@@ -232,7 +238,9 @@ def encode_program(program: Program, bound_overrides=None) -> MilpModel:
     for row in b.rows:
         if row.A.shape[1] != b.n:
             row.A.resize((row.A.shape[0], b.n))
-    return MilpModel(b.blocks, b.rows, objective, b.app_order, b.n, b.bounds_seconds)
+    approximations = [(name, e.padded(b.n), t) for name, e, t in b.approximations]
+    return MilpModel(b.blocks, b.rows, objective, b.app_order, b.n, b.bounds_seconds,
+                     approximations)
 
 
 def _add_disjunction(b: Builder, dis) -> None:

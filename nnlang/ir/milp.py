@@ -106,6 +106,8 @@ class MilpModel:
     applications: list[AppEncoding]
     n: int
     bounds_seconds: float = 0.0
+    # piecewise-linear approximations: (name, Aff of the argument, t block)
+    approximations: list = field(default_factory=list)
 
     def block(self, name: str) -> VarBlock:
         for b in self.blocks:

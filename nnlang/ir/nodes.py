@@ -171,6 +171,7 @@ class Atom(Expr):
 
     func: str
     arg: Expr
+    approx: tuple[int, str] | None = None  # sumsq only: (breakpoints, "epigraph"|"lambda")
 
     @property
     def shape(self) -> tuple[int, ...]:

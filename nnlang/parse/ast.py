@@ -82,7 +82,17 @@ class Call(Node):
     kwargs: tuple[Kwarg, ...]
 
 
-Expr = Number | String | Name | ListLit | BinOp | Neg | Index | Attr | Call
+@dataclass(frozen=True)
+class Approx(Node):
+    """``expr approx method(args)``, e.g. ``sumsq(d) approx pwl(17)``."""
+
+    expr: "Expr"
+    method: str
+    args: tuple["Expr", ...]
+    kwargs: tuple[Kwarg, ...]
+
+
+Expr = Number | String | Name | ListLit | BinOp | Neg | Index | Attr | Call | Approx
 
 
 # ---- conditions (constraint families) ----------------------------------------
@@ -186,11 +196,20 @@ class Chain(Node):
 
 
 @dataclass(frozen=True)
+class AnyOf(Node):
+    """``any(conjunct for ...)``: a disjunction with one branch per loop value."""
+
+    conjunct: tuple[Chain, ...]
+    fors: tuple[ForClause, ...]
+
+
+@dataclass(frozen=True)
 class Constraint(Node):
-    """``name: c1 and c2 or c3 ... for ...``: a disjunction of conjunctions of chains."""
+    """``name: c1 and c2 or c3 ... for ...``: a disjunction of conjunctions of chains
+    (``disjuncts`` holds conjunctions of chains, or one ``AnyOf``)."""
 
     name: str | None
-    disjuncts: tuple[tuple[Chain, ...], ...]
+    disjuncts: tuple[tuple[Chain, ...] | AnyOf, ...]
     fors: tuple[ForClause, ...]
 
 

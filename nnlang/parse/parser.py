@@ -283,6 +283,19 @@ class _ToAst(Transformer):
         return tuple(children)
 
     @v_args(meta=True)
+    def any_of(self, meta, children):
+        conj, *fors = children
+        return ast.AnyOf(self._span(meta), conj, tuple(fors))
+
+    @v_args(meta=True)
+    def approx(self, meta, children):
+        base, tok, *args = children
+        args = [a for a in args if a is not None]
+        pos = tuple(a for a in args if not isinstance(a, ast.Kwarg))
+        kws = tuple(a for a in args if isinstance(a, ast.Kwarg))
+        return ast.Approx(self._span(meta), base, tok.value, pos, kws)
+
+    @v_args(meta=True)
     def chain(self, meta, children):
         return ast.Chain(self._span(meta), tuple(children[0::2]), tuple(children[1::2]))
 

@@ -1,0 +1,103 @@
+"""L2 (exact and piecewise-linear), untargeted 'any' constraints, argsort."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import nnlang
+from nnlang.testing import random_network, write_network
+
+SPEC = """param c[3] = [0.3, -0.7, 0.45]
+var x[3] in [-1, 1]
+minimize {objective}
+subject to
+    s: sum(x) >= 1.5
+"""
+
+
+def _solve(tmp_path, text, **opts):
+    (tmp_path / "s.nnq").write_text(text)
+    return nnlang.compile(tmp_path / "s.nnq").solve(**opts)
+
+
+def _interp_sq(v, D, n):
+    grid = np.linspace(0, D, n)
+    return np.interp(np.abs(v), grid, grid ** 2)
+
+
+@pytest.mark.parametrize("form", ["epigraph", "lambda"])
+@pytest.mark.parametrize("n", [2, 5, 17])
+def test_pwl_forms_agree_and_over_approximate(tmp_path, form, n):
+    exact = _solve(tmp_path, SPEC.format(objective="sumsq(x - c)"))
+    r = _solve(tmp_path, SPEC.format(objective=f"sumsq(x - c) approx pwl({n}, form = {form})"))
+    assert r.status == "optimal"
+    (a,) = r.approximations.values()
+    x = r.values["x"]
+    c = np.array([0.3, -0.7, 0.45])
+    D = np.maximum(np.abs(-1 - c), np.abs(1 - c))
+    expected = sum(_interp_sq(v, d, n) for v, d in zip(x - c, D))
+    assert r.objective == pytest.approx(expected, abs=1e-6)  # the interpolant, exactly
+    assert a["exact"] == pytest.approx(np.sum((x - c) ** 2), abs=1e-9)
+    assert r.objective >= exact.objective - 1e-7  # an upper approximation
+    assert a["bound_gap"] >= -1e-9
+
+
+def test_pwl_forms_give_the_same_optimum(tmp_path):
+    objs = [_solve(tmp_path, SPEC.format(objective=f"sumsq(x - c) approx pwl(9, form = {f})"))
+            .objective for f in ("epigraph", "lambda")]
+    assert objs[0] == pytest.approx(objs[1], abs=1e-7)
+
+
+def test_exact_sumsq_miqp_with_scip(tmp_path):
+    pytest.importorskip("pyscipopt")
+    net = random_network([3, 4, 2], seed=5)
+    write_network(net, tmp_path / "n.npz")
+    text = ('network net = load("n.npz")\nparam c[3] = [0.2, 0.1, -0.3]\n'
+            "var x[3] in [-1, 1]\ny = net(x)\nminimize sumsq(x - c)\n"
+            "subject to\n    flip: y[1] >= y[0] + 0.1\n")
+    r = _solve(tmp_path, text, solver="scip")
+    assert r.status in ("optimal", "infeasible")
+    if r.status == "optimal":
+        out = net.predict(r.values["x"])
+        assert out[1] >= out[0] + 0.1 - 1e-6
+        rng = np.random.default_rng(0)
+        pts = rng.uniform(-1, 1, size=(20000, 3))
+        ok = net.predict(pts)
+        feas = ok[:, 1] >= ok[:, 0] + 0.1
+        if feas.any():
+            assert r.objective <= np.sum((pts[feas] - [0.2, 0.1, -0.3]) ** 2, axis=1).min() + 1e-6
+
+
+def test_highs_refuses_miqp(tmp_path):
+    net = random_network([3, 4, 2], seed=5)
+    write_network(net, tmp_path / "n.npz")
+    text = ('network net = load("n.npz")\nvar x[3] in [-1, 1]\ny = net(x)\n'
+            "minimize sumsq(x) + y[0]\n")
+    with pytest.raises(nnlang.NnlangError, match="HiGHS cannot solve mixed-integer quadratic"):
+        _solve(tmp_path, text)
+
+
+def test_any_wrong_class_and_runner_up(tmp_path):
+    net = random_network([4, 6, 3], seed=9)
+    write_network(net, tmp_path / "n.npz")
+    base = ('network net = load("n.npz")\nparam image[4] = [0.5, 0.5, 0.5, 0.5]\n'
+            "param label = argmax(net(image))\nparam second = argsort(net(image))[1]\n"
+            "var x[4] in [0, 1]\ny = net(x)\nminimize norm1(x - image)\nsubject to\n")
+    untargeted = _solve(tmp_path, base + "    wrong: any(y[j] >= y[label] + 0.01 "
+                                         "for j in 0..2 if j != label)\n")
+    per_class = []
+    for j in range(3):
+        label = int(np.argmax(net.predict(np.full(4, 0.5))))
+        if j == label:
+            continue
+        r = _solve(tmp_path, base + f"    wrong: y[{j}] >= y[label] + 0.01\n")
+        if r.status == "optimal":
+            per_class.append(r.objective)
+    if not per_class:
+        assert untargeted.status == "infeasible"
+    else:
+        assert untargeted.objective == pytest.approx(min(per_class), abs=1e-6)
+    prog = nnlang.compile(tmp_path / "s.nnq").program
+    out = net.predict(np.full(4, 0.5))
+    assert int(prog.params["second"]) == int(np.argsort(out)[1])
