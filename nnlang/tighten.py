@@ -53,6 +53,7 @@ def _relaxation(milp: MilpModel, cutoff: float | None) -> highspy.Highs:
     A = A.tocsc()
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
+    h.setOptionValue("simplex_strategy", 4)  # primal simplex: the basis stays primal feasible
     lp = highspy.HighsLp()
     lp.num_col_, lp.num_row_ = milp.n, A.shape[0]
     lb, ub = milp.column_bounds()
