@@ -27,20 +27,22 @@ def main() -> None:
     ap.add_argument("--time-limit", type=float, default=60)
     ap.add_argument("--bounds", default=None)
     ap.add_argument("--out", default=None)
+    ap.add_argument("--no-tighten", action="store_true", help="one solve, no LP tightening rounds")
     args = ap.parse_args()
     import cvxpy
     import highspy  # noqa: F401
 
     print(f"# {platform.machine()}, Python {platform.python_version()}, "
           f"cvxpy {cvxpy.__version__}, nnlang {nnlang.__version__}; spec {args.spec}; "
-          f"time limit {args.time_limit} s; bounds {args.bounds or 'spec default'}")
+          f"time limit {args.time_limit} s; bounds {args.bounds or 'spec default'}; "
+          f"tighten {'off' if args.no_tighten else 'on'}")
     rows = []
     out = open(args.out, "w") if args.out else None
     for i in range(args.start, args.start + args.count):
         t0 = time.perf_counter()
         opts = {"bounds": args.bounds} if args.bounds else {}
         m = nnlang.compile(args.spec, params={args.param: i}, **opts)
-        r = m.solve(time_limit=args.time_limit)
+        r = m.solve(time_limit=args.time_limit, tighten=False if args.no_tighten else None)
         total = time.perf_counter() - t0
         row = {"instance": i, "status": r.status, "objective": r.objective, "bound": r.bound,
                "gap": r.gap, "nodes": r.nodes, "solve_seconds": r.solve_seconds,

@@ -198,13 +198,11 @@ def solve_tightened(compiled, options, run):
     if info["rounds"] == 1:
         return last
     result = last
-    if best is not None and best is not last:
+    if best is not None and best is not last and last.status != "optimal":
         # the last round found nothing better than the incumbent
         result = best
         if last.status == "infeasible":
             result.status, result.bound, result.gap = "optimal", best.objective, 0.0
-        elif last.status == "optimal":  # pragma: no cover - would have improved best
-            pass
         else:
             result.status = "time_limit"
             if last.bound is not None:
