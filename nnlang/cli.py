@@ -116,6 +116,10 @@ def cmd_solve(args: argparse.Namespace) -> int:
             payload["infeasible_constraints"] = diagnosis.names
     if not args.quiet:
         print(result.summary())
+    if getattr(args, "png", None):
+        from nnlang import pictures
+
+        pictures.write_pictures(m, result, args.png, echo=None if args.quiet else print)
     if args.json:
         Path(args.json).write_text(json.dumps(payload, indent=1))
     if diagnosis is not None:
@@ -135,6 +139,28 @@ def cmd_compile(args: argparse.Namespace) -> int:
     for path in emit_files(m, args.to, Path(args.output)):
         print(path)
     return 0
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    """Solve many instances of one spec (``nnlang.batch``); exit 4 if any failed."""
+    from nnlang.batch import BatchConfig, run_batch
+
+    opts = {k: v for k, v in _options(args).items()
+            if v is not None and k != "time_limit"}
+    if "bounds" in opts:
+        opts.update(_bounds_option(opts["bounds"]))
+    spec = Path(args.file)
+    config = BatchConfig(
+        spec=spec, out_dir=Path(args.output or f"{spec.stem}_batch"), count=args.count,
+        start=args.start, param=args.param, over=Path(args.over) if args.over else None,
+        time_limit=args.time_limit, jobs=args.jobs, sets=_parse_sets(args.set),
+        options=opts, tighten=False if args.no_tighten else None, original=args.original,
+        retry_errors=args.retry_errors, pictures=not args.no_pictures)
+    out = run_batch(config, progress=None if args.quiet else sys.stderr,
+                    echo=(lambda s: None) if args.quiet else print)
+    if out.interrupted:
+        return 130
+    return 4 if out.summary.get("errors") else 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -170,13 +196,44 @@ def build_parser() -> argparse.ArgumentParser:
                    help="solve once, without the LP bound tightening after a first incumbent")
     p.add_argument("--no-diagnose", action="store_true",
                    help="do not look for the constraints that make a problem infeasible")
+    p.add_argument("--png", metavar="DIR",
+                   help="write pictures of the solution (PNG images, or a table for small "
+                        "1-D inputs) into DIR")
     p.set_defaults(func=cmd_solve)
+
+    p = sub.add_parser("batch", help="solve many instances of a spec (docs/batch.md)")
+    common(p)
+    p.add_argument("--over", metavar="DATA",
+                   help="an .npz whose arrays replace the spec's data() arrays of the same name")
+    p.add_argument("--count", type=int, metavar="N",
+                   help="number of instances (default: all the data holds from --start)")
+    p.add_argument("--start", type=int, default=0, metavar="S", help="first instance (0)")
+    p.add_argument("--param", default="index", metavar="NAME",
+                   help="the parameter instance i binds to i (default index)")
+    p.add_argument("--time-limit", type=float, metavar="SECONDS", help="per instance")
+    p.add_argument("--jobs", type=int, default=1, metavar="J", help="worker processes (1)")
+    p.add_argument("-o", "--output", metavar="DIR",
+                   help="results folder (default <spec stem>_batch)")
+    p.add_argument("--solver", help="any installed CVXPY solver (default highs)")
+    p.add_argument("--mip-gap", type=float, metavar="GAP", help="relative MIP gap")
+    p.add_argument("--threads", type=int, help="solver threads per instance")
+    p.add_argument("--no-tighten", action="store_true",
+                   help="solve once, without the LP bound tightening after a first incumbent")
+    p.add_argument("--original", metavar="NAME",
+                   help="the parameter holding the original input (default: guessed)")
+    p.add_argument("--retry-errors", action="store_true",
+                   help="re-run instances whose recorded status is 'error'")
+    p.add_argument("--no-pictures", action="store_true", help="no grid.png / changes.md")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no table")
+    p.set_defaults(func=cmd_batch)
 
     p = sub.add_parser("compile", help="write the MILP as LP, MPS or AMPL files")
     common(p)
     p.add_argument("--to", required=True, choices=["lp", "mps", "ampl"])
     p.add_argument("-o", "--output", required=True, metavar="DIR")
     p.set_defaults(func=cmd_compile)
+    from nnlang.verify.cli import add_commands
+    add_commands(sub)
     return parser
 
 
@@ -190,6 +247,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into e.g. head
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -10,7 +10,7 @@ import scipy.sparse as sp
 
 from nnlang.bounds import METHODS
 from nnlang.encode.affine import Aff, interval
-from nnlang.errors import SemanticError, UnsupportedError
+from nnlang.errors import SemanticError, SolverError, UnsupportedError
 from nnlang.ir import nodes as ir
 from nnlang.ir.milp import AppEncoding, LayerStats
 
@@ -71,7 +71,18 @@ def encode_application(builder, app: ir.Apply, h0: Aff) -> AppEncoding:
     if not (np.isfinite(lo).all() and np.isfinite(hi).all()):
         raise SemanticError(_unbounded_message(builder, app, h0, lo, hi), app.span)
     start = time.perf_counter()
-    pre_bounds = METHODS[opts.bounds](network, lo, hi, **opts.bounds_args)
+    method = METHODS[opts.bounds]
+    try:
+        if opts.bounds in ("lp", "milp"):  # costly: cached per network, box, method
+            from nnlang.bounds.cache import cached
+
+            pre_bounds = cached(opts.bounds, opts.bounds_args, network, lo, hi,
+                                lambda: method(network, lo, hi, **opts.bounds_args))
+        else:
+            pre_bounds = method(network, lo, hi, **opts.bounds_args)
+    except ValueError as exc:  # an empty box, or numerical trouble in an LP
+        raise SolverError(f"bounds method '{opts.bounds}' failed on network "
+                          f"'{app.net.name}': {exc}", app.span) from None
     builder.bounds_seconds += time.perf_counter() - start
     tighter = builder.bound_overrides.get(app.label)
     if tighter is not None:  # sound bounds found by an earlier pass: intersect

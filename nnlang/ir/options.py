@@ -9,8 +9,8 @@ from nnlang.errors import SemanticError, Span, UnsupportedError
 
 ENCODINGS = ("bigm",)
 PLANNED_ENCODINGS = ("indicator", "complementarity")
-BOUND_METHODS = ("interval",)
-PLANNED_BOUND_METHODS = ("symbolic", "lp", "milp")
+BOUND_METHODS = ("interval", "symbolic", "lp", "milp")
+BOUND_ARGS = {"interval": (), "symbolic": (), "lp": (), "milp": ("time_limit",)}
 
 
 @dataclass(frozen=True)
@@ -46,11 +46,15 @@ def validate(opts: Options, span: Span | None) -> None:
         raise SemanticError(f"unknown encoding '{opts.encoding}' "
                             f"(expected one of {', '.join(ENCODINGS)})", span)
     if opts.bounds not in BOUND_METHODS:
-        if opts.bounds in PLANNED_BOUND_METHODS:
-            raise UnsupportedError(f"bounds method '{opts.bounds}' is not implemented yet "
-                                   f"(available: {', '.join(BOUND_METHODS)})", span)
         raise SemanticError(f"unknown bounds method '{opts.bounds}' "
                             f"(expected one of {', '.join(BOUND_METHODS)})", span)
+    for arg, value in opts.bounds_args.items():
+        if arg not in BOUND_ARGS[opts.bounds]:
+            allowed = ", ".join(BOUND_ARGS[opts.bounds]) or "none"
+            raise SemanticError(f"bounds method '{opts.bounds}' takes no argument '{arg}' "
+                                f"(arguments: {allowed})", span)
+        if not value > 0:
+            raise SemanticError(f"bounds argument {arg} must be positive, got {value}", span)
     if opts.time_limit is not None and not opts.time_limit > 0:
         raise SemanticError(f"time_limit must be positive, got {opts.time_limit}", span)
     if opts.mip_gap is not None and not opts.mip_gap >= 0:

@@ -120,3 +120,25 @@ def test_maximizing_beats_random_samples(tmp_path, net, seed):
     samples = rng.uniform(-1, 1, size=(1000, net.n_in))
     assert r.objective >= net.predict(samples)[:, j].max() - 1e-7
     assert r.forward_gap < 1e-6
+
+
+@settings(max_examples=12, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(net=networks(max_inputs=4, max_width=6, max_layers=3), seed=st.integers(0, 1000))
+def test_every_bound_method_gives_the_same_optimum(tmp_path, monkeypatch, net, seed):
+    monkeypatch.setenv("NNLANG_CACHE_DIR", str(tmp_path / "cache"))
+    rng = np.random.default_rng(seed)
+    c = rng.uniform(-1, 1, size=net.n_in)
+    j = int(rng.integers(net.n_out))
+    path = write_network(net, tmp_path / "net.npz")
+    spec = (f'network net = load("{path.name}")\nparam c[{net.n_in}] = {_fmt(c)}\n'
+            f"var x[{net.n_in}] in [-1, 1]\ny = net(x)\n"
+            f"minimize norm1(x - c) - y[{j}]\n")
+    (tmp_path / "s.nnq").write_text(spec)
+    objectives = []
+    for bounds in ("interval", "symbolic", "lp", "milp"):
+        for tighten in (False, True):
+            r = nnlang.compile(tmp_path / "s.nnq", bounds=bounds).solve(tighten=tighten)
+            assert r.status == "optimal"
+            objectives.append(r.objective)
+    assert max(objectives) - min(objectives) < 1e-6 * (1 + abs(objectives[0]))
