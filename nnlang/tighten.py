@@ -22,6 +22,7 @@ from nnlang.ir.milp import MilpModel
 from nnlang.ir.program import Program
 
 MARGIN = 1e-6
+LP_LIMIT = 2.0  # seconds per LP; a timed-out LP leaves its bound as it was (sound)
 
 
 @dataclass
@@ -71,7 +72,9 @@ def _relaxation(milp: MilpModel, cutoff: float | None) -> highspy.Highs:
     return h
 
 
-def _optimize(h: highspy.Highs, idx: np.ndarray, vals: np.ndarray, sense) -> float | None:
+def _optimize(h: highspy.Highs, idx: np.ndarray, vals: np.ndarray, sense,
+              limit: float) -> float | None:
+    h.setOptionValue("time_limit", max(limit, 0.01))
     h.changeObjectiveSense(sense)
     h.changeColsCost(idx.size, idx.astype(np.int32), vals)
     h.run()
@@ -112,8 +115,10 @@ def tighten(program: Program, cutoff: float | None = None, deadline: float | Non
                 if deadline is not None and time.perf_counter() > deadline:
                     break
                 row = A.getrow(i)
-                lo = _optimize(h, row.indices, row.data, highspy.ObjSense.kMinimize)
-                hi = _optimize(h, row.indices, row.data, highspy.ObjSense.kMaximize)
+                limit = LP_LIMIT if deadline is None else min(
+                    LP_LIMIT, deadline - time.perf_counter())
+                lo = _optimize(h, row.indices, row.data, highspy.ObjSense.kMinimize, limit)
+                hi = _optimize(h, row.indices, row.data, highspy.ObjSense.kMaximize, limit)
                 stats.lps += 2
                 if lo is None and hi is None and h.getModelStatus() == \
                         highspy.HighsModelStatus.kInfeasible:
@@ -138,9 +143,10 @@ def _better(a, b, sense: str) -> bool:
 
 
 def solve_tightened(compiled, options, run):
-    """Rounds of: solve for a time slice (doubling from 2 s); whenever the
-    incumbent improved, re-tighten every unstable ReLU by LP over the whole
-    model with the objective cut off at the incumbent, and re-encode.
+    """Two phases: a first solve for an incumbent (10 % of the time limit, at
+    least 2 s); if it is not optimal, LP tightening of every unstable ReLU with
+    the objective cut off at the incumbent, re-encoding, and a second solve
+    with the remaining time.
 
     ``run(milp, options)`` solves one MilpModel. The answer stays exact: every
     solution at least as good as the incumbent satisfies the tightened model,
@@ -152,70 +158,42 @@ def solve_tightened(compiled, options, run):
     start = time.perf_counter()
     total = options.time_limit
     sense = compiled.milp.objective.sense
-    milp = compiled.milp
-    best = None  # best result carrying a solution
-    overrides: dict = {}
-    tightened_at = None
-    info = {"rounds": 0, "lps": 0, "seconds": 0.0, "before_unstable": None,
-            "after_unstable": None, "first_objective": None}
-    solve_seconds = 0.0
-    time_slice = 2.0 if total is None else max(2.0, 0.05 * total)
-    last = None
-    while True:
-        left = None if total is None else total - (time.perf_counter() - start)
-        if left is not None and left <= 0.05:
-            break
-        limit = time_slice if left is None else min(time_slice, left)
-        last = run(milp, options.updated(time_limit=max(limit, 0.05)))
-        solve_seconds += last.solve_seconds
-        info["rounds"] += 1
-        if last.values and _better(last.objective, best and best.objective, sense):
-            best = last
-            if info["first_objective"] is None:
-                info["first_objective"] = last.objective
-        if last.status != "time_limit":
-            break
-        if left is not None and left - limit <= 0.5:
-            break
-        improved = tightened_at is None or (
-            _better(best.objective, tightened_at, sense) if best is not None else False)
-        if best is not None and improved and (
-                tightened_at is None or abs(best.objective - tightened_at)
-                > 0.01 * max(abs(tightened_at), 1e-9)):
-            deadline = None if left is None else time.perf_counter() + 0.3 * (left - limit)
-            overrides, st = tighten(compiled.program, best.objective, deadline, overrides)
-            info["lps"] += st.lps
-            info["seconds"] += st.seconds
-            if info["before_unstable"] is None:
-                info["before_unstable"] = st.before_unstable
-            info["after_unstable"] = st.after_unstable
-            tightened_at = best.objective
-            milp = encode_program(compiled.program, overrides)
-            row, lo, hi = cutoff_row(milp, best.objective)
-            milp.rows.append(RowBlock("incumbent_cutoff", row, np.array([lo]), np.array([hi]),
-                                      "aux"))
-        time_slice *= 4
-    if info["rounds"] == 1:
-        return last
-    result = last
-    if best is not None and best is not last and last.status != "optimal":
-        # the last round found nothing better than the incumbent
-        result = best
-        if last.status == "infeasible":
-            result.status, result.bound, result.gap = "optimal", best.objective, 0.0
-        else:
-            result.status = "time_limit"
-            if last.bound is not None:
-                result.bound = (min(last.bound, best.objective) if sense == "minimize"
-                                else max(last.bound, best.objective))
-                denom = max(abs(best.objective), 1e-9)
-                result.gap = abs(best.objective - result.bound) / denom
-    result.solve_seconds = solve_seconds
-    result.bounds_seconds += info["seconds"]
+    first_limit = 2.0 if total is None else min(total, max(2.0, 0.1 * total))
+    first = run(compiled.milp, options.updated(time_limit=first_limit))
+    if first.status != "time_limit":
+        return first
+    left = None if total is None else total - (time.perf_counter() - start)
+    if left is not None and left <= 1.0:
+        return first
+    cutoff = first.objective if first.values else None
+    deadline = None if left is None else time.perf_counter() + 0.3 * left
+    overrides, stats = tighten(compiled.program, cutoff, deadline)
+    milp = encode_program(compiled.program, overrides)
+    if cutoff is not None:
+        row, lo, hi = cutoff_row(milp, cutoff)
+        milp.rows.append(RowBlock("incumbent_cutoff", row, np.array([lo]), np.array([hi]), "aux"))
+    left = None if total is None else max(0.5, total - (time.perf_counter() - start))
+    second = run(milp, options.updated(time_limit=left))
+    info = {"first_objective": first.objective, "first_seconds": first.solve_seconds,
+            "before_unstable": stats.before_unstable, "after_unstable": stats.after_unstable,
+            "lps": stats.lps, "seconds": stats.seconds}
+    note = (f"LP tightening after a first incumbent ({first.objective}): unstable ReLUs "
+            f"{stats.before_unstable} -> {stats.after_unstable} ({stats.lps} LPs, "
+            f"{stats.seconds:.2f} s)")
+    result = second
+    if first.values and second.status != "optimal" and (
+            not second.values or _better(first.objective, second.objective, sense)):
+        result = first  # the second phase found nothing better than the incumbent
+        if second.status == "infeasible":
+            result.status, result.bound, result.gap = "optimal", first.objective, 0.0
+        elif second.bound is not None:
+            result.bound = (min(second.bound, first.objective) if sense == "minimize"
+                            else max(second.bound, first.objective))
+            result.gap = abs(first.objective - result.bound) / max(abs(first.objective), 1e-9)
+        result.nodes = second.nodes
+    result.solve_seconds = first.solve_seconds + second.solve_seconds
+    result.bounds_seconds += stats.seconds
     result.tighten = info
-    if info["lps"]:
-        result.notes.append(
-            f"{info['rounds']} solve rounds; LP tightening with the objective cut off at the "
-            f"incumbent: unstable ReLUs {info['before_unstable']} -> {info['after_unstable']} "
-            f"({info['lps']} LPs, {info['seconds']:.2f} s)")
+    result.notes.append(note)
+    result.layer_stats = second.layer_stats
     return result
