@@ -18,8 +18,12 @@ import scipy.sparse as sp
 from nnlang.encode.layers import ReluLayer
 
 
-def encode_relu(builder, name: str, layer: ReluLayer):
-    """Add the variables and rows of one ReLU layer; returns the x block."""
+def relu_columns(builder, name: str, layer: ReluLayer):
+    """The x, s, z blocks and the rows ``p = x - s`` shared by every formulation.
+
+    Returns ``(x, s, z, iu)``: ``s`` and ``z`` have one entry per unstable
+    neuron, whose indices in the layer are ``iu``.
+    """
     L, U = layer.L, layer.U
     m = L.size
     active = L >= 0
@@ -45,6 +49,14 @@ def encode_relu(builder, name: str, layer: ReluLayer):
                        shape=(rows.size, n))
     rhs = -layer.c[rows]
     builder.add_rows(f"{name}.eq", (pre + ex + es).tocsr(), rhs, rhs, "relu")
+    return x, s, z, iu
+
+
+def encode_relu(builder, name: str, layer: ReluLayer):
+    """Add the variables and rows of one ReLU layer; returns the x block."""
+    L, U = layer.L, layer.U
+    x, s, z, iu = relu_columns(builder, name, layer)
+    nu, n = iu.size, builder.n
 
     # x - U z <= 0 and s - L z <= -L on unstable neurons.
     r = np.arange(nu)

@@ -56,11 +56,11 @@ class Builder:
         self.n += block.size
         return block
 
-    def add_rows(self, name, A, lo, hi, role, span=None, labels=None) -> None:
+    def add_rows(self, name, A, lo, hi, role, span=None, labels=None, when=None) -> None:
         if A.shape[0] == 0:
             return
         self.rows.append(RowBlock(name, A, np.asarray(lo, float), np.asarray(hi, float),
-                                  role, span, labels))
+                                  role, span, labels, when))
 
     def column_bounds(self) -> tuple[np.ndarray, np.ndarray]:
         if self._bounds_cache is None or self._bounds_cache[0] != len(self.blocks):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import time
 from dataclasses import dataclass
 
@@ -25,12 +26,19 @@ class ReluLayer:
     U: np.ndarray
 
 
-def _formulation(name: str):
-    if name == "bigm":
-        from nnlang.encode.bigm import encode_relu
+# encoding name -> module with ``encode_relu(builder, name, ReluLayer)``;
+# the names a spec may use are ``nnlang.ir.options.ENCODINGS``.
+FORMULATIONS = {
+    "bigm": "nnlang.encode.bigm",
+    "indicator": "nnlang.encode.indicator",
+    "complementarity": "nnlang.encode.complementarity",
+}
 
-        return encode_relu
-    raise UnsupportedError(f"encoding '{name}' is not implemented")
+
+def _formulation(name: str):
+    if name not in FORMULATIONS:
+        raise UnsupportedError(f"encoding '{name}' is not implemented")
+    return importlib.import_module(FORMULATIONS[name]).encode_relu
 
 
 def _unbounded_message(builder, app: ir.Apply, h0: Aff, lo, hi) -> str:
@@ -93,13 +101,13 @@ def encode_application(builder, app: ir.Apply, h0: Aff) -> AppEncoding:
     blocks, stats, pre_rows = [], [], []
     for k, (layer, (L, U)) in enumerate(zip(network.layers, pre_bounds), start=1):
         offset = _columns_of(builder, h)
-        W = sp.csr_matrix(layer.W)
+        W = _drop_tiny(layer.W)
         if offset is not None:
             A = sp.csr_matrix((W.data, W.indices + offset, W.indptr),
                               shape=(W.shape[0], builder.n))
         else:
             A = (W @ h.padded(builder.n).A).tocsr()
-        c = layer.W @ h.c + layer.b
+        c = encoded_weights(layer.W) @ h.c + layer.b
         name = f"{app.label}.L{k}"
         pre_rows.append((A, c))
         if layer.activation == "relu":
@@ -116,6 +124,30 @@ def encode_application(builder, app: ir.Apply, h0: Aff) -> AppEncoding:
         stats.append(_stats(L, U, layer.activation))
         h = Aff.columns(block.offset, block.size, builder.n, (block.size,))
     return AppEncoding(app.label, network, h0.A, h0.c, blocks, pre_bounds, stats, pre_rows)
+
+
+TINY = 1e-12
+
+
+def _drop_tiny(W: np.ndarray) -> sp.csr_matrix:
+    """``W`` as CSR without the weights of magnitude below ``TINY``.
+
+    Weight decay leaves weights like 1e-76 on always-blank MNIST border pixels;
+    HiGHS drops matrix entries below 1e-9 on its own, while GLPK's simplex turns
+    numerically unstable on them (and returned a wrong optimum). Dropping them
+    changes a pre-activation by at most ``TINY`` times the input's L1 range,
+    far below every solver's feasibility tolerance; the forward check after a
+    solve still uses the exact weights.
+    """
+    W = sp.csr_matrix(W)
+    W.data[np.abs(W.data) < TINY] = 0.0
+    W.eliminate_zeros()
+    return W
+
+
+def encoded_weights(W: np.ndarray) -> np.ndarray:
+    """Dense ``W`` as the encoding uses it (weights below ``TINY`` are zero)."""
+    return np.where(np.abs(W) < TINY, 0.0, W)
 
 
 def _stats(L: np.ndarray, U: np.ndarray, activation: str) -> LayerStats:

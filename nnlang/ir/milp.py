@@ -47,9 +47,18 @@ class RowBlock:
     A: sp.csr_matrix
     lo: np.ndarray
     hi: np.ndarray
-    role: str  # user | relu | aux
+    role: str  # user | relu | aux | indicator | complementarity
     span: Span | None = None
     labels: list[str] | None = None  # per row, for user constraints
+    # Conditional rows (roles indicator and complementarity): row i holds only when
+    # binary column when[0][i] equals when[1][i] (0 or 1). An indicator row is
+    # written natively (``z = 0 -> x <= 0``); a complementarity row as the product
+    # ``(A x - hi) * (1 - z) <= 0`` (or ``* z``) of seed 000 eq. 4.16.
+    when: tuple[np.ndarray, np.ndarray] | None = None
+
+    @property
+    def conditional(self) -> bool:
+        return self.when is not None
 
     @property
     def size(self) -> int:
@@ -126,6 +135,15 @@ class MilpModel:
     @property
     def nnz(self) -> int:
         return sum(int(r.A.nnz) for r in self.rows)
+
+    @property
+    def conditional_rows(self) -> list[RowBlock]:
+        """Indicator or complementarity rows (no linear solver backend takes them)."""
+        return [r for r in self.rows if r.when is not None]
+
+    def linear_rows(self) -> list[RowBlock]:
+        """The rows that are plain linear inequalities."""
+        return [r for r in self.rows if r.when is None]
 
     def column_bounds(self) -> tuple[np.ndarray, np.ndarray]:
         lb = np.concatenate([b.lb.ravel() for b in self.blocks]) if self.blocks else np.zeros(0)

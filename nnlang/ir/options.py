@@ -7,8 +7,10 @@ from typing import Any
 
 from nnlang.errors import SemanticError, Span, UnsupportedError
 
-ENCODINGS = ("bigm",)
-PLANNED_ENCODINGS = ("indicator", "complementarity")
+ENCODINGS = ("bigm", "indicator", "complementarity")
+PLANNED_ENCODINGS: tuple[str, ...] = ()
+# encodings whose models only the emitters can write (no in-process backend)
+EMIT_ONLY_ENCODINGS = ("indicator", "complementarity")
 BOUND_METHODS = ("interval", "symbolic", "lp", "milp")
 BOUND_ARGS = {"interval": (), "symbolic": (), "lp": (), "milp": ("time_limit",)}
 
@@ -25,7 +27,7 @@ class Options:
     verbose: bool = False
     tighten: bool = True
 
-    def updated(self, **changes: Any) -> "Options":
+    def updated(self, **changes: Any) -> Options:
         """A copy with the non-None ``changes`` applied and validated."""
         changes = {k: v for k, v in changes.items() if v is not None}
         new = replace(self, **changes)

@@ -14,6 +14,7 @@ import cvxpy as cp
 import numpy as np
 import scipy.sparse as sp
 
+from nnlang.errors import UnsupportedError
 from nnlang.ir.milp import MilpModel, VarBlock
 
 
@@ -42,6 +43,14 @@ def _cvx_name(name: str) -> str:
 
 def to_cvxpy(model: MilpModel) -> CvxpyModel:
     """Build the CVXPY problem of ``model``."""
+    conditional = model.conditional_rows
+    if conditional:
+        role = conditional[0].role
+        raise UnsupportedError(
+            f"encoding '{role}' gives {role} constraints, which CVXPY (and so HiGHS "
+            f"in-process) cannot express: write the model with `nnlang compile --to "
+            f"{'ampl' if role == 'complementarity' else 'lp'}` for a solver that reads "
+            f"them, or solve in-process with encoding = bigm")
     variables: dict[str, cp.Variable] = {}
     parts = []
     for block in model.blocks:

@@ -1,0 +1,77 @@
+"""Atomic writes, up-front refusals and the ``nnlang compile`` command."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import nnlang
+from nnlang.emit import emit_files
+from nnlang.emit.files import replace_together
+from nnlang.errors import UnsupportedError
+
+REPO = Path(__file__).resolve().parents[2]
+SUMSQ = """network net = load("{net}")
+var x[9] in [1, 10]
+y = net(x)
+minimize sumsq(x - 5)
+subject to
+    flip: y[1] >= y[0] + 0.1
+"""
+
+
+def test_an_error_while_writing_keeps_the_old_files(tmp_path):
+    (tmp_path / "m.lp").write_text("old")
+    with pytest.raises(RuntimeError), replace_together(tmp_path, ["m.lp"]) as streams:
+        streams["m.lp"].write("half a model")
+        raise RuntimeError("interrupted")
+    assert (tmp_path / "m.lp").read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.lp"]  # no temporaries left
+
+
+def test_success_replaces_all_and_removes_stale_files(tmp_path):
+    for name in ("m.mod", "m.dat", "m.run", "keep.txt"):
+        (tmp_path / name).write_text("old")
+    with replace_together(tmp_path, ["m.mod", "m.dat"], stale=["m.mod", "m.dat", "m.run"]) as s:
+        s["m.mod"].write("new mod")
+        s["m.dat"].write("new dat")
+    assert (tmp_path / "m.mod").read_text() == "new mod"
+    assert not (tmp_path / "m.run").exists()  # owned by the format, not written: removed
+    assert (tmp_path / "keep.txt").read_text() == "old"  # not the format's: untouched
+
+
+def test_quadratic_objective_refused_by_ampl_and_written_by_lp(tmp_path):
+    spec = tmp_path / "q.nnq"
+    spec.write_text(SUMSQ.format(net=REPO / "examples/models/breast_9_3_3_2.npz"))
+    m = nnlang.compile(spec)
+    with pytest.raises(UnsupportedError, match="quadratic objective"):
+        emit_files(m, "ampl", tmp_path / "out")
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+    (lp,) = emit_files(m, "lp", tmp_path / "out")
+    assert "] / 2" in lp.read_text()
+
+
+def _nnlang(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "nnlang", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_compile_command_writes_every_format(tmp_path):
+    for fmt, suffixes in (("lp", [".lp"]), ("mps", [".mps"]), ("ampl", [".dat", ".mod", ".run"])):
+        out = tmp_path / fmt
+        run = _nnlang("compile", "examples/breast_cancer_adversarial.nnq", "--to", fmt,
+                      "-o", str(out))
+        assert run.returncode == 0, run.stderr
+        assert sorted(p.suffix for p in out.iterdir()) == suffixes
+        assert sorted(run.stdout.split()) == sorted(str(p) for p in out.iterdir())
+
+def test_compile_command_refusal_is_a_clean_error(tmp_path):
+    run = _nnlang("compile", "examples/breast_cancer_adversarial.nnq", "--encoding",
+                  "indicator", "--to", "mps", "-o", str(tmp_path / "o"))
+    assert run.returncode != 0
+    assert "MPS format cannot express indicator" in run.stderr
+    assert "Traceback" not in run.stderr
+    assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())

@@ -1,0 +1,97 @@
+# written by: nnlang 0.1.0 (--to ampl)
+# spec: examples/breast_cancer_adversarial.nnq
+# options: encoding=bigm bounds=interval
+# size: 42 variables, 8 binaries, 9 integers, 43 constraints, 128 nonzeros
+# fingerprint: 549ad0ff3fbcfa43
+#
+# AMPL model, also GNU MathProg: glpsol --math breast_cancer_adversarial.mod --data breast_cancer_adversarial.dat
+# Indices are 0-based like the spec: x[3,4] here is x[3,4] there, and
+# <app>_x[k,i] is <app>.layer[k][i] (layer 0 = the network input).
+
+# ---- network dnn3: layer sizes 9-3-3-2; weights and biases in the .dat
+# layer k (1..dnn3_K) computes act(sum{j} W[k,i,j] * layer[k-1][j] + b[k,i])
+param dnn3_K integer >= 1;
+param dnn3_n{k in 0..dnn3_K} integer >= 1;
+param dnn3_W{k in 1..dnn3_K, i in 0..dnn3_n[k]-1, j in 0..dnn3_n[k-1]-1};
+param dnn3_b{k in 1..dnn3_K, i in 0..dnn3_n[k]-1};
+
+# ---- application y = dnn3(...): bigm encoding
+# y_ACT[k]: neurons with the row x = W x[k-1] + b (stably active, or a linear layer)
+# y_UNST[k]: unstable ReLU neurons (a binary each); the others are stably
+# inactive, fixed to 0 by their bounds
+set y_ACT{k in 1..dnn3_K} within 0..dnn3_n[k]-1;
+set y_UNST{k in 1..dnn3_K} within 0..dnn3_n[k]-1;
+# sound pre-activation bounds L <= W x[k-1] + b <= U of the unstable neurons
+param y_L{k in 1..dnn3_K, i in y_UNST[k]} < 0;
+param y_U{k in 1..dnn3_K, i in y_UNST[k]} > 0;
+param y_xlb{k in 0..dnn3_K, i in 0..dnn3_n[k]-1};
+param y_xub{k in 0..dnn3_K, i in 0..dnn3_n[k]-1};
+var y_x{k in 0..dnn3_K, i in 0..dnn3_n[k]-1} >= y_xlb[k,i], <= y_xub[k,i];
+var y_s{k in 1..dnn3_K, i in y_UNST[k]} >= 0, <= -y_L[k,i];
+var y_z{k in 1..dnn3_K, i in y_UNST[k]} binary;
+
+# ---- variables of the spec and of its norm/abs encodings
+var x{i0 in 0..8} integer >= 1, <= 10;  # user, breast_cancer_adversarial.nnq:16
+param abs_L19_ub{i0 in 0..8};
+var abs_L19{i0 in 0..8} >= 0, <= abs_L19_ub[i0];  # aux, breast_cancer_adversarial.nnq:19
+
+# ---- objective
+minimize obj:
+    abs_L19[0] + abs_L19[1] + abs_L19[2] + abs_L19[3] + abs_L19[4] + abs_L19[5]
+    + abs_L19[6] + abs_L19[7] + abs_L19[8];
+
+# ---- y: ReLU layers
+subject to y_input{j in 0..dnn3_n[0]-1}:  # the network input
+    y_x[0,j] = x[j];
+subject to y_act{k in 1..dnn3_K, i in y_ACT[k]}:
+    y_x[k,i] = sum{j in 0..dnn3_n[k-1]-1} dnn3_W[k,i,j] * y_x[k-1,j] + dnn3_b[k,i];
+subject to y_eq{k in 1..dnn3_K, i in y_UNST[k]}:
+    y_x[k,i] - y_s[k,i] = sum{j in 0..dnn3_n[k-1]-1} dnn3_W[k,i,j] * y_x[k-1,j] + dnn3_b[k,i];
+subject to y_bigm_x{k in 1..dnn3_K, i in y_UNST[k]}:
+    y_x[k,i] <= y_U[k,i] * y_z[k,i];
+subject to y_bigm_s{k in 1..dnn3_K, i in y_UNST[k]}:
+    y_s[k,i] <= -y_L[k,i] * (1 - y_z[k,i]);
+
+# ---- constraints of the spec and of its norm/abs encodings
+# wrong_class: user rows (breast_cancer_adversarial.nnq:21)
+subject to wrong_class:
+    - 1.2 * y_x[3,0] + y_x[3,1] >= 0;
+# abs_L19.pos: aux rows (breast_cancer_adversarial.nnq:19)
+subject to abs_L19_pos_0:
+    x[0] - abs_L19[0] <= 2;
+subject to abs_L19_pos_1:
+    x[1] - abs_L19[1] <= 1;
+subject to abs_L19_pos_2:
+    x[2] - abs_L19[2] <= 1;
+subject to abs_L19_pos_3:
+    x[3] - abs_L19[3] <= 1;
+subject to abs_L19_pos_4:
+    x[4] - abs_L19[4] <= 2;
+subject to abs_L19_pos_5:
+    x[5] - abs_L19[5] <= 1;
+subject to abs_L19_pos_6:
+    x[6] - abs_L19[6] <= 3;
+subject to abs_L19_pos_7:
+    x[7] - abs_L19[7] <= 1;
+subject to abs_L19_pos_8:
+    x[8] - abs_L19[8] <= 1;
+# abs_L19.neg: aux rows (breast_cancer_adversarial.nnq:19)
+subject to abs_L19_neg_0:
+    - x[0] - abs_L19[0] <= -2;
+subject to abs_L19_neg_1:
+    - x[1] - abs_L19[1] <= -1;
+subject to abs_L19_neg_2:
+    - x[2] - abs_L19[2] <= -1;
+subject to abs_L19_neg_3:
+    - x[3] - abs_L19[3] <= -1;
+subject to abs_L19_neg_4:
+    - x[4] - abs_L19[4] <= -2;
+subject to abs_L19_neg_5:
+    - x[5] - abs_L19[5] <= -1;
+subject to abs_L19_neg_6:
+    - x[6] - abs_L19[6] <= -3;
+subject to abs_L19_neg_7:
+    - x[7] - abs_L19[7] <= -1;
+subject to abs_L19_neg_8:
+    - x[8] - abs_L19[8] <= -1;
+
