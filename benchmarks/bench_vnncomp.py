@@ -1,0 +1,231 @@
+"""nnlang verify against the VNN-COMP verdicts (docs/verification.md).
+
+Runs the instances of ``../shared/data/vnncomp-mnistfc``, ``vnncomp-acasxu`` and
+``vnncomp-eran-mnist`` (``instances.csv``: network, property, time limit) with
+:func:`nnlang.verify.verify` and compares every answer with ``verdicts.csv``.
+Per benchmark: correct sat, correct unsat, wrong (must be 0), timeouts or
+unknown, total and median time. Each instance runs in its own process (a hard
+kill 30 s after its time limit, so one stuck solver cannot stall the run).
+
+    python benchmarks/bench_vnncomp.py --quick            # subset, short limits (< 30 min)
+    python benchmarks/bench_vnncomp.py                    # everything, VNN-COMP limits
+    python benchmarks/bench_vnncomp.py --bench acasxu --limit 20
+
+Results: ``benchmarks/results/vnncomp[_quick].jsonl`` (one line per instance,
+resumable: instances already recorded are skipped unless ``--fresh``) and
+``benchmarks/results/vnncomp[_quick].md`` (the table).
+
+A *wrong* answer is a soundness bug (or a wrong reference verdict): the
+script prints it loudly and exits with status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import multiprocessing as mp
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
+RESULTS = ROOT / "benchmarks" / "results"
+BENCHES = {"mnistfc": "vnncomp-mnistfc", "acasxu": "vnncomp-acasxu",
+           "eran-mnist": "vnncomp-eran-mnist"}
+
+# The quick configuration: a deterministic subset with short limits; about 25
+# minutes on 2 busy cores in the worst case (every instance timing out).
+QUICK = {
+    # benchmark: (instance filter, time limit in seconds)
+    "mnistfc": (lambda k, net, prop: "256x2" in net, 25.0),
+    "acasxu": (lambda k, net, prop: k % 5 == 0, 10.0),
+    "eran-mnist": (lambda k, net, prop: k % 6 == 0, 30.0),
+}
+
+
+def instances(bench: str) -> list[dict]:
+    folder = DATA / BENCHES[bench]
+    verdicts = {}
+    with open(folder / "verdicts.csv", newline="") as f:
+        for row in csv.DictReader(f):
+            verdicts[(row["network"], row["property"])] = row["expected"]
+    out = []
+    with open(folder / "instances.csv", newline="") as f:
+        for k, row in enumerate(csv.reader(f)):
+            if not row:
+                continue
+            net, prop, limit = row[0].strip(), row[1].strip(), float(row[2])
+            out.append({"bench": bench, "k": k, "network": net, "property": prop,
+                        "timeout": limit,
+                        "expected": verdicts.get((Path(net).name, prop), "unknown")})
+    return out
+
+
+def _worker(inst: dict, folder: str, queue) -> None:
+    from nnlang.verify import verify
+
+    start = time.perf_counter()
+    try:
+        r = verify(Path(folder) / inst["network"], Path(folder) / inst["property"],
+                   inst["timeout"])
+        queue.put({"status": r.status, "method": r.method, "message": r.message,
+                   "seconds": time.perf_counter() - start})
+    except Exception as exc:  # noqa: BLE001 - recorded as an error, never as an answer
+        queue.put({"status": "error", "method": "", "message": f"{type(exc).__name__}: {exc}",
+                   "seconds": time.perf_counter() - start})
+
+
+def run_one(inst: dict) -> dict:
+    folder = DATA / BENCHES[inst["bench"]]
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_worker, args=(inst, str(folder), queue))
+    start = time.perf_counter()
+    proc.start()
+    res = None
+    try:
+        res = queue.get(timeout=inst["timeout"] + 30.0)
+    except Exception:  # noqa: BLE001 - queue.Empty: killed below
+        pass
+    proc.join(5)
+    if proc.is_alive():
+        proc.kill()
+        proc.join()
+    if res is None:
+        res = {"status": "timeout", "method": "killed", "message": "no answer, process killed",
+               "seconds": time.perf_counter() - start}
+    return {**inst, **res}
+
+
+def grade(rec: dict) -> str:
+    got, want = rec["status"], rec["expected"]
+    if got in ("sat", "unsat"):
+        if want in ("sat", "unsat"):
+            return f"correct_{got}" if got == want else "wrong"
+        return f"decided_{got}"  # no reference verdict
+    return "timeout" if got in ("timeout", "unknown") else "error"
+
+
+def table(records: list[dict]) -> str:
+    lines = ["| benchmark | instances | correct sat | correct unsat | wrong | timeout/unknown "
+             "| errors | decided w/o reference | total time (s) | median time (s) |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for bench in BENCHES:
+        recs = [r for r in records if r["bench"] == bench]
+        if not recs:
+            continue
+        g = [grade(r) for r in recs]
+        times = [r["seconds"] for r in recs]
+        lines.append(
+            f"| {bench} | {len(recs)} | {g.count('correct_sat')} | {g.count('correct_unsat')} "
+            f"| {g.count('wrong')} | {g.count('timeout')} | {g.count('error')} "
+            f"| {g.count('decided_sat') + g.count('decided_unsat')} | {sum(times):.0f} "
+            f"| {statistics.median(times):.1f} |")
+    return "\n".join(lines)
+
+
+def subtable(records: list[dict]) -> str:
+    """mnistfc per network (the issue's goal is stated per network size)."""
+    lines = ["| network | instances | correct sat | correct unsat | wrong | timeout/unknown |",
+             "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    nets = sorted({r["network"] for r in records if r["bench"] == "mnistfc"})
+    for net in nets:
+        g = [grade(r) for r in records if r["network"] == net]
+        lines.append(f"| {Path(net).stem} | {len(g)} | {g.count('correct_sat')} | "
+                     f"{g.count('correct_unsat')} | {g.count('wrong')} | {g.count('timeout')} |")
+    return "\n".join(lines) if nets else ""
+
+
+def machine() -> str:
+    import highspy  # noqa: F401
+    import numpy
+
+    try:
+        from importlib.metadata import version
+        hv = version("highspy")
+    except Exception:  # noqa: BLE001
+        hv = "?"
+    try:
+        load = " ".join(open("/proc/loadavg").read().split()[:3])
+    except OSError:
+        load = "?"
+    import os
+
+    return (f"{platform.platform()}, {os.cpu_count()} CPU cores, Python "
+            f"{platform.python_version()}, numpy {numpy.__version__}, highspy {hv}; "
+            f"load average at the end {load}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="subset with short time limits")
+    ap.add_argument("--bench", action="append", choices=list(BENCHES),
+                    help="only this benchmark (repeatable)")
+    ap.add_argument("--limit", type=int, help="at most this many instances per benchmark")
+    ap.add_argument("--timeout", type=float, help="override every time limit (seconds)")
+    ap.add_argument("--fresh", action="store_true", help="ignore recorded results")
+    ap.add_argument("--tag", default=None, help="results file name (default vnncomp[_quick])")
+    args = ap.parse_args(argv)
+    if not DATA.exists():
+        print(f"no benchmark data at {DATA}", file=sys.stderr)
+        return 2
+    tag = args.tag or ("vnncomp_quick" if args.quick else "vnncomp")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    log = RESULTS / f"{tag}.jsonl"
+    done: dict[tuple, dict] = {}
+    if log.exists() and not args.fresh:
+        for line in log.read_text().splitlines():
+            if line.strip():
+                rec = json.loads(line)
+                done[(rec["bench"], rec["k"])] = rec
+    elif log.exists():
+        log.unlink()
+    todo = []
+    for bench in args.bench or list(BENCHES):
+        insts = instances(bench)
+        if args.quick:
+            keep, limit = QUICK[bench]
+            insts = [dict(i, timeout=limit) for i in insts
+                     if keep(i["k"], i["network"], i["property"])]
+        if args.timeout:
+            insts = [dict(i, timeout=args.timeout) for i in insts]
+        todo += insts[: args.limit] if args.limit else insts
+    budget = sum(i["timeout"] for i in todo if (i["bench"], i["k"]) not in done)
+    print(f"{len(todo)} instances, at most {budget / 60:.0f} min of time limits", flush=True)
+    records = []
+    start = time.perf_counter()
+    for n, inst in enumerate(todo, 1):
+        key = (inst["bench"], inst["k"])
+        if key in done:
+            records.append(done[key])
+            continue
+        rec = run_one(inst)
+        records.append(rec)
+        with open(log, "a") as f:
+            f.write(json.dumps(rec) + "\n")
+        mark = grade(rec)
+        print(f"[{n}/{len(todo)}] {inst['bench']} {Path(inst['network']).stem} "
+              f"{Path(inst['property']).name}: {rec['status']} (expected {inst['expected']}) "
+              f"{rec['seconds']:.1f} s {rec['method']}" + ("   <<< WRONG" if mark == "wrong"
+                                                          else ""), flush=True)
+    wall = time.perf_counter() - start
+    text = table(records)
+    sub = subtable(records)
+    cfg = "quick (subset, short limits)" if args.quick else "full (VNN-COMP time limits)"
+    md = (f"# VNN-COMP agreement, {cfg}\n\n{text}\n\n{sub}\n\n"
+          f"Wall time of this run: {wall / 60:.1f} min. Machine: {machine()}.\n")
+    (RESULTS / f"{tag}.md").write_text(md)
+    print(md)
+    wrong = [r for r in records if grade(r) == "wrong"]
+    for r in wrong:
+        print(f"WRONG: {r['bench']} {r['network']} {r['property']}: {r['status']}, expected "
+              f"{r['expected']}", file=sys.stderr)
+    return 1 if wrong else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

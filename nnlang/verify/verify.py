@@ -1,0 +1,533 @@
+"""Decide a VNN-LIB property on an ONNX network: sat, unsat, timeout or unknown.
+
+For every input box of the property (``Property.cases``), in this order, with
+one deadline for the whole run:
+
+1. **Attack** (:mod:`nnlang.verify.attack`): sampling and PGD on the output
+   condition. A point that satisfies it (checked by the numpy forward pass) is
+   a counterexample: ``sat`` at once.
+2. **Bounds**: neuron bounds over the box (the best method ``nnlang.bounds``
+   offers: ``symbolic`` when available, else ``interval``), then for every row
+   ``a @ y <= d`` of the output condition a lower bound of ``a @ y`` by
+   back-substitution through the network (DeepPoly/CROWN style, with those
+   neuron bounds). A branch with a row whose lower bound exceeds ``d`` cannot
+   hold and is dropped; when no branch is left the box is ``unsat``.
+3. **Input splitting** (only for inputs of at most ``split_inputs`` entries,
+   e.g. ACAS Xu's 5): the box is bisected along the input that weighs most in
+   the bounds, and step 2 is repeated on the halves, for a share of the time.
+   Sub-boxes left open go to the MILP.
+4. **MILP**: the remaining problem is written as an nnlang spec
+   (:func:`nnlang.verify.importer.spec_text`: the box, ``y = net(x)``, the
+   surviving branches as one ``or`` constraint, no objective), compiled with
+   ``nnlang.compile`` and solved with the time left. Infeasible: ``unsat``.
+   A solution is polished and re-checked by the forward pass (and by
+   onnxruntime when installed); if that check fails the answer is
+   ``unknown``, never ``sat``. The time limit: ``timeout``.
+
+The property is ``sat`` if any box is, ``unsat`` if every box is.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+from contextlib import contextmanager
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from nnlang.errors import DataError, NnlangError, SemanticError
+from nnlang.networks.network import Network
+from nnlang.verify.attack import Counterexample, attack, check_point, polish
+from nnlang.verify.vnnlib import Case, Conjunction, Property, read_vnnlib
+
+STATUSES = ("sat", "unsat", "timeout", "unknown")
+MILP_BOXES = 16  # at most this many boxes left open by input splitting go to the MILP
+BOUND_TOL = 1e-9  # relative slack before a bound is trusted to rule out a row
+MARGIN_CUTOFF = 1e-9  # relative: the MILP accepts points with margin t below this
+
+
+@dataclass
+class VerifyResult:
+    """The answer, its counterexample (for ``sat``) and how it was reached."""
+
+    status: str
+    counterexample: Counterexample | None = None
+    seconds: float = 0.0
+    method: str = ""  # attack | bounds | split | milp | ...
+    message: str = ""
+    stats: dict = field(default_factory=dict)
+    n_in: int = 0
+    n_out: int = 0
+
+    def vnncomp_text(self) -> str:
+        """The VNN-COMP result file: the status line, then for ``sat`` the
+        counterexample ``((X_0 v) ... (Y_0 v) ...)``."""
+        lines = [self.status]
+        ce = self.counterexample
+        if self.status == "sat" and ce is not None:
+            items = [f"(X_{i} {float(v)!r})" for i, v in enumerate(ce.x)]
+            items += [f"(Y_{j} {float(v)!r})" for j, v in enumerate(ce.y)]
+            lines.append("(" + "\n ".join(items) + ")")
+        return "\n".join(lines) + "\n"
+
+    def summary(self) -> str:
+        out = [f"{self.status}"]
+        detail = f"{self.method}" + (f": {self.message}" if self.message else "")
+        out.append(f"  ({detail}; {self.seconds:.2f} s)")
+        return " ".join(out)
+
+
+def read_counterexample(path: str | Path) -> tuple[str, np.ndarray, np.ndarray]:
+    """Read a VNN-COMP result or counterexample file: ``(status, x, y)``.
+
+    The status line is optional (``sat`` is assumed when it is missing); the
+    file may be gzipped.
+    """
+    raw = Path(path).read_bytes()
+    if raw[:2] == b"\x1f\x8b":
+        raw = gzip.decompress(raw)
+    text = raw.decode("utf-8")
+    first = text.lstrip().split(None, 1)[0] if text.strip() else ""
+    status = first if first in STATUSES or first in ("violated", "holds") else "sat"
+    xs: dict[int, float] = {}
+    ys: dict[int, float] = {}
+    for kind, idx, val in re.findall(r"\(\s*([XY])_(\d+)\s+([^\s()]+)\s*\)", text):
+        (xs if kind == "X" else ys)[int(idx)] = float(val)
+    x = np.array([xs[i] for i in range(len(xs))]) if xs else np.zeros(0)
+    y = np.array([ys[i] for i in range(len(ys))]) if ys else np.zeros(0)
+    return status, x, y
+
+
+# ----------------------------------------------------------------- bounds
+
+
+def bound_method(name: str | None = None) -> tuple[str, Callable]:
+    """``(name, function)`` of the neuron-bounds method: ``name`` or the best one
+    ``nnlang.bounds.METHODS`` has (``symbolic`` before ``interval``)."""
+    from nnlang.bounds import METHODS
+
+    if name is not None:
+        if name not in METHODS:
+            raise SemanticError(f"unknown bounds method '{name}' (available: "
+                                f"{', '.join(sorted(METHODS))})")
+        return name, METHODS[name]
+    for pick in ("symbolic", "interval"):
+        if pick in METHODS:
+            return pick, METHODS[pick]
+    name = next(iter(METHODS))
+    return name, METHODS[name]
+
+
+def compile_bounds_option(name: str) -> str | None:
+    """The ``bounds`` option to pass to ``nnlang.compile`` (None: its default)."""
+    from nnlang.ir import options
+
+    return name if name in options.BOUND_METHODS else None
+
+
+def _relu_lines(L: np.ndarray, U: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``sl * p <= relu(p) <= su * p + tu`` on ``[L, U]`` (DeepPoly's choice of ``sl``)."""
+    active = L >= 0
+    unstable = (L < 0) & (U > 0)
+    width = np.where(unstable, U - L, 1.0)
+    su = np.where(unstable, U / width, active.astype(float))
+    tu = np.where(unstable, -L * U / width, 0.0)
+    sl = np.where(unstable, (U > -L).astype(float), active.astype(float))
+    return sl, su, tu
+
+
+def row_lower_bounds(network: Network, pre: list, lo: np.ndarray, hi: np.ndarray,
+                     C: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Lower bounds of ``C @ y`` over the box, and their input coefficients.
+
+    Back-substitution of the rows of ``C`` through the layers, each ReLU
+    replaced by lines valid on its pre-activation bounds ``pre[k] = (L, U)``;
+    intersected with the plain interval bound of ``C @ y``. Returns
+    ``(lower, Lam)``: ``Lam`` (rows, n_in) are the final input coefficients,
+    whose size times the box width says which input matters most.
+    """
+    lam = np.asarray(C, dtype=float)
+    const = np.zeros(lam.shape[0])
+    for layer, (L, U) in zip(reversed(network.layers), reversed(pre)):
+        if layer.activation == "relu":
+            sl, su, tu = _relu_lines(L, U)
+            pos, neg = np.maximum(lam, 0.0), np.minimum(lam, 0.0)
+            const = const + neg @ tu
+            lam = pos * sl + neg * su
+        const = const + lam @ layer.b
+        lam = lam @ layer.W
+    lower = np.maximum(lam, 0.0) @ lo + np.minimum(lam, 0.0) @ hi + const
+    # The interval bound from the output layer's bounds, which may be tighter.
+    L, U = pre[-1]
+    if network.layers[-1].activation == "relu":
+        L, U = np.maximum(L, 0.0), np.maximum(U, 0.0)
+    iv = np.maximum(C, 0.0) @ L + np.minimum(C, 0.0) @ U
+    return np.maximum(lower, iv), lam
+
+
+def prune(network: Network, pre: list, lo: np.ndarray, hi: np.ndarray,
+          output: tuple[Conjunction, ...]) -> tuple[list[int], list[np.ndarray]]:
+    """The branches bounds cannot rule out, and for each a sensitivity per input."""
+    keep, sens = [], []
+    for k, conj in enumerate(output):
+        if conj.rows == 0:
+            keep.append(k)
+            sens.append(np.zeros(lo.size))
+            continue
+        lower, lam = row_lower_bounds(network, pre, lo, hi, conj.A)
+        slack = lower - conj.d
+        if np.any(slack > BOUND_TOL * (1.0 + np.abs(conj.d) + np.abs(lower))):
+            continue
+        keep.append(k)
+        r = int(np.argmax(slack))  # the row closest to being ruled out
+        sens.append(np.abs(lam[r]) * (hi - lo))
+    return keep, sens
+
+
+# ------------------------------------------------------------------- main
+
+
+@dataclass
+class _Open:
+    """A (sub-)box still open, with the branches that may hold there."""
+
+    lo: np.ndarray
+    hi: np.ndarray
+    branches: list[int]
+    depth: int = 0
+
+
+class _Run:
+    def __init__(self, network: Network, onnx_path: Path, prop: Property, timeout: float,
+                 bounds: str | None, attack_time: float | None, split_inputs: int,
+                 seed: int, log: Callable[[str], None] | None, start: float,
+                 threads: int | None = None):
+        self.net = network
+        self.onnx = onnx_path
+        self.prop = prop
+        self.deadline = start + timeout
+        self.timeout = timeout
+        self.start = start
+        self.bounds_name, self.bounds_fn = bound_method(bounds)
+        self.attack_time = attack_time
+        self.split_inputs = split_inputs
+        self.seed = seed
+        self.log = log or (lambda s: None)
+        self.threads = threads
+        self.stats: dict = {"bounds": self.bounds_name, "cases": len(prop.cases),
+                            "boxes_split": 0, "milps": 0, "milp_seconds": 0.0}
+
+    def left(self) -> float:
+        return self.deadline - time.perf_counter()
+
+    def result(self, status: str, method: str, message: str = "",
+               ce: Counterexample | None = None) -> VerifyResult:
+        return VerifyResult(status, ce, time.perf_counter() - self.start, method, message,
+                            self.stats, self.prop.n_in, self.prop.n_out)
+
+    def bounds(self, lo: np.ndarray, hi: np.ndarray) -> list:
+        return list(self.bounds_fn(self.net, lo, hi))
+
+    def run(self) -> VerifyResult:
+        with _single_thread_blas():
+            return self._run()
+
+    def _run(self) -> VerifyResult:
+        prop = self.prop
+        if not prop.cases:
+            return self.result("unsat", "vnnlib", "the property's formula cannot hold")
+        # 1. Attack every box.
+        budget = self.attack_time
+        if budget is None:
+            budget = min(max(0.05 * self.timeout, 0.5), 10.0)
+        per_case = budget / len(prop.cases)
+        for i, case in enumerate(prop.cases):
+            if any(c.rows == 0 for c in case.output):  # the output condition always holds
+                ce = check_point(self.net, case, (case.lo + case.hi) / 2, "sampling")
+                if ce is not None:
+                    return self.confirm(ce, "attack")
+            ce = attack(self.net, case, min(per_case, max(self.left(), 0.0)), seed=self.seed + i)
+            if ce is not None:
+                return self.confirm(ce, "attack")
+        self.log(f"attack: nothing found ({self.elapsed():.2f} s)")
+        # 2. Bounds over each whole box: drop the branches they rule out.
+        todo: list[tuple[Case, _Open]] = []
+        for case in prop.cases:
+            pre = self.bounds(case.lo, case.hi)
+            keep, _ = prune(self.net, pre, case.lo, case.hi, case.output)
+            self.stats.setdefault("branches", []).append([len(case.output), len(keep)])
+            if keep:
+                todo.append((case, _Open(case.lo, case.hi, keep)))
+        if not todo:
+            return self.result("unsat", "bounds", f"{self.bounds_name} bounds rule out every "
+                               "branch of the output condition")
+        self.log(f"bounds: {len(todo)} box(es) open ({self.elapsed():.2f} s)")
+        # 3. Input splitting for small inputs.
+        if prop.n_in <= self.split_inputs:
+            found, todo = self.split(todo)
+            if found is not None:
+                return found
+            if not todo:
+                return self.result("unsat", "split", "input splitting with bounds closed "
+                                   f"every box ({self.stats['boxes_split']} boxes)")
+        self.stats["open_boxes"] = len(todo)
+        # 4. MILP on what is left.
+        statuses = []
+        for k, (case, box) in enumerate(todo):
+            share = self.left() / (len(todo) - k)
+            if share <= 0.05:
+                statuses.append("timeout")
+                break
+            res = self.milp(case, box, share)
+            if res.status == "sat":
+                return res
+            statuses.append(res.status)
+            if res.status == "unknown":
+                self.stats.setdefault("unknown_reasons", []).append(res.message)
+        if all(s == "unsat" for s in statuses) and len(statuses) == len(todo):
+            return self.result("unsat", "milp", "the MILP is infeasible"
+                               + (f" on all {len(todo)} boxes" if len(todo) > 1 else ""))
+        if "unknown" in statuses:
+            return self.result("unknown", "milp", "; ".join(self.stats["unknown_reasons"]))
+        return self.result("timeout", "milp" if self.stats["milps"] else "split",
+                           "time limit reached")
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.start
+
+    def split(self, todo: list[tuple[Case, _Open]]
+              ) -> tuple[VerifyResult | None, list[tuple[Case, _Open]]]:
+        """Input splitting on every open box; what is left for the MILP.
+
+        Splitting gets 80 % of the time left; if few boxes are then open
+        (at most ``MILP_BOXES``) they go to the MILP, otherwise splitting
+        goes on until shortly before the deadline. Pieces the splitting set
+        aside as too small (where the bounds cannot decide) go to the MILP
+        too, grouped into at most ``MILP_BOXES`` hulls.
+        """
+        from nnlang.verify.split import split_search
+
+        out: list[tuple[Case, _Open]] = []
+        for k, (case, box) in enumerate(todo):
+            sub = Case(box.lo, box.hi, tuple(case.output[b] for b in box.branches))
+            stop = time.perf_counter() + 0.8 * self.left() / (len(todo) - k)
+            res = split_search(self.net, sub, stop)
+            self.stats["boxes_split"] += res.processed
+            stuck = list(res.stuck)
+            if res.status == "open" and len(res.boxes) + len(stuck) > MILP_BOXES and res.boxes:
+                reserve = 0.15 * self.left() if stuck else 0.2
+                stop = time.perf_counter() + max(self.left() - reserve, 0.0) / (len(todo) - k)
+                res = split_search(self.net, sub, stop, boxes=res.boxes)
+                self.stats["boxes_split"] += res.processed
+                stuck += res.stuck
+            if res.status == "sat":
+                return self.confirm(res.counterexample, "split"), []
+            self.stats["stuck_boxes"] = self.stats.get("stuck_boxes", 0) + len(stuck)
+            self.log(f"split: {res.status}, {self.stats['boxes_split']} boxes, "
+                     f"{len(res.boxes or [])} open, {len(stuck)} too small "
+                     f"({self.elapsed():.2f} s)")
+            if res.status != "open":
+                continue
+            pieces = list(res.boxes or [])
+            if len(pieces) + len(stuck) <= MILP_BOXES:
+                pieces += stuck
+            elif not pieces:
+                pieces = _hulls(stuck, MILP_BOXES)
+            else:
+                pieces = pieces + _hulls(stuck, MILP_BOXES)  # open boxes remain: timeout
+            for lo, hi, live in pieces:
+                out.append((case, _Open(lo, hi, [box.branches[b] for b in np.flatnonzero(live)])))
+        return None, out
+
+    def margin_range(self, sub: Case) -> tuple[float, float]:
+        """``[lo, hi]`` holding every row's ``a @ y - d`` over ``sub``'s box (sound bounds)."""
+        pre = self.bounds(sub.lo, sub.hi)
+        L, U = pre[-1]
+        if self.net.layers[-1].activation == "relu":
+            L, U = np.maximum(L, 0.0), np.maximum(U, 0.0)
+        lows, highs = [], []
+        for conj in sub.output:
+            if conj.rows == 0:
+                continue
+            Ap, An = np.maximum(conj.A, 0.0), np.minimum(conj.A, 0.0)
+            lows.append(np.min(Ap @ L + An @ U - conj.d))
+            highs.append(np.max(Ap @ U + An @ L - conj.d))
+        if not lows:
+            return -1.0, 1.0
+        lo, hi = float(min(lows)), float(max(highs))
+        pad = 1e-3 * (1.0 + abs(lo) + abs(hi))
+        return lo - pad, hi + pad
+
+    def milp(self, case: Case, box: _Open, time_limit: float) -> VerifyResult:
+        """One MILP on ``box``: minimize the margin ``t`` with a cutoff just above 0.
+
+        The branches left open on the box are one ``or`` constraint (a binary per
+        branch); HiGHS stops at the first point with ``t`` below the cutoff (a
+        candidate, re-checked by the forward pass) or proves there is none
+        (``unsat``: every input gives ``t >= cutoff > 0``).
+        """
+        import nnlang
+        from nnlang.verify.importer import spec_text
+        from nnlang.verify.milp import solve_milp
+
+        sub = Case(box.lo, box.hi, tuple(case.output[b] for b in box.branches))
+        t0 = time.perf_counter()
+        tlo, thi = self.margin_range(sub)
+        if thi <= 0.0:
+            # Every row holds everywhere: any point is a counterexample.
+            ce = check_point(self.net, sub, (sub.lo + sub.hi) / 2, "bounds")
+            if ce is not None:
+                return self.confirm(ce, "bounds")
+        with tempfile.TemporaryDirectory(prefix="nnlang-verify-") as tmp:
+            spec = Path(tmp) / "spec.nnq"
+            text, arrays = spec_text(str(self.onnx.resolve()).replace("\\", "/"), self.prop,
+                                     [sub], "spec_box.npz", source=self.prop.path,
+                                     margin=(tlo, thi))
+            np.savez(Path(tmp) / "spec_box.npz", **arrays)
+            spec.write_text(text)
+            opts = {}
+            b = compile_bounds_option(self.bounds_name)
+            if b is not None:
+                opts["bounds"] = b
+            model = nnlang.compile(spec, text=text, **opts)
+        left = min(time_limit - (time.perf_counter() - t0), self.left())
+        if left <= 0.05:
+            return self.result("timeout", "milp", "no time left after compiling")
+        # The cutoff: a hair above 0, so that a point with t <= 0 is always accepted.
+        cutoff = MARGIN_CUTOFF * (1.0 + abs(tlo) + abs(thi))
+        r = solve_milp(model.milp, left, cutoff=cutoff, threads=self.threads)
+        binaries = sum(b.size for b in model.milp.blocks if b.kind == "binary")
+        self.stats["milps"] += 1
+        self.stats["milp_seconds"] += time.perf_counter() - t0
+        self.stats.setdefault("milp", []).append(
+            {"status": r.status, "seconds": round(time.perf_counter() - t0, 3),
+             "binaries": binaries, "nodes": r.nodes})
+        self.log(f"milp: {r.status} in {time.perf_counter() - t0:.2f} s, {binaries} binaries, "
+                 f"{r.nodes} nodes")
+        if r.status == "infeasible":
+            return self.result("unsat", "milp")
+        if r.status == "solution":
+            xb = model.milp.block("x")
+            x = r.x[xb.cols]
+            ce = polish(self.net, sub, x, time_limit=min(2.0, max(self.left(), 0.1)))
+            if ce is not None:
+                return self.confirm(ce, "milp")
+            return self.result("unknown", "milp", "the MILP found a point within its tolerances "
+                               "but the forward pass does not confirm it")
+        if r.status == "time_limit":
+            return self.result("timeout", "milp")
+        return self.result("unknown", "milp", f"solver: {r.message}")
+
+    def confirm(self, ce: Counterexample, method: str) -> VerifyResult:
+        """``sat`` after onnxruntime (when installed) agrees, else ``unknown``."""
+        ort = onnxruntime_output(self.onnx, ce.x)
+        if ort is not None:
+            case = next((c for c in self.prop.cases if c.in_box(ce.x) and c.holds(ort)), None)
+            if case is None:
+                return self.result("unknown", method, "onnxruntime's output at the "
+                                   "counterexample does not satisfy the output condition")
+            ce.y = ort
+        return self.result("sat", method, f"counterexample found by {ce.source or method}", ce)
+
+
+def _hulls(boxes: list, groups: int) -> list:
+    """At most ``groups`` boxes covering ``boxes``: hulls of runs sorted by center."""
+    if len(boxes) <= groups:
+        return list(boxes)
+    centers = np.array([(lo + hi) / 2 for lo, hi, _ in boxes])
+    order = np.lexsort(centers.T[::-1])
+    out = []
+    for chunk in np.array_split(order, groups):
+        lo = np.min([boxes[i][0] for i in chunk], axis=0)
+        hi = np.max([boxes[i][1] for i in chunk], axis=0)
+        live = np.any([boxes[i][2] for i in chunk], axis=0)
+        out.append((lo, hi, live))
+    return out
+
+
+@contextmanager
+def _single_thread_blas():
+    """Run numpy's BLAS on one thread, if threadpoolctl is installed.
+
+    The bounds and the attack multiply many small matrices; a multi-threaded
+    OpenBLAS spends far more time synchronizing than computing on them (200x
+    slower measured on a busy 2-core machine).
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        yield
+        return
+    with threadpool_limits(1, user_api="blas"):
+        yield
+
+
+def onnxruntime_output(onnx_path: Path, x: np.ndarray) -> np.ndarray | None:
+    """The network's output at ``x`` by onnxruntime, or None if it is not installed."""
+    try:
+        import onnxruntime as ort  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 3
+    sess = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
+    inp = sess.get_inputs()[0]
+    shape = [d if isinstance(d, int) and d > 0 else 1 for d in inp.shape]
+    dtype = np.float64 if "double" in inp.type else np.float32
+    out = sess.run(None, {inp.name: np.asarray(x, dtype=dtype).reshape(shape)})[0]
+    return np.asarray(out, dtype=np.float64).ravel()
+
+
+def verify(network: str | Path, prop: str | Path | Property, timeout: float = 60.0, *,
+           bounds: str | None = None, attack_time: float | None = None,
+           split_inputs: int = 10, seed: int = 0, threads: int | None = None,
+           log: Callable[[str], None] | None = None) -> VerifyResult:
+    """Decide ``prop`` (a VNN-LIB path or a parsed ``Property``) on ``network`` (ONNX).
+
+    Args:
+        network: the ``.onnx`` file.
+        prop: the property.
+        timeout: seconds for everything (reading included).
+        bounds: neuron-bounds method (default: the best available).
+        attack_time: seconds for the attack (default 5 % of the timeout, 0.5-10 s).
+        split_inputs: split the input box when it has at most this many entries
+            (0 disables splitting).
+        seed: the attack's random seed.
+        threads: solver threads.
+        log: called with progress messages.
+
+    Returns:
+        A :class:`VerifyResult`; ``status`` is ``sat``, ``unsat``, ``timeout`` or ``unknown``.
+    """
+    from nnlang.networks.load import load_network
+
+    start = time.perf_counter()
+    network = Path(network)
+    if network.suffix.lower() != ".onnx":
+        raise DataError(f"'{network}': verify needs an .onnx network")
+    if not isinstance(prop, Property):
+        prop = read_vnnlib(prop)
+    net = load_network(network)
+    check_sizes(net, prop)
+    run = _Run(net, network, prop, timeout, bounds, attack_time, split_inputs, seed, log,
+               start, threads)
+    try:
+        return run.run()
+    except NnlangError:
+        raise
+
+
+def check_sizes(net: Network, prop: Property) -> None:
+    """The property's X/Y counts must match the network's input and output sizes."""
+    for kind, have, want, what in (("X", prop.n_in, net.n_in, "inputs"),
+                                   ("Y", prop.n_out, net.n_out, "outputs")):
+        if have != want:
+            span = prop.spans.get(f"{kind}_{have - 1}") if have else None
+            raise SemanticError(f"the property declares {have} {what} ({kind}_0..{kind}_"
+                                f"{max(have - 1, 0)}) but network '{net.source or net.name}' "
+                                f"has {want}", span)
