@@ -20,8 +20,12 @@ Supported on the network value: ``Gemm``, ``MatMul`` (constant on either
 side), ``Add``/``Sub``/``Mul``/``Div``/``Neg``/``Sum`` with constants (and
 ``Add``/``Sub``/``Sum`` of two values of the same layer), ``Relu``,
 ``Flatten``, ``Reshape``, ``Squeeze``, ``Unsqueeze``, ``Transpose``,
-``Identity``, ``Dropout`` (inference), ``BatchNormalization`` (inference) and
-``Shape``. Nodes whose inputs are all constants (``Constant``, initializers,
+``Identity``, ``Dropout`` (inference), ``BatchNormalization`` (inference),
+``Shape``, and on 2-D images (``[1, C, H, W]``) ``Conv`` (strides, pads,
+auto_pad, dilations, groups), ``AveragePool`` and ``GlobalAveragePool``: all
+affine, so they fold into the next dense layer (a convolution becomes its
+dense matrix, fine for small images). ``MaxPool`` is not affine and is
+refused with a clear message. Nodes whose inputs are all constants (``Constant``, initializers,
 the shape of a value) are evaluated with ``onnx.reference``, so exporter
 boilerplate such as ``Shape -> Gather -> Concat -> Reshape`` is fine.
 Everything else raises ``UnsupportedError``.
@@ -609,6 +613,104 @@ class _Walker:
         self.set_value(node.output[0], self._combine(node, out, shift, 1.0))
 
 
+    # Convolutions and pooling (affine, folded like Gemm) -------------------
+
+    def _image(self, node: Any, name: str) -> _Affine:
+        aff = self.value(node, name)
+        if len(aff.shape) != 4 or aff.shape[0] != 1:
+            raise self.unsupported(node, f"input has shape {aff.shape}; only 2-D images "
+                                         "(shape [1, C, H, W]) are supported")
+        return aff
+
+    def _apply_linear(self, aff: _Affine, fn, bias: np.ndarray | None = None) -> _Affine:
+        """``fn`` (linear, on a batch (B, C, H, W)) applied to the affine image ``aff``."""
+        C, H, W = aff.shape[1:]
+        cols = np.moveaxis(aff.tensor_W().reshape(C, H, W, aff.n), -1, 0)  # (n, C, H, W)
+        out_W = fn(cols)
+        out_b = fn(aff.tensor_b().reshape(1, C, H, W))
+        if bias is not None:
+            out_b = out_b + bias.reshape(1, -1, 1, 1)
+        shape = (1,) + out_W.shape[1:]
+        W_out = np.moveaxis(out_W, 0, -1).reshape(-1, aff.n)
+        return aff.replaced(W_out, out_b.ravel(), shape)
+
+    def _window(self, node: Any, attrs: dict, spatial: tuple[int, int],
+                kernel: tuple[int, int]) -> tuple[list[int], list[int], list[int]]:
+        """(strides, dilations, pads [top, left, bottom, right]) of a Conv or pooling node."""
+        strides = [int(v) for v in attrs.get("strides", [1, 1])]
+        dil = [int(v) for v in attrs.get("dilations", [1, 1])]
+        pads = [int(v) for v in attrs.get("pads", [0, 0, 0, 0])]
+        if len(strides) != 2 or len(dil) != 2 or len(pads) != 4:
+            raise self.data_error(node, "strides, dilations and pads must be for 2 "
+                                        "spatial axes")
+        auto = attrs.get("auto_pad", b"NOTSET")
+        auto = auto.decode() if isinstance(auto, bytes) else str(auto)
+        if auto == "VALID":
+            pads = [0, 0, 0, 0]
+        elif auto in ("SAME_UPPER", "SAME_LOWER"):
+            pads = [0, 0, 0, 0]
+            for a in range(2):
+                eff = (kernel[a] - 1) * dil[a] + 1
+                out = -(-spatial[a] // strides[a])
+                total = max((out - 1) * strides[a] + eff - spatial[a], 0)
+                small, big = total // 2, total - total // 2
+                pads[a], pads[a + 2] = (small, big) if auto == "SAME_UPPER" else (big, small)
+        elif auto != "NOTSET":
+            raise self.data_error(node, f"unknown auto_pad '{auto}'")
+        return strides, dil, pads
+
+    def op_Conv(self, node: Any) -> None:
+        aff = self._image(node, node.input[0])
+        K = self.const(node, node.input[1])
+        bias = self.const(node, node.input[2]) if len(node.input) > 2 and node.input[2] \
+            else None
+        attrs = _attrs(node)
+        group = int(attrs.get("group", 1))
+        C = aff.shape[1]
+        if K.ndim != 4:
+            raise self.unsupported(node, f"kernel of shape {K.shape}; only 2-D "
+                                         "convolutions are supported")
+        if C % group or K.shape[0] % group or K.shape[1] * group != C:
+            raise self.data_error(node, f"kernel {K.shape} does not fit {C} input channels "
+                                        f"in {group} group(s)")
+        strides, dil, pads = self._window(node, attrs, aff.shape[2:], K.shape[2:])
+        fn = lambda X: _conv2d(X, K, strides, dil, pads, group)  # noqa: E731
+        try:
+            out = self._apply_linear(aff, fn, bias)
+        except ValueError as exc:
+            raise self.data_error(node, str(exc)) from None
+        self.set_value(node.output[0], out)
+
+    def op_AveragePool(self, node: Any) -> None:
+        aff = self._image(node, node.input[0])
+        attrs = _attrs(node)
+        if int(attrs.get("ceil_mode", 0)):
+            raise self.unsupported(node, "ceil_mode=1 is not supported")
+        kernel = tuple(int(v) for v in attrs.get("kernel_shape", []))
+        if len(kernel) != 2:
+            raise self.unsupported(node, "only 2-D pooling is supported")
+        strides, dil, pads = self._window(node, attrs, aff.shape[2:], kernel)
+        C = aff.shape[1]
+        K = np.ones((C, 1) + kernel)
+        if int(attrs.get("count_include_pad", 0)) or not any(pads):
+            count = np.full((1, 1), float(np.prod(kernel)))
+        else:
+            ones = np.ones((1, 1) + tuple(aff.shape[2:]))
+            count = _conv2d(ones, np.ones((1, 1) + kernel), strides, dil, pads, 1)[0, 0]
+        fn = lambda X: _conv2d(X, K, strides, dil, pads, C) / count  # noqa: E731
+        self.set_value(node.output[0], self._apply_linear(aff, fn))
+
+    def op_GlobalAveragePool(self, node: Any) -> None:
+        aff = self._image(node, node.input[0])
+        fn = lambda X: X.mean(axis=(2, 3), keepdims=True)  # noqa: E731
+        self.set_value(node.output[0], self._apply_linear(aff, fn))
+
+    def op_MaxPool(self, node: Any) -> None:
+        raise self.unsupported(node, "max pooling is not affine and nnlang's network model "
+                                     "has dense layers only (use AveragePool, or a strided "
+                                     "Conv)")
+
+
 # ---------------------------------------------------------------------- helpers
 
 
@@ -747,6 +849,26 @@ def _matmul_left(M: np.ndarray, aff: _Affine) -> _Affine:
     Wt2 = Wt.reshape(Wt.shape[:-2] + (Wt.shape[-2] * aff.n,))
     R = np.matmul(M2, Wt2)
     return aff.replaced(R, bias, out_shape)
+
+
+def _conv2d(X: np.ndarray, K: np.ndarray, strides: list[int], dil: list[int], pads: list[int],
+            group: int) -> np.ndarray:
+    """ONNX ``Conv`` without bias: ``X`` (B, C, H, W), ``K`` (M, C/group, kh, kw)."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    B, C, H, W = X.shape
+    M, Cg, kh, kw = K.shape
+    Xp = np.pad(X, ((0, 0), (0, 0), (pads[0], pads[2]), (pads[1], pads[3])))
+    eh, ew = (kh - 1) * dil[0] + 1, (kw - 1) * dil[1] + 1
+    if Xp.shape[2] < eh or Xp.shape[3] < ew:
+        raise ValueError(f"kernel {kh}x{kw} is larger than the padded input {Xp.shape[2:]}")
+    win = sliding_window_view(Xp, (eh, ew), axis=(2, 3))
+    win = win[:, :, ::strides[0], ::strides[1], ::dil[0], ::dil[1]]  # (B, C, Ho, Wo, kh, kw)
+    Ho, Wo = win.shape[2], win.shape[3]
+    win = win.reshape(B, group, Cg, Ho, Wo, kh, kw)
+    Kg = K.reshape(group, M // group, Cg, kh, kw)
+    out = np.einsum("bgchwij,gmcij->bgmhw", win, Kg, optimize=True)
+    return out.reshape(B, M, Ho, Wo)
 
 
 def load_onnx(path: Path) -> Network:

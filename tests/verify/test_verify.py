@@ -138,3 +138,33 @@ def test_size_mismatch_is_an_error(tmp_path):
     net, path, lo, hi = _setup(tmp_path, [3, 6, 2], 7)
     with pytest.raises(SemanticError, match="declares 4 inputs"):
         verify(path, parse_vnnlib(vnnlib_text(np.zeros(4), np.ones(4), 2, "(>= Y_0 0)")), 5)
+
+
+def test_small_cnn(tmp_path):
+    """A convolutional network (Conv, Relu, AveragePool, Gemm) is verified like a dense one."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(12)
+    inits = {"K": rng.normal(size=(3, 1, 3, 3)), "kb": rng.normal(size=3) * 0.1,
+             "W": rng.normal(size=(2, 27)) * 0.3, "b": rng.normal(size=2) * 0.1}
+    nodes = [helper.make_node("Conv", ["x", "K", "kb"], ["c"]),
+             helper.make_node("Relu", ["c"], ["r"]),
+             helper.make_node("AveragePool", ["r"], ["p"], kernel_shape=[2, 2], strides=[1, 1]),
+             helper.make_node("Flatten", ["p"], ["f"]),
+             helper.make_node("Gemm", ["f", "W", "b"], ["y"], transB=1)]
+    graph = helper.make_graph(
+        nodes, "cnn", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 6, 6])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 2])],
+        [numpy_helper.from_array(v.astype(np.float32), k) for k, v in inits.items()])
+    path = tmp_path / "cnn.onnx"
+    path.write_bytes(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+                     .SerializeToString())
+    net = load_network(path)
+    lo, hi = np.zeros(36), np.full(36, 0.3)
+    m = _maximum(tmp_path, path, lo, hi, 1)
+    for target, want in ((m + 1e-3, "unsat"), (m - 1e-3, "sat")):
+        prop = parse_vnnlib(vnnlib_text(lo, hi, 2, f"(>= Y_1 {target!r})"))
+        r = verify(path, prop, 30, attack_time=0.1)
+        assert r.status == want
+        if want == "sat":
+            _check_ce(net, prop, r)
