@@ -16,9 +16,12 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
     if args.timeout is not None and not args.timeout > 0:
         raise DataError(f"--timeout must be positive, got {args.timeout}")
+    if not 0.0 <= args.obbt < 1.0:
+        raise DataError(f"--obbt must be in [0, 1), got {args.obbt}")
     log = (lambda s: print(s, file=sys.stderr)) if args.verbose else None
     result = verify(args.network, args.property, args.timeout or 60.0, bounds=args.bounds,
-                    split_inputs=0 if args.no_split else 10, threads=args.threads, log=log)
+                    split_inputs=0 if args.no_split else 10, threads=args.threads,
+                    obbt=args.obbt, log=log)
     print(result.status, flush=True)
     if not args.quiet:
         print(f"# {result.method}: {result.message or result.status} "
@@ -75,6 +78,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--threads", type=int, help="solver threads")
     p.add_argument("--no-split", action="store_true",
                    help="do not split small input boxes before the MILP")
+    p.add_argument("--obbt", type=float, default=0.0, metavar="SHARE",
+                   help="spend this share (0-1) of the MILP's time on LP bound tightening "
+                        "first (default 0: off)")
     p.add_argument("-v", "--verbose", action="store_true", help="show progress")
     p.add_argument("-q", "--quiet", action="store_true", help="print the status only")
     p.set_defaults(func=cmd_verify)

@@ -48,6 +48,7 @@ from nnlang.verify.vnnlib import Case, Conjunction, Property, read_vnnlib
 STATUSES = ("sat", "unsat", "timeout", "unknown")
 MILP_BOXES = 16  # at most this many boxes left open by input splitting go to the MILP
 BOUND_TOL = 1e-9  # relative slack before a bound is trusted to rule out a row
+OBBT_SHARE = 0.0  # share of the MILP time for LP bound tightening (off: mixed results)
 MARGIN_CUTOFF = 1e-9  # relative: the MILP accepts points with margin t below this
 
 
@@ -206,7 +207,7 @@ class _Run:
     def __init__(self, network: Network, onnx_path: Path, prop: Property, timeout: float,
                  bounds: str | None, attack_time: float | None, split_inputs: int,
                  seed: int, log: Callable[[str], None] | None, start: float,
-                 threads: int | None = None):
+                 threads: int | None = None, obbt: float = 0.0):
         self.net = network
         self.onnx = onnx_path
         self.prop = prop
@@ -219,6 +220,7 @@ class _Run:
         self.seed = seed
         self.log = log or (lambda s: None)
         self.threads = threads
+        self.obbt = obbt
         self.stats: dict = {"bounds": self.bounds_name, "cases": len(prop.cases),
                             "boxes_split": 0, "milps": 0, "milp_seconds": 0.0}
 
@@ -363,6 +365,19 @@ class _Run:
         pad = 1e-3 * (1.0 + abs(lo) + abs(hi))
         return lo - pad, hi + pad
 
+    def tightened(self, model, sub: Case, time_limit: float):
+        """The MILP re-encoded with LP-tightened neuron bounds (:mod:`nnlang.verify.obbt`),
+        spending at most a share ``obbt`` of ``time_limit`` on the LPs."""
+        from nnlang.encode import encode_program
+        from nnlang.verify.obbt import tighten
+
+        app = model.milp.applications[0]
+        deadline = time.perf_counter() + self.obbt * min(time_limit, self.left())
+        bounds, info = tighten(self.net, sub.lo, sub.hi, list(app.pre_bounds), deadline,
+                               log=self.log)
+        self.stats["obbt"] = info
+        return encode_program(model.program, {app.label: bounds})
+
     def milp(self, case: Case, box: _Open, time_limit: float) -> VerifyResult:
         """One MILP on ``box``: minimize the margin ``t`` with a cutoff just above 0.
 
@@ -395,13 +410,16 @@ class _Run:
             if b is not None:
                 opts["bounds"] = b
             model = nnlang.compile(spec, text=text, **opts)
+        milp = model.milp
+        if self.obbt > 0 and self.net.n_in > self.split_inputs and len(self.net.layers) > 2:
+            milp = self.tightened(model, sub, time_limit)
         left = min(time_limit - (time.perf_counter() - t0), self.left())
         if left <= 0.05:
             return self.result("timeout", "milp", "no time left after compiling")
         # The cutoff: a hair above 0, so that a point with t <= 0 is always accepted.
         cutoff = MARGIN_CUTOFF * (1.0 + abs(tlo) + abs(thi))
-        r = solve_milp(model.milp, left, cutoff=cutoff, threads=self.threads)
-        binaries = sum(b.size for b in model.milp.blocks if b.kind == "binary")
+        r = solve_milp(milp, left, cutoff=cutoff, threads=self.threads)
+        binaries = sum(b.size for b in milp.blocks if b.kind == "binary")
         self.stats["milps"] += 1
         self.stats["milp_seconds"] += time.perf_counter() - t0
         self.stats.setdefault("milp", []).append(
@@ -412,7 +430,7 @@ class _Run:
         if r.status == "infeasible":
             return self.result("unsat", "milp")
         if r.status == "solution":
-            xb = model.milp.block("x")
+            xb = milp.block("x")
             x = r.x[xb.cols]
             ce = polish(self.net, sub, x, time_limit=min(2.0, max(self.left(), 0.1)))
             if ce is not None:
@@ -486,7 +504,7 @@ def onnxruntime_output(onnx_path: Path, x: np.ndarray) -> np.ndarray | None:
 def verify(network: str | Path, prop: str | Path | Property, timeout: float = 60.0, *,
            bounds: str | None = None, attack_time: float | None = None,
            split_inputs: int = 10, seed: int = 0, threads: int | None = None,
-           log: Callable[[str], None] | None = None) -> VerifyResult:
+           obbt: float = OBBT_SHARE, log: Callable[[str], None] | None = None) -> VerifyResult:
     """Decide ``prop`` (a VNN-LIB path or a parsed ``Property``) on ``network`` (ONNX).
 
     Args:
@@ -499,6 +517,8 @@ def verify(network: str | Path, prop: str | Path | Property, timeout: float = 60
             (0 disables splitting).
         seed: the attack's random seed.
         threads: solver threads.
+        obbt: share of the MILP's time for LP bound tightening before it (0: none;
+            only for networks with more than ``split_inputs`` inputs and 2+ hidden layers).
         log: called with progress messages.
 
     Returns:
@@ -515,7 +535,7 @@ def verify(network: str | Path, prop: str | Path | Property, timeout: float = 60
     net = load_network(network)
     check_sizes(net, prop)
     run = _Run(net, network, prop, timeout, bounds, attack_time, split_inputs, seed, log,
-               start, threads)
+               start, threads, obbt)
     try:
         return run.run()
     except NnlangError:

@@ -168,3 +168,34 @@ def test_small_cnn(tmp_path):
         assert r.status == want
         if want == "sat":
             _check_ce(net, prop, r)
+
+
+def test_obbt_bounds_are_sound_and_tighter(tmp_path):
+    """LP tightening never cuts off a sampled point and never loosens a bound."""
+    import time
+
+    from nnlang.bounds import METHODS
+    from nnlang.verify.obbt import tighten
+
+    net = float32_network([6, 16, 16, 16, 3], 21)
+    lo, hi = -np.ones(6), np.ones(6)
+    base = list(METHODS["symbolic"](net, lo, hi))
+    new, info = tighten(net, lo, hi, base, time.perf_counter() + 20)
+    assert info["lps"] > 0
+    X = lo + (hi - lo) * np.random.default_rng(0).random((20000, 6))
+    a = X
+    for layer, (L, U), (L0, U0) in zip(net.layers, new, base):
+        assert np.all(L >= L0 - 1e-12) and np.all(U <= U0 + 1e-12)
+        z = a @ layer.W.T + layer.b
+        assert np.all(z >= L - 1e-9) and np.all(z <= U + 1e-9)
+        a = np.maximum(z, 0.0) if layer.activation == "relu" else z
+    assert sum(float(np.sum(U - L)) for L, U in new) < sum(float(np.sum(U - L)) for L, U in base)
+
+
+def test_verify_with_obbt(tmp_path):
+    net, path, lo, hi = _setup(tmp_path, [12, 12, 10, 8, 2], 8)
+    m = _maximum(tmp_path, path, lo, hi, 1)
+    for target, want in ((m + 1e-3, "unsat"), (m - 1e-3, "sat")):
+        prop = parse_vnnlib(vnnlib_text(lo, hi, 2, f"(>= Y_1 {target!r})"))
+        r = verify(path, prop, 30, attack_time=0.0, obbt=0.5)
+        assert r.status == want
