@@ -95,10 +95,20 @@ def run_solver(model: MilpModel, cvx: CvxpyModel, options: Options) -> Result:
     wall = time.perf_counter() - start
     stats = problem.solver_stats
     status = _STATUS.get(problem.status, "error")
+    info = stats.extra_stats
+    scip = info.get("model") if name == "SCIP" and isinstance(info, dict) else None
+    if scip is not None:
+        # CVXPY reports SCIP's time limit as OPTIMAL_INACCURATE (with a solution) or
+        # SOLVER_ERROR (without one); SCIP's own status says which it was.
+        scip_status = info.get("scip_status")
+        if scip_status in ("timelimit", "nodelimit", "totalnodelimit", "stallnodelimit",
+                           "memlimit", "userinterrupt"):
+            status = "time_limit"
     result = Result(status, solver=name.lower(),
                     solve_seconds=float(stats.solve_time) if stats.solve_time else wall)
-    info = stats.extra_stats
     has_solution = status in ("optimal", "time_limit")
+    if scip is not None:
+        result.nodes = int(scip.getNNodes())
     if name == "HIGHS" and info is not None:
         result.nodes = int(getattr(info, "mip_node_count", 0) or 0)
         if getattr(info, "primal_solution_status", 2) == 0:
@@ -114,6 +124,8 @@ def run_solver(model: MilpModel, cvx: CvxpyModel, options: Options) -> Result:
             if np.isfinite(bound):
                 result.bound = result.objective + sign * (bound - raw_obj)
                 result.gap = float(info.mip_gap) if np.isfinite(info.mip_gap) else None
+        if scip is not None and model.num_integer:
+            _scip_stats(scip, model, result)
         x = cvx.column_values(model.n)
         if x is not None:
             for block in model.blocks:
@@ -123,3 +135,22 @@ def run_solver(model: MilpModel, cvx: CvxpyModel, options: Options) -> Result:
     elif status == "time_limit":
         result.message = "no feasible solution found within the time limit"
     return result
+
+
+def _scip_stats(scip: Any, model: MilpModel, result: Result) -> None:
+    """Best bound and gap of a SCIP solve, in the objective's terms (as for HiGHS).
+
+    SCIP's objective may differ from the spec's by a constant (CVXPY's offset), so
+    the bound is the objective moved by SCIP's own primal-dual difference; the gap
+    is HiGHS's definition, |primal - dual| / |primal|.
+    """
+    try:
+        primal, dual = float(scip.getPrimalbound()), float(scip.getDualbound())
+    except (AttributeError, ValueError, Warning):  # pragma: no cover - no statistics
+        return
+    if not (np.isfinite(primal) and np.isfinite(dual)) or result.objective is None:
+        return
+    sign = 1.0 if model.objective.sense == "minimize" else -1.0
+    result.bound = result.objective + sign * (dual - primal)
+    diff = abs(primal - dual)
+    result.gap = 0.0 if diff == 0.0 else (diff / abs(primal) if primal != 0.0 else None)
