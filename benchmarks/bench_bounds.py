@@ -22,9 +22,21 @@ is available, ``milp(time_limit=1)`` (1 s per bound: seed 003's "weaker bounds";
 plain ``milp`` is its "exact bounds"). Any ``NAME(key=value)`` and a
 ``-notighten`` suffix are accepted too, e.g. ``lp-notighten``.
 
-``--quick``: N = 10, 30 s per instance, methods ``basic``, ``interval`` and the best
-other method cheap enough to run per instance (``lp``, else ``symbolic``; see
-docs/benchmarks.md for why not ``milp``).
+Encodings (``--encodings``, comma separated, default ``bigm``): every method runs with
+every encoding (``nnlang.ir.options.ENCODINGS``, e.g. ``bigm``, ``partition``).
+``--configs METHOD/ENCODING,...`` lists the pairs explicitly instead (and
+``--configs-32`` for ``mnist32``), e.g. ``basic/bigm,lp/bigm,lp/partition``.
+
+``--quick``: 3 images per seed 003 network and the 20 images of ``mnist32``, 30 s per
+instance, configurations ``basic/bigm``, ``lp/bigm`` and ``lp/partition`` (``mnist32``:
+``lp/bigm`` and ``lp/partition``), at most 1750 s of instances started (so that it
+ends within 30 minutes). Instances run round-robin, so a budget cut leaves every
+configuration with about as many instances.
+
+Bounds are cached on disk per network and input box (``nnlang.bounds.cache``); the
+benchmark uses a fresh, temporary cache folder (unless ``--keep-cache``), so the first
+instance of every (network, method) pays the full bound computation: the tables show
+that first t.pre next to the mean.
 
 Output (``--out DIR``): ``instances.jsonl`` (one line per instance, written as it
 finishes), ``summary.md`` (the tables) and ``summary.json``. The spec copies (one
@@ -52,8 +64,8 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-import nnlang  # noqa: E402
-from nnlang.networks.npz import load_npz  # noqa: E402
+import nnlang
+from nnlang.networks.npz import load_npz
 
 SPEC = REPO / "examples" / "mnist_adversarial_dnn.nnq"
 SPEC_NETWORK = "models/mnist_784_8_8_8_10.npz"
@@ -123,13 +135,6 @@ def available_methods() -> list[str]:
     return names
 
 
-def quick_methods() -> list[str]:
-    from nnlang.bounds import METHODS
-
-    best = next((m for m in ("lp", "symbolic") if m in METHODS), None)
-    return ["basic", "interval"] + ([best] if best else [])
-
-
 # ---------------------------------------------------------------------------
 # data
 
@@ -173,13 +178,24 @@ def spec_copy(key: str, data_path: Path, tmp: Path) -> Path:
 # running
 
 
+def parse_config(text: str) -> dict:
+    """``METHOD/ENCODING`` (encoding ``bigm`` if omitted)."""
+    body, _, encoding = text.strip().rpartition("/") if "/" in text else (text, "", "bigm")
+    method = parse_method(body)
+    method["encoding"] = encoding.strip() or "bigm"
+    method["config"] = f"{method['label']}/{method['encoding']}"
+    return method
+
+
 def run_instance(spec: Path, index: int, method: dict, time_limit: float) -> dict:
     t0 = time.perf_counter()
-    opts = {"bounds": method["bounds"], "tighten": method["tighten"]}
+    opts = {"bounds": method["bounds"], "tighten": method["tighten"],
+            "encoding": method.get("encoding", "bigm")}
     if method["bounds_args"]:
         opts["bounds_args"] = method["bounds_args"]
     row = {"index": index, "method": method["label"], "bounds": method["bounds"],
-           "bounds_args": method["bounds_args"], "tighten": method["tighten"]}
+           "bounds_args": method["bounds_args"], "tighten": method["tighten"],
+           "encoding": opts["encoding"], "config": method.get("config", method["label"])}
     try:
         m = nnlang.compile(spec, params={"index": index}, **opts)
         t_compile = time.perf_counter() - t0
@@ -218,7 +234,7 @@ def summarize(rows: list[dict]) -> dict:
     n = len(rows)
     solved = [r for r in rows if r["status"] == "optimal"]
     unsolved = [r for r in rows if r["status"] != "optimal"]
-    mean = lambda xs: statistics.mean(xs) if xs else float("nan")  # noqa: E731
+    mean = lambda xs: statistics.mean(xs) if xs else float("nan")
     totals = [r["total_seconds"] for r in rows]
     return {
         "n": n, "solved": len(solved), "pct_solved": 100.0 * len(solved) / n if n else 0.0,
@@ -229,6 +245,7 @@ def summarize(rows: list[dict]) -> dict:
         "nodes": mean([r.get("nodes") or 0 for r in rows]),
         "solve_seconds": mean([r.get("solve_seconds", 0.0) for r in rows]),
         "tpre_seconds": mean([r.get("bounds_seconds", 0.0) for r in rows]),
+        "tpre_max": max((r.get("bounds_seconds", 0.0) for r in rows), default=float("nan")),
         "tighten_seconds": mean([r.get("tighten_seconds", 0.0) for r in rows]),
         "total_median": statistics.median(totals) if totals else float("nan"),
         "total_mean": mean(totals),
@@ -239,8 +256,8 @@ def summarize(rows: list[dict]) -> dict:
 
 
 def table(groups: dict, time_limit: float | None) -> str:
-    head = ("| network | method | n | % solved | % gap (all) | % gap (unsolved) | nodes | "
-            "solve s | t.pre s | tighten s | total s median | total s max |")
+    head = ("| network | method/encoding | n | % solved | % gap (all) | % gap (unsolved) | "
+            "nodes | solve s | t.pre s (first) | tighten s | total s median | total s max |")
     lines = [head, "| --- | --- |" + " ---: |" * 10]
     for key, methods in groups.items():
         for label, s in methods.items():
@@ -250,7 +267,8 @@ def table(groups: dict, time_limit: float | None) -> str:
             lines.append(
                 f"| {NETWORKS[key][1]} | {label} | {s['n']} | {s['pct_solved']:.0f} | "
                 f"{s['gap_all_pct']:.2f} | {gap_u} | {s['nodes']:,.0f} | "
-                f"{s['solve_seconds']:.2f} | {s['tpre_seconds']:.2f} | "
+                f"{s['solve_seconds']:.2f} | {s['tpre_seconds']:.2f} "
+                f"({s.get('tpre_max', float('nan')):.2f}) | "
                 f"{s['tighten_seconds']:.2f} | {s['total_median']:.2f} | {s['total_max']:.2f} |")
     if time_limit is None:
         return "\n".join(lines)
@@ -262,8 +280,8 @@ def table(groups: dict, time_limit: float | None) -> str:
 
 
 def seed003_table() -> str:
-    lines = ["| network | basic: % solved | % gap | nodes | time s | exact: t.pre s | % solved "
-             "| % gap | nodes | time s | weaker: t.pre s | % solved | % gap | nodes | time s |",
+    lines = [("| network | basic: % solved | % gap | nodes | time s | exact: t.pre s | % solved "
+              "| % gap | nodes | time s | weaker: t.pre s | % solved | % gap | nodes | time s |"),
              "| --- " + "| ---: " * 14 + "|"]
     for key, (basic, exact, weak) in SEED003_TABLE2.items():
         cells = [f"{basic[0]}", f"{basic[1]:.2f}", f"{basic[2]:,}", f"{basic[3]:.2f}"]
@@ -281,8 +299,15 @@ def main(argv=None) -> int:
     ap.add_argument("--count", type=int, default=100, help="instances per seed 003 network")
     ap.add_argument("--count-32", type=int, default=20, help="instances for mnist32")
     ap.add_argument("--time-limit", type=float, default=300.0)
+    ap.add_argument("--encodings", default="bigm", help="comma separated (default bigm)")
+    ap.add_argument("--configs", default=None,
+                    help="METHOD/ENCODING pairs, comma separated (instead of the product)")
+    ap.add_argument("--configs-32", default=None, help="the same for mnist32")
+    ap.add_argument("--keep-cache", action="store_true",
+                    help="use the usual bounds cache instead of a fresh temporary one")
     ap.add_argument("--quick", action="store_true",
-                    help="N = 10, 30 s, methods basic, interval and lp (or symbolic)")
+                    help="3 images per DNN, 20 for mnist32, 30 s, basic/bigm, lp/bigm, "
+                         "lp/partition, 1750 s budget")
     ap.add_argument("--shared", type=Path, default=DEFAULT_SHARED,
                     help="folder holding data/mnist (only for more than 100 images)")
     ap.add_argument("--budget", type=float, default=None,
@@ -295,11 +320,21 @@ def main(argv=None) -> int:
     if args.from_jsonl:
         return from_jsonl(args.from_jsonl, args.budget)
     if args.quick:
-        args.count, args.time_limit = 10, 30.0
+        args.count, args.count_32, args.time_limit = 3, 20, 30.0
         args.budget = args.budget or QUICK_BUDGET
-    method_names = (args.methods.split(",") if args.methods
-                    else quick_methods() if args.quick else available_methods())
-    methods = [parse_method(t) for t in _split_methods(",".join(method_names))]
+        args.configs = args.configs or "basic/bigm,lp/bigm,lp/partition"
+        args.configs_32 = args.configs_32 or "lp/bigm,lp/partition"
+    if args.configs:
+        methods = [parse_config(t) for t in _split_methods(args.configs)]
+    else:
+        method_names = (args.methods.split(",") if args.methods else available_methods())
+        methods = [parse_config(f"{t}/{e.strip()}")
+                   for t in _split_methods(",".join(method_names))
+                   for e in args.encodings.split(",") if e.strip()]
+    methods_32 = ([parse_config(t) for t in _split_methods(args.configs_32)]
+                  if args.configs_32 else methods)
+    if not args.keep_cache:
+        os.environ["NNLANG_CACHE_DIR"] = tempfile.mkdtemp(prefix="bench_bounds_cache_")
     keys = [k.strip() for k in args.networks.split(",") if k.strip()]
     for k in keys:
         if k not in NETWORKS:
@@ -307,7 +342,7 @@ def main(argv=None) -> int:
     out_dir = args.out
     if out_dir:
         out_dir.mkdir(parents=True, exist_ok=True)
-    log = lambda msg: print(msg, flush=True)  # noqa: E731
+    log = lambda msg: print(msg, flush=True)
 
     import cvxpy
     import highspy
@@ -319,7 +354,9 @@ def main(argv=None) -> int:
     header = (f"# {platform.machine()}, {os.cpu_count()} CPUs, "
               + ", ".join(f"{k} {v}" for k, v in versions.items())
               + f"; time limit {args.time_limit:g} s; methods "
-              + ", ".join(m["label"] for m in methods))
+              + ", ".join(m["config"] for m in methods)
+              + (f"; mnist32: {', '.join(m['config'] for m in methods_32)}"
+                 if methods_32 is not methods else ""))
     log(header)
     counts = {k: (args.count_32 if k == "mnist32" else args.count) for k in keys}
     jsonl = open(out_dir / "instances.jsonl", "w") if out_dir else None
@@ -351,9 +388,9 @@ def main(argv=None) -> int:
             spec = spec_copy(key, data_path, tmp)
             log(f"## {NETWORKS[key][1]}: images {chosen[0]}..{chosen[-1]} "
                 f"({need} correctly classified of the first {chosen[-1] + 1})")
-            for method in methods:
+            for method in (methods_32 if key == "mnist32" else methods):
                 plan.append((key, method, spec, chosen))
-                results[(key, method["label"])] = []
+                results[(key, method["config"])] = []
         # Instance-major order: round r runs instance r of every (network, method), so
         # a --budget cut leaves every group with (nearly) the same number of instances.
         rounds = max(len(p[3]) for p in plan) if plan else 0
@@ -363,21 +400,21 @@ def main(argv=None) -> int:
                 if r >= len(chosen):
                     continue
                 if args.budget and time.perf_counter() - started > args.budget:
-                    stopped = stopped or (r, key, method["label"])
+                    stopped = stopped or (r, key, method["config"])
                     continue
                 index = chosen[r]
                 at = time.perf_counter() - started
                 row = run_instance(spec, index, method, args.time_limit)
                 row.update(network=key, round=r, started_at=at)
-                results[(key, method["label"])].append(row)
+                results[(key, method["config"])].append(row)
                 if jsonl:
                     jsonl.write(json.dumps(row) + "\n")
                     jsonl.flush()
                 if row["status"] == "error":
-                    log(f"{key} {method['label']:>20} {index:5d} error {row['message']}")
+                    log(f"{key} {method['config']:>22} {index:5d} error {row['message']}")
                     continue
                 obj = row["objective"] if row["objective"] is not None else float("nan")
-                log(f"{key} {method['label']:>20} {index:5d} {row['status']:>10} "
+                log(f"{key} {method['config']:>22} {index:5d} {row['status']:>10} "
                     f"obj {obj:9.4f} gap {100 * gap_of(row):6.2f}% nodes "
                     f"{row['nodes'] or 0:8d} solve {row['solve_seconds']:7.2f} "
                     f"t.pre {row['bounds_seconds']:6.2f} tighten "
@@ -392,6 +429,8 @@ def main(argv=None) -> int:
         if stopped:
             log(f"# budget of {args.budget:g} s reached in round {stopped[0] + 1} "
                 f"(at {stopped[1]} {stopped[2]}): later instances not run")
+    if jsonl:
+        jsonl.close()
     text = table(groups, args.time_limit)
     log("\n" + text)
     log(f"\nwall clock {time.perf_counter() - started:.0f} s")
@@ -406,7 +445,7 @@ def from_jsonl(path: Path, budget: float | None) -> int:
         rows = [r for r in rows if r.get("started_at", 0.0) <= budget]
     by_group: dict[tuple[str, str], list[dict]] = {}
     for r in rows:
-        by_group.setdefault((r["network"], r["method"]), []).append(r)
+        by_group.setdefault((r["network"], r.get("config", r["method"])), []).append(r)
     groups: dict[str, dict[str, dict]] = {}
     for (key, label), rs in by_group.items():
         groups.setdefault(key, {})[label] = summarize(rs)

@@ -30,6 +30,7 @@ class ReluLayer:
 # the names a spec may use are ``nnlang.ir.options.ENCODINGS``.
 FORMULATIONS = {
     "bigm": "nnlang.encode.bigm",
+    "partition": "nnlang.encode.partition",
     "indicator": "nnlang.encode.indicator",
     "complementarity": "nnlang.encode.complementarity",
 }

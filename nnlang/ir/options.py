@@ -7,7 +7,7 @@ from typing import Any
 
 from nnlang.errors import SemanticError, Span, UnsupportedError
 
-ENCODINGS = ("bigm", "indicator", "complementarity")
+ENCODINGS = ("bigm", "partition", "indicator", "complementarity")
 PLANNED_ENCODINGS: tuple[str, ...] = ()
 # encodings whose models only the emitters can write (no in-process backend)
 EMIT_ONLY_ENCODINGS = ("indicator", "complementarity")
