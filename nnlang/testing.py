@@ -28,3 +28,25 @@ def write_network(network: Network, path: Path) -> Path:
     """Save ``network`` as ``.npz`` (see ``nnlang.networks.npz``)."""
     save_npz(network, path)
     return path
+
+
+def spec_vector(v) -> str:
+    """``[a, b, ...]`` with every float written exactly (repr), for specs in tests."""
+    return "[" + ", ".join(repr(float(a)) for a in np.ravel(v)) + "]"
+
+
+def network_strategy(max_inputs: int = 4, max_width: int = 6, max_layers: int = 3):
+    """A hypothesis strategy of random small dense ReLU networks (tests only;
+    hypothesis is imported here, not by nnlang)."""
+    from hypothesis import strategies as st
+
+    @st.composite
+    def networks(draw):
+        n_in = draw(st.integers(1, max_inputs))
+        hidden = draw(st.lists(st.integers(1, max_width), min_size=1, max_size=max_layers))
+        n_out = draw(st.integers(1, 3))
+        seed = draw(st.integers(0, 10_000))
+        relu_out = draw(st.booleans())
+        return random_network([n_in, *hidden, n_out], seed=seed, relu_output=relu_out)
+
+    return networks()

@@ -12,24 +12,17 @@ from scipy.optimize import linprog
 
 import nnlang
 from nnlang.encode import partition
-from nnlang.testing import random_network, write_network
+from nnlang.testing import network_strategy, random_network, spec_vector, write_network
 
 SETTINGS = settings(max_examples=15, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
-def _fmt(v: np.ndarray) -> str:
-    return "[" + ", ".join(repr(float(a)) for a in np.ravel(v)) + "]"
+_fmt = spec_vector
 
 
-@st.composite
-def networks(draw, max_inputs=5, max_width=6, max_layers=3):
-    n_in = draw(st.integers(1, max_inputs))
-    hidden = draw(st.lists(st.integers(1, max_width), min_size=1, max_size=max_layers))
-    n_out = draw(st.integers(1, 3))
-    seed = draw(st.integers(0, 10_000))
-    return random_network([n_in, *hidden, n_out], seed=seed,
-                          relu_output=draw(st.booleans()))
+def networks(max_inputs=5, max_width=6, max_layers=3):
+    return network_strategy(max_inputs, max_width, max_layers)
 
 
 @pytest.fixture
