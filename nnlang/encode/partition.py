@@ -11,9 +11,10 @@ integer ``z``):
 - ``LB_n (1 - z) <= alpha_n - v_n <= UB_n (1 - z)``  (``v_n = alpha_n`` when active)
 
 ``P = 1`` is big-M; one group per input is the extended (convex hull)
-formulation of Anderson et al. 2020 for a single neuron. In between, the LP
-relaxation tightens as the groups are split (Tsay et al., Proposition 3), at a
-cost of ``P`` continuous variables and ``4 P + 1`` rows per unstable neuron.
+formulation of Anderson et al. 2020 for a single neuron. In between, splitting a
+group can only tighten the LP relaxation (with additive interval group bounds the
+coarse rows are sums of the fine ones), at a cost of ``P`` continuous variables and
+``4 P + 1`` rows per unstable neuron.
 
 The rows are *added to* the big-M rows of ``nnlang.encode.bigm`` (same ``x``,
 ``s``, ``z`` blocks, ``z = 1`` active), so that:
