@@ -18,6 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from nnlang.encode import encode_program
+from nnlang.highs import set_time_limit
 from nnlang.ir.milp import MilpModel
 from nnlang.ir.program import Program
 
@@ -74,7 +75,7 @@ def _relaxation(milp: MilpModel, cutoff: float | None) -> highspy.Highs:
 
 def _optimize(h: highspy.Highs, idx: np.ndarray, vals: np.ndarray, sense,
               limit: float) -> float | None:
-    h.setOptionValue("time_limit", max(limit, 0.01))
+    set_time_limit(h, limit)
     h.changeObjectiveSense(sense)
     h.changeColsCost(idx.size, idx.astype(np.int32), vals)
     h.run()

@@ -22,6 +22,7 @@ import numpy as np
 
 from nnlang.bounds.lp import build_model, highs_model, lp_bounds, lp_tighten_layer, targets
 from nnlang.bounds.symbolic import Bounds, BoundsResult, check_box, ordered, symbolic_layer
+from nnlang.highs import set_time_limit
 from nnlang.networks.network import Network
 
 MARGIN = 1e-6  # relative and absolute, outward on MILP dual bounds (LP tolerances)
@@ -67,16 +68,18 @@ def milp_tighten_layer(network: Network, lo: np.ndarray, hi: np.ndarray, bounds:
     h = highs_model(model, integer=True)
     for name, value in MIP_OPTIONS.items():
         h.setOptionValue(name, value)
-    if math.isfinite(time_limit):
-        h.setOptionValue("time_limit", float(time_limit))
     cols = model.out.astype(np.int32)
     L, U = L.copy(), U.copy()
     for i in todo:
+        if math.isfinite(time_limit):
+            set_time_limit(h, time_limit)
         v = _milp_minimum(h, cols, -layer.W[i], info)
         if v is not None:
             U[i] = min(U[i], -v + layer.b[i])
         if U[i] <= 0:
             continue
+        if math.isfinite(time_limit):
+            set_time_limit(h, time_limit)
         v = _milp_minimum(h, cols, layer.W[i], info)
         if v is not None:
             L[i] = max(L[i], v + layer.b[i])

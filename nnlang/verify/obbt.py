@@ -24,6 +24,7 @@ import time
 import numpy as np
 import scipy.sparse as sp
 
+from nnlang.highs import set_time_limit
 from nnlang.networks.network import Network
 
 SAFETY = 1e-9  # relative outward margin on every LP bound
@@ -147,7 +148,7 @@ def tighten(network: Network, lo: np.ndarray, hi: np.ndarray, bounds: list,
                     break
                 w = sense * layer.W[i]
                 h.changeColsCost(n_prev, cols, w)
-                h.setOptionValue("time_limit", max(deadline - time.perf_counter(), 0.01))
+                set_time_limit(h, deadline - time.perf_counter())
                 h.run()
                 info["lps"] += 1
                 sol = h.getSolution()
