@@ -104,11 +104,11 @@ class _Affine:
     def tensor_b(self) -> np.ndarray:
         return self.b.reshape(self.shape)
 
-    def with_shape(self, shape: tuple[int, ...]) -> "_Affine":
+    def with_shape(self, shape: tuple[int, ...]) -> _Affine:
         return _Affine(tuple(int(d) for d in shape), self.W, self.b, self.n, self.epoch)
 
     def replaced(self, W: np.ndarray | None, b: np.ndarray,
-                 shape: tuple[int, ...]) -> "_Affine":
+                 shape: tuple[int, ...]) -> _Affine:
         shape = tuple(int(d) for d in shape)
         size = int(math.prod(shape))
         if W is not None and W.ndim != 1:
@@ -674,7 +674,7 @@ class _Walker:
             raise self.data_error(node, f"kernel {K.shape} does not fit {C} input channels "
                                         f"in {group} group(s)")
         strides, dil, pads = self._window(node, attrs, aff.shape[2:], K.shape[2:])
-        fn = lambda X: _conv2d(X, K, strides, dil, pads, group)  # noqa: E731
+        fn = lambda X: _conv2d(X, K, strides, dil, pads, group)
         try:
             out = self._apply_linear(aff, fn, bias)
         except ValueError as exc:
@@ -697,12 +697,12 @@ class _Walker:
         else:
             ones = np.ones((1, 1) + tuple(aff.shape[2:]))
             count = _conv2d(ones, np.ones((1, 1) + kernel), strides, dil, pads, 1)[0, 0]
-        fn = lambda X: _conv2d(X, K, strides, dil, pads, C) / count  # noqa: E731
+        fn = lambda X: _conv2d(X, K, strides, dil, pads, C) / count
         self.set_value(node.output[0], self._apply_linear(aff, fn))
 
     def op_GlobalAveragePool(self, node: Any) -> None:
         aff = self._image(node, node.input[0])
-        fn = lambda X: X.mean(axis=(2, 3), keepdims=True)  # noqa: E731
+        fn = lambda X: X.mean(axis=(2, 3), keepdims=True)
         self.set_value(node.output[0], self._apply_linear(aff, fn))
 
     def op_MaxPool(self, node: Any) -> None:

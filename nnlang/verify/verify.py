@@ -31,16 +31,16 @@ from __future__ import annotations
 
 import gzip
 import re
-from contextlib import contextmanager
 import tempfile
 import time
+from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
-from nnlang.errors import DataError, NnlangError, SemanticError
+from nnlang.errors import DataError, SemanticError
 from nnlang.networks.network import Network
 from nnlang.verify.attack import Counterexample, attack, check_point, polish
 from nnlang.verify.vnnlib import Case, Conjunction, Property, read_vnnlib
@@ -536,10 +536,7 @@ def verify(network: str | Path, prop: str | Path | Property, timeout: float = 60
     check_sizes(net, prop)
     run = _Run(net, network, prop, timeout, bounds, attack_time, split_inputs, seed, log,
                start, threads, obbt)
-    try:
-        return run.run()
-    except NnlangError:
-        raise
+    return run.run()
 
 
 def check_sizes(net: Network, prop: Property) -> None:

@@ -41,7 +41,14 @@ import numpy as np
 from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
-from nnlang.errors import DataError, NnlangError, SemanticError, Span, SyntaxError_, UnsupportedError
+from nnlang.errors import (
+    DataError,
+    NnlangError,
+    SemanticError,
+    Span,
+    SyntaxError_,
+    UnsupportedError,
+)
 
 MAX_TERMS = 100_000  # disjunctive normal forms larger than this are refused
 _IGNORED = {"set-logic", "set-info", "set-option", "check-sat", "get-model", "exit"}

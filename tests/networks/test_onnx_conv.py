@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 onnx = pytest.importorskip("onnx")
-from onnx import TensorProto, helper, numpy_helper  # noqa: E402
-from onnx.reference import ReferenceEvaluator  # noqa: E402
+from onnx import TensorProto, helper, numpy_helper
+from onnx.reference import ReferenceEvaluator
 
-from nnlang.errors import UnsupportedError  # noqa: E402
-from nnlang.networks.onnx import load_onnx  # noqa: E402
+from nnlang.errors import UnsupportedError
+from nnlang.networks.onnx import load_onnx
 
 
 def build(path: Path, nodes, inits: dict, in_shape, opset=13) -> Path:
