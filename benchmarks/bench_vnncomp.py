@@ -218,6 +218,9 @@ def main(argv: list[str] | None = None) -> int:
     text = table(records)
     sub = subtable(records)
     cfg = "quick (subset, short limits)" if args.quick else "full (VNN-COMP time limits)"
+    if args.timeout:
+        which = "quick subset" if args.quick else "all instances"
+        cfg = f"{which}, every time limit {args.timeout:g} s"
     md = (f"# VNN-COMP agreement, {cfg}\n\n{text}\n\n{sub}\n\n"
           f"Wall time of this run: {wall / 60:.1f} min. Machine: {machine()}.\n")
     (RESULTS / f"{tag}.md").write_text(md)
