@@ -14,3 +14,31 @@ def set_time_limit(h: highspy.Highs, seconds: float) -> None:
     relative to the clock's current reading instead.
     """
     h.setOptionValue("time_limit", float(h.getRunTime()) + max(float(seconds), 0.01))
+
+
+def highs_from_matrix(A, col_lower, col_upper, row_lower, row_upper, cost=None,
+                      offset: float = 0.0, verbose: bool = False) -> highspy.Highs:
+    """A ``Highs`` object holding ``min cost x + offset`` s.t. ``row_lower <= A x <=
+    row_upper``, ``col_lower <= x <= col_upper`` (infinite bounds as numpy infinities)."""
+    import numpy as np
+    import scipy.sparse as sp
+
+    A = sp.csc_matrix(A)
+    A.sort_indices()
+    inf = highspy.kHighsInf
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = A.shape[1], A.shape[0]
+    lp.col_cost_ = np.zeros(A.shape[1]) if cost is None else np.asarray(cost, dtype=float)
+    lp.offset_ = float(offset)
+    lp.col_lower_ = np.where(np.isfinite(col_lower), col_lower, -inf)
+    lp.col_upper_ = np.where(np.isfinite(col_upper), col_upper, inf)
+    lp.row_lower_ = np.where(np.isfinite(row_lower), row_lower, -inf)
+    lp.row_upper_ = np.where(np.isfinite(row_upper), row_upper, inf)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = A.indptr
+    lp.a_matrix_.index_ = A.indices
+    lp.a_matrix_.value_ = A.data
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", bool(verbose))
+    h.passModel(lp)
+    return h

@@ -18,7 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from nnlang.encode import encode_program
-from nnlang.highs import set_time_limit
+from nnlang.highs import highs_from_matrix, set_time_limit
 from nnlang.ir.milp import MilpModel
 from nnlang.ir.program import Program
 
@@ -45,31 +45,18 @@ def cutoff_row(milp: MilpModel, value: float) -> tuple[sp.csr_matrix, float, flo
 
 
 def _relaxation(milp: MilpModel, cutoff: float | None) -> highspy.Highs:
-    A = sp.vstack([r.A for r in milp.rows], format="csr") if milp.rows else sp.csr_matrix((0, milp.n))
-    lo = np.concatenate([r.lo for r in milp.rows]) if milp.rows else np.zeros(0)
-    hi = np.concatenate([r.hi for r in milp.rows]) if milp.rows else np.zeros(0)
+    # conditional (indicator) rows are left out: dropping rows only relaxes
+    rows = milp.linear_rows()
+    A = sp.vstack([r.A for r in rows], format="csr") if rows else sp.csr_matrix((0, milp.n))
+    lo = np.concatenate([r.lo for r in rows]) if rows else np.zeros(0)
+    hi = np.concatenate([r.hi for r in rows]) if rows else np.zeros(0)
     if cutoff is not None and np.any(milp.objective.c):
         row, clo, chi = cutoff_row(milp, cutoff)
         A = sp.vstack([A, row], format="csr")
         lo, hi = np.append(lo, clo), np.append(hi, chi)
-    A = A.tocsc()
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("simplex_strategy", 4)  # primal simplex: the basis stays primal feasible
-    lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = milp.n, A.shape[0]
     lb, ub = milp.column_bounds()
-    inf = highspy.kHighsInf
-    lp.col_cost_ = np.zeros(milp.n)
-    lp.col_lower_ = np.where(np.isfinite(lb), lb, -inf)
-    lp.col_upper_ = np.where(np.isfinite(ub), ub, inf)
-    lp.row_lower_ = np.where(np.isfinite(lo), lo, -inf)
-    lp.row_upper_ = np.where(np.isfinite(hi), hi, inf)
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = A.indptr
-    lp.a_matrix_.index_ = A.indices
-    lp.a_matrix_.value_ = A.data
-    h.passModel(lp)
+    h = highs_from_matrix(A, lb, ub, lo, hi)
+    h.setOptionValue("simplex_strategy", 4)  # primal simplex: the basis stays primal feasible
     return h
 
 

@@ -22,6 +22,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from nnlang.errors import UnsupportedError
+from nnlang.highs import highs_from_matrix
 from nnlang.ir.milp import MilpModel
 
 
@@ -67,25 +68,10 @@ def solve_milp(milp: MilpModel, time_limit: float, cutoff: float | None = None,
     else:
         A = sp.csc_matrix((0, n))
         rlo = rhi = np.zeros(0)
-    A.sort_indices()
-    inf = highspy.kHighsInf
     clo, chi = milp.column_bounds()
     sign = -1.0 if milp.objective.sense == "maximize" else 1.0
-    lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = n, A.shape[0]
-    lp.col_cost_ = sign * np.asarray(milp.objective.c, dtype=float)
-    lp.offset_ = sign * float(milp.objective.constant)
-    lp.col_lower_ = np.where(np.isfinite(clo), clo, -inf)
-    lp.col_upper_ = np.where(np.isfinite(chi), chi, inf)
-    lp.row_lower_ = np.where(np.isfinite(rlo), rlo, -inf)
-    lp.row_upper_ = np.where(np.isfinite(rhi), rhi, inf)
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = A.indptr
-    lp.a_matrix_.index_ = A.indices
-    lp.a_matrix_.value_ = A.data
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", bool(verbose))
-    h.passModel(lp)
+    h = highs_from_matrix(A, clo, chi, rlo, rhi, sign * np.asarray(milp.objective.c, dtype=float),
+                          sign * float(milp.objective.constant), verbose)
     ints = np.concatenate([np.arange(b.offset, b.offset + b.size) for b in milp.blocks
                            if b.kind != "continuous"] or [np.zeros(0, dtype=int)])
     if ints.size:

@@ -53,7 +53,7 @@ class SplitOutcome:
     stuck: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=list)
 
 
-def _lines(L: np.ndarray, U: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def relu_lines(L: np.ndarray, U: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """DeepPoly's ReLU lines ``sl p <= relu(p) <= su p + tu`` on ``[L, U]``."""
     active = L >= 0
     unstable = (L < 0) & (U > 0)
@@ -88,7 +88,7 @@ def forward_symbolic(network: Network, lo: np.ndarray, hi: np.ndarray) -> list:
         L, U = _meet(L, U, a, c, W, b)
         out.append((L, U))
         if layer.activation == "relu":
-            sl, su, tu = _lines(L, U)
+            sl, su, tu = relu_lines(L, U)
             Eu = PEu * su[..., None]
             cu = pcu * su + tu
             El = PEl * sl[..., None]
@@ -133,7 +133,7 @@ def backward_symbolic(network: Network, lo: np.ndarray, hi: np.ndarray,
             for j in range(k - 1, -1, -1):
                 prev = network.layers[j]
                 if prev.activation == "relu":
-                    sl, su, tu = _lines(*out[j])
+                    sl, su, tu = relu_lines(*out[j])
                     Aup, Aun = np.maximum(Au, 0.0), np.minimum(Au, 0.0)
                     Alp, Aln = np.maximum(Al, 0.0), np.minimum(Al, 0.0)
                     cu = cu + np.einsum("bij,bj->bi", Aup, tu)
@@ -182,7 +182,7 @@ def row_bounds(network: Network, pre: list, lo: np.ndarray, hi: np.ndarray, C: n
     const = np.zeros((B, C.shape[0]))
     for layer, (L, U) in zip(reversed(network.layers), reversed(pre)):
         if layer.activation == "relu":
-            sl, su, tu = _lines(L, U)
+            sl, su, tu = relu_lines(L, U)
             pos, neg = np.maximum(lam, 0.0), np.minimum(lam, 0.0)
             const = const + np.einsum("brj,bj->br", neg, tu)
             lam = pos * sl[:, None, :] + neg * su[:, None, :]

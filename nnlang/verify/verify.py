@@ -43,6 +43,7 @@ import numpy as np
 from nnlang.errors import DataError, SemanticError
 from nnlang.networks.network import Network
 from nnlang.verify.attack import Counterexample, attack, check_point, polish
+from nnlang.verify.split import relu_lines
 from nnlang.verify.vnnlib import Case, Conjunction, Property, read_vnnlib
 
 STATUSES = ("sat", "unsat", "timeout", "unknown")
@@ -131,17 +132,6 @@ def compile_bounds_option(name: str) -> str | None:
     return name if name in options.BOUND_METHODS else None
 
 
-def _relu_lines(L: np.ndarray, U: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``sl * p <= relu(p) <= su * p + tu`` on ``[L, U]`` (DeepPoly's choice of ``sl``)."""
-    active = L >= 0
-    unstable = (L < 0) & (U > 0)
-    width = np.where(unstable, U - L, 1.0)
-    su = np.where(unstable, U / width, active.astype(float))
-    tu = np.where(unstable, -L * U / width, 0.0)
-    sl = np.where(unstable, (U > -L).astype(float), active.astype(float))
-    return sl, su, tu
-
-
 def row_lower_bounds(network: Network, pre: list, lo: np.ndarray, hi: np.ndarray,
                      C: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Lower bounds of ``C @ y`` over the box, and their input coefficients.
@@ -156,7 +146,7 @@ def row_lower_bounds(network: Network, pre: list, lo: np.ndarray, hi: np.ndarray
     const = np.zeros(lam.shape[0])
     for layer, (L, U) in zip(reversed(network.layers), reversed(pre)):
         if layer.activation == "relu":
-            sl, su, tu = _relu_lines(L, U)
+            sl, su, tu = relu_lines(L, U)
             pos, neg = np.maximum(lam, 0.0), np.minimum(lam, 0.0)
             const = const + neg @ tu
             lam = pos * sl + neg * su
