@@ -52,13 +52,18 @@ def row_text(a: np.ndarray, d: float, out: str = "y") -> str:
     if nz.size == 1 and abs(a[nz[0]]) == 1.0:
         i = int(nz[0])
         return f"{out}[{i}] <= {fmt(d)}" if a[i] > 0 else f"{out}[{i}] >= {fmt(-d)}"
+    return f"{linear_text(a, nz, out)} <= {fmt(d)}"
+
+
+def linear_text(a: np.ndarray, nz: np.ndarray, out: str) -> str:
+    """``a @ out`` over the nonzero indices ``nz``, e.g. ``y[8] - 2 * y[0]``."""
     terms = []
     for k, i in enumerate(nz):
         c = float(a[i])
         mag = "" if abs(c) == 1.0 else f"{fmt(abs(c))} * "
         sign = ("-" if c < 0 else "") if k == 0 else (" - " if c < 0 else " + ")
         terms.append(f"{sign}{mag}{out}[{int(i)}]")
-    return f"{''.join(terms)} <= {fmt(d)}"
+    return "".join(terms)
 
 
 def conjunction_text(conj: Conjunction, out: str = "y", margin: str | None = None) -> str:
@@ -73,13 +78,7 @@ def conjunction_text(conj: Conjunction, out: str = "y", margin: str | None = Non
 def margin_row_text(a: np.ndarray, d: float, margin: str, out: str = "y") -> str:
     """``a @ y <= d + margin`` as nnlang text, e.g. ``y[8] - y[0] <= t``."""
     nz = np.flatnonzero(a)
-    terms = []
-    for k, i in enumerate(nz):
-        c = float(a[i])
-        mag = "" if abs(c) == 1.0 else f"{fmt(abs(c))} * "
-        sign = ("-" if c < 0 else "") if k == 0 else (" - " if c < 0 else " + ")
-        terms.append(f"{sign}{mag}{out}[{int(i)}]")
-    lhs = "".join(terms) if terms else "0"
+    lhs = linear_text(a, nz, out) if nz.size else "0"
     rhs = margin if d == 0 else f"{margin} {'+' if d > 0 else '-'} {fmt(abs(d))}"
     return f"{lhs} <= {rhs}"
 
