@@ -87,7 +87,7 @@ def test_reproduce_script_studies():
     finally:
         del sys.modules[spec.name]
     studies = mod.studies()
-    assert len(studies) == 2 * 9 + 2 + 3
+    assert len(studies) == 2 * 9 + 3 + 3
     for s in studies:
         assert s.spec.exists(), s.spec
         cmd = mod.batch_command(s, REPO / "out", 3, 30)
