@@ -27,47 +27,34 @@ _STATUS = {
 }
 
 
+# solver -> (keyword the parameters go under, or None for top-level keywords;
+#            names of time limit, relative MIP gap, threads: None = not passed)
+_OPTION_NAMES: dict[str, tuple[str | None, str, str, str | None]] = {
+    "HIGHS": (None, "time_limit", "mip_rel_gap", "threads"),
+    "SCIP": ("scip_params", "limits/time", "limits/gap", None),
+    "GUROBI": (None, "TimeLimit", "MIPGap", "Threads"),
+    "CPLEX": ("cplex_params", "timelimit", "mip.tolerances.mipgap", None),
+    "CBC": (None, "maximumSeconds", "allowableFractionGap", None),
+}
+
+
 def solver_options(options: Options) -> dict[str, Any]:
     """Translate time limit, MIP gap and threads into the solver's own names."""
     name = options.solver.upper()
+    if name not in _OPTION_NAMES:
+        return {}
+    group, time_name, gap_name, threads_name = _OPTION_NAMES[name]
     t, gap, threads = options.time_limit, options.mip_gap, options.threads
-    out: dict[str, Any] = {}
-    if name == "HIGHS":
-        if t is not None:
-            out["time_limit"] = float(t)
-        if gap is not None:
-            out["mip_rel_gap"] = float(gap)
-        if threads is not None:
-            out["threads"] = int(threads)
-    elif name == "SCIP":
-        params: dict[str, Any] = {}
-        if t is not None:
-            params["limits/time"] = float(t)
-        if gap is not None:
-            params["limits/gap"] = float(gap)
-        if params:
-            out["scip_params"] = params
-    elif name == "GUROBI":
-        if t is not None:
-            out["TimeLimit"] = float(t)
-        if gap is not None:
-            out["MIPGap"] = float(gap)
-        if threads is not None:
-            out["Threads"] = int(threads)
-    elif name == "CPLEX":
-        params = {}
-        if t is not None:
-            params["timelimit"] = float(t)
-        if gap is not None:
-            params["mip.tolerances.mipgap"] = float(gap)
-        if params:
-            out["cplex_params"] = params
-    elif name == "CBC":
-        if t is not None:
-            out["maximumSeconds"] = int(np.ceil(t))
-        if gap is not None:
-            out["allowableFractionGap"] = float(gap)
-    return out
+    params: dict[str, Any] = {}
+    if t is not None:  # CBC takes whole seconds
+        params[time_name] = int(np.ceil(t)) if name == "CBC" else float(t)
+    if gap is not None:
+        params[gap_name] = float(gap)
+    if threads is not None and threads_name is not None:
+        params[threads_name] = int(threads)
+    if group is None:
+        return params
+    return {group: params} if params else {}
 
 
 def run_solver(model: MilpModel, cvx: CvxpyModel, options: Options) -> Result:
