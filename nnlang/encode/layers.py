@@ -140,10 +140,7 @@ def _drop_tiny(W: np.ndarray) -> sp.csr_matrix:
     far below every solver's feasibility tolerance; the forward check after a
     solve still uses the exact weights.
     """
-    W = sp.csr_matrix(W)
-    W.data[np.abs(W.data) < TINY] = 0.0
-    W.eliminate_zeros()
-    return W
+    return sp.csr_matrix(encoded_weights(W))
 
 
 def encoded_weights(W: np.ndarray) -> np.ndarray:
