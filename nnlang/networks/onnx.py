@@ -24,8 +24,12 @@ side), ``Add``/``Sub``/``Mul``/``Div``/``Neg``/``Sum`` with constants (and
 ``Shape``, and on 2-D images (``[1, C, H, W]``) ``Conv`` (strides, pads,
 auto_pad, dilations, groups), ``AveragePool`` and ``GlobalAveragePool``: all
 affine, so they fold into the next dense layer (a convolution becomes its
-dense matrix, fine for small images). ``MaxPool`` is not affine and is
-refused with a clear message. Nodes whose inputs are all constants (``Constant``, initializers,
+dense matrix, fine for small images). ``MaxPool`` (2-D; strides, pads,
+auto_pad, dilations; not ``ceil_mode`` or the ``Indices`` output) is not
+affine: it becomes ``ceil(log2 k)`` extra ReLU layers for a k-entry window,
+exactly, with ``max(a, b) = b + relu(a - b)`` (see ``nnlang.networks.maxpool``),
+and the affine operators after it fold into the next layer as usual. Nodes
+whose inputs are all constants (``Constant``, initializers,
 the shape of a value) are evaluated with ``onnx.reference``, so exporter
 boilerplate such as ``Shape -> Gather -> Concat -> Reshape`` is fine.
 Everything else raises ``UnsupportedError``.
@@ -45,8 +49,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
 from nnlang.errors import DataError, UnsupportedError
+from nnlang.networks.maxpool import max_layers, pool_windows
 from nnlang.networks.network import Dense, Network
 from nnlang.networks.validate import check_layers
 
@@ -706,12 +712,50 @@ class _Walker:
         self.set_value(node.output[0], self._apply_linear(aff, fn))
 
     def op_MaxPool(self, node: Any) -> None:
-        raise self.unsupported(node, "max pooling is not affine and nnlang's network model "
-                                     "has dense layers only (use AveragePool, or a strided "
-                                     "Conv)")
+        """Max pooling as ``ceil(log2 k)`` exact ReLU layers (``nnlang.networks.maxpool``)."""
+        aff = self._image(node, node.input[0])
+        attrs = _attrs(node)
+        if int(attrs.get("ceil_mode", 0)):
+            raise self.unsupported(node, "ceil_mode=1 is not supported")
+        if any(o for o in node.output[1:]):
+            raise self.unsupported(node, "its Indices output is used")
+        kernel = tuple(int(v) for v in attrs.get("kernel_shape", []))
+        if len(kernel) != 2:
+            raise self.unsupported(node, "only 2-D pooling is supported")
+        strides, dil, pads = self._window(node, attrs, aff.shape[2:], kernel)
+        C = aff.shape[1]
+        try:
+            windows, (Ho, Wo) = pool_windows(aff.shape[1:], kernel, strides, dil, pads)
+        except ValueError as exc:
+            raise self.data_error(node, str(exc)) from None
+        # Which entries are >= 0 for sure: the variables of a layer after the
+        # first are ReLU outputs, so a row with nonnegative coefficients and bias is.
+        if aff.W is None:
+            T, nonneg = sp.eye_array(aff.n, format="csr"), aff.b >= 0
+        elif aff.W.ndim == 1:
+            T, nonneg = sp.diags_array(aff.W, format="csr"), (aff.W >= 0) & (aff.b >= 0)
+        else:
+            T, nonneg = aff.W, (aff.W >= 0).all(axis=1) & (aff.b >= 0)
+        if aff.epoch == 0:
+            nonneg = np.zeros(aff.size, dtype=bool)
+        if _depth(kernel[0]) + _depth(kernel[1]) == _depth(kernel[0] * kernel[1]):
+            windows = windows.reshape(len(windows), kernel[0], kernel[1])  # rows first
+        layers, W, b = max_layers(T, aff.b, nonneg, windows)
+        shape = (1, C, Ho, Wo)
+        if not layers:  # 1x1 windows: a selection, still affine
+            self.set_value(node.output[0], aff.replaced(W, b, shape))
+            return
+        self.layers.extend(layers)
+        self.last_relu_node = _node_name(node)
+        self.set_value(node.output[0], _Affine(shape, W, b, W.shape[1], len(self.layers)))
 
 
 # ---------------------------------------------------------------------- helpers
+
+
+def _depth(k: int) -> int:
+    """ReLU layers of a pairwise max over k entries."""
+    return math.ceil(math.log2(k)) if k > 1 else 0
 
 
 @dataclass

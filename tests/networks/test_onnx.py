@@ -635,8 +635,9 @@ def test_sigmoid_is_unsupported(tmp_path):
     assert str(err.value) == f"unsupported ONNX operator 'Sigmoid' at node 'act1' in '{path}'"
 
 
-# Conv is supported since issue 6 (tests/networks/test_onnx_conv.py).
-@pytest.mark.parametrize("op, extra", [("MaxPool", {"kernel_shape": [2, 2]}), ("Softmax", {})])
+# Conv and MaxPool are supported since issue 6 (tests/networks/test_onnx_conv.py,
+# test_onnx_maxpool.py).
+@pytest.mark.parametrize("op, extra", [("LpPool", {"kernel_shape": [2, 2]}), ("Softmax", {})])
 def test_other_unsupported_operators(tmp_path, op, extra):
     inputs = ["x", "K"] if op == "Conv" else ["x"]
     inits = {"K": np.ones((1, 1, 2, 2))} if op == "Conv" else {}

@@ -94,10 +94,12 @@ def test_average_pool_count_include_pad(tmp_path):
     assert_matches(build(tmp_path / "ap.onnx", nodes, {}, [1, 1, 5, 5]), (1, 1, 5, 5))
 
 
-def test_max_pool_is_refused_with_the_node_name(tmp_path):
-    nodes = [helper.make_node("MaxPool", ["x"], ["y"], name="pool1", kernel_shape=[2, 2])]
+def test_max_pool_ceil_mode_is_refused_with_the_node_name(tmp_path):
+    # MaxPool itself is supported (tests/networks/test_onnx_maxpool.py), ceil_mode is not
+    nodes = [helper.make_node("MaxPool", ["x"], ["y"], name="pool1", kernel_shape=[2, 2],
+                              ceil_mode=1)]
     path = build(tmp_path / "mp.onnx", nodes, {}, [1, 1, 4, 4])
-    with pytest.raises(UnsupportedError, match="'MaxPool' at node 'pool1'.*not affine"):
+    with pytest.raises(UnsupportedError, match="'MaxPool' at node 'pool1'.*ceil_mode"):
         load_onnx(path)
 
 
