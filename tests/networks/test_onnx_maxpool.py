@@ -431,7 +431,7 @@ def test_verify_around_the_maximum(tmp_path, small_cnn):
     for threshold, want in ((top + 1e-3, "unsat"), (top - 1e-3, "sat")):
         prop = tmp_path / "p.vnnlib"
         prop.write_text("\n".join(lines + [f"(assert (>= Y_2 {threshold!r}))"]) + "\n")
-        result = verify(path, prop, timeout=30)
+        result = verify(path, prop, timeout=10)
         assert result.status == want
         if want == "sat":
             x = np.asarray(result.counterexample.x, dtype=np.float32).reshape(1, 1, 4, 4)
