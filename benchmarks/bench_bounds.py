@@ -20,7 +20,9 @@ Methods (``--methods``, comma separated; default: all available at run time):
 every name in ``nnlang.bounds.METHODS`` with ``tighten=True``; and, when ``milp``
 is available, ``milp(time_limit=1)`` (1 s per bound: seed 003's "weaker bounds";
 plain ``milp`` is its "exact bounds"). Any ``NAME(key=value)`` and a
-``-notighten`` suffix are accepted too, e.g. ``lp-notighten``.
+``-notighten`` suffix are accepted too, e.g. ``lp-notighten``; a ``+radius`` suffix
+turns on the radius search (``radius_search = true``, docs/language.md; off otherwise),
+e.g. ``interval+radius`` (nnlang's defaults) or ``lp+radius``.
 
 Encodings (``--encodings``, comma separated, default ``bigm``): every method runs with
 every encoding (``nnlang.ir.options.ENCODINGS``, e.g. ``bigm``, ``partition``).
@@ -28,8 +30,8 @@ every encoding (``nnlang.ir.options.ENCODINGS``, e.g. ``bigm``, ``partition``).
 ``--configs-32`` for ``mnist32``), e.g. ``basic/bigm,lp/bigm,lp/partition``.
 
 ``--quick``: 3 images per seed 003 network and the 20 images of ``mnist32``, 30 s per
-instance, configurations ``basic/bigm``, ``lp/bigm`` and ``lp/partition`` (``mnist32``:
-``lp/bigm`` and ``lp/partition``), at most 1750 s of instances started (so that it
+instance, configurations ``basic/bigm``, ``lp/bigm`` and ``interval+radius/bigm`` (nnlang's
+defaults; ``mnist32``: ``lp/bigm`` and ``interval+radius/bigm``), at most 1750 s of instances started (so that it
 ends within 30 minutes). Instances run round-robin, so a budget cut leaves every
 configuration with about as many instances.
 
@@ -108,9 +110,13 @@ def parse_method(text: str) -> dict:
     """``basic`` | ``NAME`` | ``NAME(k=v, ...)``, optionally with ``-notighten``."""
     text = text.strip()
     if text == "basic":
-        return {"label": "basic", "bounds": "interval", "bounds_args": {}, "tighten": False}
+        return {"label": "basic", "bounds": "interval", "bounds_args": {}, "tighten": False,
+                "radius_search": False}
     tighten = True
     body = text
+    radius = body.endswith("+radius")
+    if radius:
+        body = body[: -len("+radius")]
     if body.endswith("-notighten"):
         tighten, body = False, body[: -len("-notighten")]
     m = re.fullmatch(r"([A-Za-z_]\w*)\s*(?:\((.*)\))?", body)
@@ -123,7 +129,8 @@ def parse_method(text: str) -> dict:
             args[key.strip()] = float(value)
         except ValueError:
             args[key.strip()] = value.strip()
-    return {"label": text, "bounds": m.group(1), "bounds_args": args, "tighten": tighten}
+    return {"label": text, "bounds": m.group(1), "bounds_args": args, "tighten": tighten,
+            "radius_search": radius}
 
 
 def available_methods() -> list[str]:
@@ -190,7 +197,8 @@ def parse_config(text: str) -> dict:
 def run_instance(spec: Path, index: int, method: dict, time_limit: float) -> dict:
     t0 = time.perf_counter()
     opts = {"bounds": method["bounds"], "tighten": method["tighten"],
-            "encoding": method.get("encoding", "bigm")}
+            "encoding": method.get("encoding", "bigm"),
+            "radius_search": method.get("radius_search", False)}
     if method["bounds_args"]:
         opts["bounds_args"] = method["bounds_args"]
     row = {"index": index, "method": method["label"], "bounds": method["bounds"],
@@ -213,6 +221,7 @@ def run_instance(spec: Path, index: int, method: dict, time_limit: float) -> dic
         compile_seconds=t_compile, bounds_seconds=m.timings.get("bounds", 0.0),
         tighten_seconds=(r.tighten or {}).get("seconds", 0.0),
         tighten_rounds=(r.tighten or {}).get("rounds"), total_seconds=total,
+        radius_steps=(r.search or {}).get("steps"),
         forward_gap=r.forward_gap, predicted=net.predicted if net else None,
         adversarial=bool(net and net.predicted == target), model_size=r.model_size)
     return row
@@ -322,8 +331,8 @@ def main(argv=None) -> int:
     if args.quick:
         args.count, args.count_32, args.time_limit = 3, 20, 30.0
         args.budget = args.budget or QUICK_BUDGET
-        args.configs = args.configs or "basic/bigm,lp/bigm,lp/partition"
-        args.configs_32 = args.configs_32 or "lp/bigm,lp/partition"
+        args.configs = args.configs or "basic/bigm,lp/bigm,interval+radius/bigm"
+        args.configs_32 = args.configs_32 or "lp/bigm,interval+radius/bigm"
     if args.configs:
         methods = [parse_config(t) for t in _split_methods(args.configs)]
     else:

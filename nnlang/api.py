@@ -9,6 +9,7 @@ from typing import Any
 
 import cvxpy as cp
 
+from nnlang import radius
 from nnlang.check import check_program
 from nnlang.encode import encode_program
 from nnlang.ir.milp import MilpModel
@@ -49,7 +50,8 @@ class CompiledModel:
 
     def solve(self, **options: Any) -> Result:
         """Solve with the spec's options, overridden by ``options``
-        (``solver``, ``time_limit``, ``mip_gap``, ``threads``, ``verbose``)."""
+        (``solver``, ``time_limit``, ``mip_gap``, ``threads``, ``verbose``,
+        ``tighten``, ``radius_search``)."""
         for key in ("encoding", "bounds"):
             if options.get(key) is not None and options[key] != getattr(self.options, key):
                 raise ValueError(f"'{key}' changes the encoding: pass it to nnlang.compile()")
@@ -64,7 +66,9 @@ class CompiledModel:
             return r
 
         binaries = any(b.kind == "binary" and b.role == "relu_binary" for b in self.milp.blocks)
-        if opts.tighten and binaries and not self.milp.objective.quad:
+        if opts.radius_search and radius.applicable(self.milp):
+            result = radius.solve_by_radius(self, opts, run)
+        elif opts.tighten and binaries and not self.milp.objective.quad:
             from nnlang.tighten import solve_tightened
 
             result = solve_tightened(self, opts, run)

@@ -103,7 +103,8 @@ def cmd_solve(args: argparse.Namespace) -> int:
     label = f"solving with {m.options.solver}"
     with _Ticker(label, sys.stderr.isatty() and not args.verbose and not args.quiet):
         result = m.solve(verbose=args.verbose or None,
-                         tighten=False if args.no_tighten else None)
+                         tighten=False if args.no_tighten else None,
+                         radius_search=False if args.no_radius_search else None)
     payload = result.to_dict()
     payload["spec"] = str(args.file)
     payload["params"] = {k: v for k, v in _parse_sets(args.set).items()}
@@ -149,6 +150,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
             if v is not None and k != "time_limit"}
     if "bounds" in opts:
         opts.update(_bounds_option(opts["bounds"]))
+    if args.no_radius_search:
+        opts["radius_search"] = False
     spec = Path(args.file)
     config = BatchConfig(
         spec=spec, out_dir=Path(args.output or f"{spec.stem}_batch"), count=args.count,
@@ -194,6 +197,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true", help="print no summary")
     p.add_argument("--no-tighten", action="store_true",
                    help="solve once, without the LP bound tightening after a first incumbent")
+    p.add_argument("--no-radius-search", action="store_true",
+                   help="for minimal-distance objectives, solve one MILP over the input box "
+                        "instead of growing balls (docs/language.md)")
     p.add_argument("--no-diagnose", action="store_true",
                    help="do not look for the constraints that make a problem infeasible")
     p.add_argument("--png", metavar="DIR",
@@ -219,6 +225,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, help="solver threads per instance")
     p.add_argument("--no-tighten", action="store_true",
                    help="solve once, without the LP bound tightening after a first incumbent")
+    p.add_argument("--no-radius-search", action="store_true",
+                   help="for minimal-distance objectives, solve one MILP over the input box "
+                        "instead of growing balls (docs/language.md)")
     p.add_argument("--original", metavar="NAME",
                    help="the parameter holding the original input (default: guessed)")
     p.add_argument("--retry-errors", action="store_true",

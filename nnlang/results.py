@@ -53,6 +53,7 @@ class Result:
     model_size: dict[str, int] = field(default_factory=dict)
     layer_stats: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     tighten: dict[str, Any] | None = None
+    search: dict[str, Any] | None = None  # radius search steps (nnlang.radius)
     approximations: dict[str, dict[str, float]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -90,6 +91,7 @@ class Result:
             "model_size": self.model_size,
             "layer_stats": self.layer_stats,
             "tighten": self.tighten,
+            "search": self.search,
             "approximations": self.approximations,
             "notes": self.notes,
         }

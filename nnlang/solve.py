@@ -75,8 +75,14 @@ def run_solver(model: MilpModel, cvx: CvxpyModel, options: Options) -> Result:
             warnings.simplefilter("ignore")
             problem.solve(solver=name, verbose=options.verbose, **solver_options(options))
     except cp.error.SolverError as exc:
+        wall = time.perf_counter() - start
+        if options.time_limit is not None and wall >= 0.95 * options.time_limit:
+            # CVXPY turns a solver's time limit without any solution (SCIP's, for one)
+            # into a SolverError: it ran out of time, it did not fail
+            return Result("time_limit", solver=name.lower(), solve_seconds=wall,
+                          message="no feasible solution found within the time limit")
         return Result("error", solver=name.lower(), message=str(exc).splitlines()[0],
-                      solve_seconds=time.perf_counter() - start)
+                      solve_seconds=wall)
     except cp.error.DCPError as exc:  # pragma: no cover - the encoder only emits DCP forms
         raise SolverError(f"CVXPY rejected the problem: {exc}") from None
     wall = time.perf_counter() - start

@@ -17,7 +17,10 @@ import highspy
 import numpy as np
 import scipy.sparse as sp
 
+from nnlang.bounds.region import Ball
+from nnlang.bounds.symbolic import symbolic_bounds
 from nnlang.encode import encode_program
+from nnlang.encode.affine import Aff, interval
 from nnlang.highs import highs_from_matrix, set_time_limit
 from nnlang.ir.milp import MilpModel
 from nnlang.ir.program import Program
@@ -42,6 +45,59 @@ def cutoff_row(milp: MilpModel, value: float) -> tuple[sp.csr_matrix, float, flo
     if milp.objective.sense == "minimize":
         return row, -np.inf, target + tol
     return row, target - tol, np.inf
+
+
+def input_balls(milp: MilpModel, value: float) -> dict[str, tuple[np.ndarray, np.ndarray, Ball]]:
+    """Per application: its input box and the ball every solution with objective
+    at most ``value`` lies in (``milp.objective_ball``), in network input coordinates.
+
+    An input entry that is exactly one ball column (plus a constant) is centred
+    at that column's centre (shifted); any other entry is left free in its box,
+    which only enlarges the region (sound).
+    """
+    ob = milp.objective_ball
+    if ob is None:
+        return {}
+    tol = 1e-6 * (1.0 + abs(value))
+    radius = ob.radius(value + tol)
+    centre_of = np.full(milp.n, np.nan)
+    centre_of[ob.cols] = ob.center
+    lb, ub = milp.column_bounds()
+    out = {}
+    for enc in milp.applications:
+        A = enc.input_A.tocsr()
+        lo, hi = interval(Aff(A, enc.input_c, (enc.input_c.size,)), lb, ub)
+        if not (np.isfinite(lo).all() and np.isfinite(hi).all()):
+            continue
+        single = np.diff(A.indptr) == 1
+        rows = np.flatnonzero(single)
+        col = A.indices[A.indptr[rows]]
+        ok = A.data[A.indptr[rows]] == 1.0
+        rows, col = rows[ok], col[ok]
+        counts = np.bincount(col, minlength=milp.n)
+        rows, col = rows[counts[col] == 1], col[counts[col] == 1]
+        centre = np.full(enc.input_c.size, np.nan)
+        centre[rows] = centre_of[col] + enc.input_c[rows]
+        if np.isfinite(centre).any():
+            out[enc.label] = (lo, hi, Ball(ob.norm, centre, radius))
+    return out
+
+
+def region_overrides(milp: MilpModel, value: float, overrides: dict | None = None) -> dict:
+    """Symbolic bounds over the objective's ball of radius ``value`` (the incumbent),
+    intersected with ``overrides``: sound for every solution at least as good."""
+    out = {k: list(v) for k, v in (overrides or {}).items()}
+    for label, (lo, hi, ball) in input_balls(milp, value).items():
+        enc = next(e for e in milp.applications if e.label == label)
+        try:
+            bounds = symbolic_bounds(enc.network, lo, hi, ball)
+        except ValueError:  # the ball misses the box: leave the bounds as they are
+            continue
+        old = out.get(label, enc.pre_bounds)
+        out[label] = [(np.maximum(L, oL), np.minimum(U, oU))
+                      for (L, U), (oL, oU) in zip(bounds, old)]
+        out[label] = [(np.minimum(L, U), np.maximum(L, U)) for L, U in out[label]]
+    return out
 
 
 def _relaxation(milp: MilpModel, cutoff: float | None) -> highspy.Highs:
@@ -155,7 +211,8 @@ def solve_tightened(compiled, options, run):
         return first
     cutoff = first.objective if first.values else None
     deadline = None if left is None else time.perf_counter() + 0.3 * left
-    overrides, stats = tighten(compiled.program, cutoff, deadline)
+    region = {} if cutoff is None else region_overrides(compiled.milp, cutoff)
+    overrides, stats = tighten(compiled.program, cutoff, deadline, region)
     milp = encode_program(compiled.program, overrides)
     if cutoff is not None:
         row, lo, hi = cutoff_row(milp, cutoff)

@@ -21,6 +21,7 @@ import time
 import numpy as np
 
 from nnlang.bounds.interval import affine_bounds
+from nnlang.bounds.region import Ball, linear_bounds, shrink_box
 from nnlang.networks.network import Network
 
 Bounds = list[tuple[np.ndarray, np.ndarray]]
@@ -101,8 +102,8 @@ def _backward(network: Network, bounds: Bounds, k: int
     return Al, cl, Au, cu
 
 
-def symbolic_layer(network: Network, lo: np.ndarray, hi: np.ndarray, bounds: Bounds, k: int
-                   ) -> tuple[np.ndarray, np.ndarray]:
+def symbolic_layer(network: Network, lo: np.ndarray, hi: np.ndarray, bounds: Bounds, k: int,
+                   ball: Ball | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Pre-activation bounds of layer ``k`` (0-based) from sound bounds of layers ``< k``.
 
     Args:
@@ -110,13 +111,15 @@ def symbolic_layer(network: Network, lo: np.ndarray, hi: np.ndarray, bounds: Bou
         lo, hi: the input box (flat, finite, ``lo <= hi``).
         bounds: ``(L, U)`` of layers ``0 .. k-1`` (more entries are ignored).
         k: the layer to bound.
+        ball: if given, the input region is ``[lo, hi] ∩ ball`` (``lo, hi`` already
+            shrunk by :func:`nnlang.bounds.region.shrink_box`).
 
     Returns:
         ``(L, U)``: the backward linear bounds intersected with one interval step.
     """
     Al, cl, Au, cu = _backward(network, bounds, k)
-    L = np.maximum(Al, 0.0) @ lo + np.minimum(Al, 0.0) @ hi + cl
-    U = np.maximum(Au, 0.0) @ hi + np.minimum(Au, 0.0) @ lo + cu
+    L = linear_bounds(Al, cl, lo, hi, ball)[0]
+    U = linear_bounds(Au, cu, lo, hi, ball)[1]
     if k == 0:
         a, c = lo, hi
     else:
@@ -125,15 +128,24 @@ def symbolic_layer(network: Network, lo: np.ndarray, hi: np.ndarray, bounds: Bou
     return ordered(np.maximum(L, iL), np.minimum(U, iU))
 
 
-def symbolic_bounds(network: Network, lo: np.ndarray, hi: np.ndarray) -> BoundsResult:
-    """Pre-activation bounds ``(L, U)`` of every layer for inputs in ``[lo, hi]``.
+def symbolic_bounds(network: Network, lo: np.ndarray, hi: np.ndarray,
+                    ball: Ball | None = None) -> BoundsResult:
+    """Pre-activation bounds ``(L, U)`` of every layer for inputs in ``[lo, hi]``
+    (intersected with ``ball`` if given).
 
     Layer by layer, each layer bounded by :func:`symbolic_layer` from the bounds
-    already computed. Never looser than ``interval_bounds``.
+    already computed. Never looser than ``interval_bounds``. ValueError if the
+    region is empty.
     """
     start = time.perf_counter()
     lo, hi = check_box(network, lo, hi)
+    if ball is not None:
+        shrunk = shrink_box(lo, hi, ball)
+        if shrunk is None:
+            raise ValueError(f"the input box and the {ball.norm} ball of radius "
+                             f"{ball.radius:g} do not meet")
+        lo, hi = shrunk
     bounds: Bounds = []
     for k in range(len(network.layers)):
-        bounds.append(symbolic_layer(network, lo, hi, bounds, k))
+        bounds.append(symbolic_layer(network, lo, hi, bounds, k, ball))
     return BoundsResult(bounds, {"method": "symbolic", "seconds": time.perf_counter() - start})

@@ -19,7 +19,13 @@ from nnlang.encode.layers import encode_application
 from nnlang.errors import SemanticError, Span, UnsupportedError
 from nnlang.ir import nodes as ir
 from nnlang.ir.milp import (
-    AppEncoding, LinearObjective, MilpModel, QuadTerm, RowBlock, VarBlock,
+    AppEncoding,
+    LinearObjective,
+    MilpModel,
+    ObjectiveBall,
+    QuadTerm,
+    RowBlock,
+    VarBlock,
 )
 from nnlang.ir.options import Options
 from nnlang.ir.program import Program
@@ -221,7 +227,10 @@ def encode_program(program: Program, bound_overrides=None) -> MilpModel:
     for dis in program.disjunctions:
         _add_disjunction(b, dis)
     objective = LinearObjective("minimize", np.zeros(0))
+    ball = None
     if program.objective is not None:
+        if program.objective.sense == "minimize":
+            ball = _objective_ball(b, program.objective.expr)
         b.in_objective = True
         sense = program.objective.sense
         s = 1 if sense == "minimize" else -1
@@ -240,7 +249,40 @@ def encode_program(program: Program, bound_overrides=None) -> MilpModel:
             row.A.resize((row.A.shape[0], b.n))
     approximations = [(name, e.padded(b.n), t) for name, e, t in b.approximations]
     return MilpModel(b.blocks, b.rows, objective, b.app_order, b.n, b.bounds_seconds,
-                     approximations)
+                     approximations, ball)
+
+
+_BALL_ATOMS = ("norm1", "norminf", "norm0", "sumsq")
+_PLAIN = (ir.Const, ir.VarRef, ir.Index, ir.Reshape, ir.Add, ir.Scale)
+
+
+def _plain_affine(e: ir.Expr) -> bool:
+    """True if ``e`` is built from variables and constants only (lowering adds no columns)."""
+    if not isinstance(e, _PLAIN):
+        return False
+    return all(_plain_affine(getattr(e, f)) for f in ("base", "left", "right", "expr")
+               if isinstance(getattr(e, f, None), ir.Expr))
+
+
+def _objective_ball(b: Builder, expr: ir.Expr) -> ObjectiveBall | None:
+    """Recognize ``minimize [s *] dist(x - center)`` (dist a norm or sumsq, ``s > 0``):
+    each entry of the argument one column (coefficient +-1, each column once) plus
+    a constant."""
+    scale = 1.0
+    if isinstance(expr, ir.Scale) and np.ndim(expr.factor) == 0:
+        scale, expr = float(expr.factor), expr.expr
+    if not (isinstance(expr, ir.Atom) and expr.func in _BALL_ATOMS and scale > 0
+            and _plain_affine(expr.arg)):
+        return None
+    arg = b.lower(expr.arg, 0)
+    A = arg.A.tocsr()
+    if not (np.all(np.diff(A.indptr) == 1) and np.all(np.abs(A.data) == 1.0)):
+        return None
+    cols = A.indices.copy()
+    if np.unique(cols).size != cols.size:
+        return None
+    # |s x_j + c_i| = |x_j + c_i / s| for s = +-1: the centre is -c_i * s
+    return ObjectiveBall(expr.func, cols, -arg.c * A.data, scale)
 
 
 def _add_disjunction(b: Builder, dis) -> None:

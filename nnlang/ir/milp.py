@@ -82,6 +82,30 @@ class LinearObjective:
     quad: list[QuadTerm] = field(default_factory=list)
 
 
+@dataclass(eq=False)
+class ObjectiveBall:
+    """The objective is ``scale * dist(x[cols] - center)`` with ``scale > 0``.
+
+    ``dist`` is ``norm1``, ``norminf``, ``norm0`` or ``sumsq`` (exact or a
+    piecewise-linear over-approximation). Every solution with objective value at
+    most ``v`` then lies in the ball of radius :meth:`radius` ``(v)``: the region
+    bounds of the objective (``nnlang.bounds.region``).
+    """
+
+    dist: str
+    cols: np.ndarray
+    center: np.ndarray
+    scale: float
+
+    @property
+    def norm(self) -> str:
+        return "norm2" if self.dist == "sumsq" else self.dist
+
+    def radius(self, value: float) -> float:
+        r = max(value, 0.0) / self.scale
+        return float(np.sqrt(r)) if self.dist == "sumsq" else float(r)
+
+
 @dataclass
 class LayerStats:
     size: int
@@ -117,6 +141,7 @@ class MilpModel:
     bounds_seconds: float = 0.0
     # piecewise-linear approximations: (name, Aff of the argument, t block)
     approximations: list = field(default_factory=list)
+    objective_ball: ObjectiveBall | None = None
 
     def block(self, name: str) -> VarBlock:
         for b in self.blocks:

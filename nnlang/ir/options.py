@@ -26,6 +26,7 @@ class Options:
     threads: int | None = None
     verbose: bool = False
     tighten: bool = True
+    radius_search: bool = True
 
     def updated(self, **changes: Any) -> Options:
         """A copy with the non-None ``changes`` applied and validated."""
@@ -36,7 +37,7 @@ class Options:
 
 
 OPTION_NAMES = ("encoding", "bounds", "solver", "time_limit", "mip_gap", "threads", "verbose",
-                "tighten")
+                "tighten", "radius_search")
 
 
 def validate(opts: Options, span: Span | None) -> None:

@@ -72,8 +72,8 @@ def test_scip_time_limit_is_not_optimal():
     r = m.solve(time_limit=1)
     assert r.solver == "scip"
     assert r.status == "time_limit"
-    assert r.nodes is not None
-    if r.objective is not None:
+    if r.objective is not None:  # (without a solution CVXPY gives no statistics)
+        assert r.nodes is not None
         assert r.bound is not None and r.bound <= r.objective + 1e-9 and r.gap > 0
 
 

@@ -1,0 +1,124 @@
+"""Input regions smaller than a box: a box intersected with a norm ball.
+
+A minimal-distance problem (``minimize norm1(x - x0)``) with an incumbent of
+value ``r`` only needs bounds that hold for inputs at least as close as the
+incumbent: ``box ∩ {||x - x0|| <= r}``. Over that region far more ReLUs are
+stable than over the box. ``Ball`` describes it per network input coordinate;
+``linear_max`` bounds a linear function over it exactly (L1, L∞, L0) or by a
+sound relaxation (L2), vectorized over the rows of a matrix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+NORMS = ("norm1", "norminf", "norm0", "norm2")
+
+
+@dataclass(frozen=True)
+class Ball:
+    """``{x : ||x[S] - center[S]||_norm <= radius}``, ``S`` where ``center`` is finite.
+
+    Coordinates with a NaN centre are not constrained by the ball (free in
+    the box). ``norm0`` counts entries that differ from the centre.
+    """
+
+    norm: str
+    center: np.ndarray
+    radius: float
+
+    def __post_init__(self):
+        if self.norm not in NORMS:
+            raise ValueError(f"unknown norm '{self.norm}' (one of {', '.join(NORMS)})")
+        if not self.radius >= 0:
+            raise ValueError(f"a ball's radius must be >= 0, not {self.radius}")
+
+    @property
+    def mask(self) -> np.ndarray:
+        return np.isfinite(self.center)
+
+
+def shrink_box(lo: np.ndarray, hi: np.ndarray, ball: Ball
+               ) -> tuple[np.ndarray, np.ndarray] | None:
+    """The smallest box containing ``[lo, hi] ∩ ball``; None if that is empty."""
+    lo, hi = np.array(lo, dtype=np.float64), np.array(hi, dtype=np.float64)
+    m = ball.mask
+    c = ball.center[m]
+    if ball.norm == "norm0":
+        if ball.radius < 1.0:  # nothing may change
+            lo[m], hi[m] = np.maximum(lo[m], c), np.minimum(hi[m], c)
+    else:  # every coordinate moves at most the radius (for L1 and L2 too)
+        lo[m], hi[m] = np.maximum(lo[m], c - ball.radius), np.minimum(hi[m], c + ball.radius)
+    if np.any(lo > hi):
+        return None
+    if ball.norm in ("norm1", "norm2", "norm0") and _base_cost(lo, hi, ball) > ball.radius:
+        return None
+    return lo, hi
+
+
+def _base_cost(lo, hi, ball: Ball) -> float:
+    """The distance from the centre to the nearest point of the box."""
+    m = ball.mask
+    gap = ball.center[m] - np.clip(ball.center[m], lo[m], hi[m])
+    if ball.norm == "norm1":
+        return float(np.abs(gap).sum())
+    if ball.norm == "norm2":
+        return float(np.sqrt(np.square(gap).sum()))
+    return float(np.count_nonzero(gap))
+
+
+def linear_max(A: np.ndarray, lo: np.ndarray, hi: np.ndarray, ball: Ball | None
+               ) -> np.ndarray:
+    """Upper bounds of ``A @ x`` over ``[lo, hi] ∩ ball``, one per row of ``A``.
+
+    ``[lo, hi]`` should already be shrunk (:func:`shrink_box`), non-empty.
+    L1: a fractional knapsack per row, exact: starting from the box point
+    nearest the centre, coordinates move towards the better end of the box
+    in the order of ``|a_i|``, until the radius is spent. L0: the ``radius``
+    coordinates with the largest gains, exact. L∞: the box. L2: the smaller
+    of the box bound and ``a·z + radius ||a_S||``, sound.
+    """
+    A = np.asarray(A, dtype=np.float64)
+    box = np.maximum(A, 0.0) @ hi + np.minimum(A, 0.0) @ lo
+    if ball is None or ball.norm == "norminf":
+        return box
+    m = ball.mask
+    z = np.clip(np.where(m, ball.center, 0.0), lo, hi)  # the nearest point (on S)
+    Af, Am = A[:, ~m], A[:, m]
+    free = np.maximum(Af, 0.0) @ hi[~m] + np.minimum(Af, 0.0) @ lo[~m]
+    zm, lom, him = z[m], lo[m], hi[m]
+    # how far each coordinate may move from z in the direction that raises a·x
+    cap = np.where(Am > 0, him - zm, zm - lom)
+    gain = np.abs(Am)
+    budget = ball.radius - _base_cost(lo, hi, ball)
+    base = Am @ zm
+    if ball.norm == "norm2":  # ||x - z|| <= ||x - centre|| for x in the box (projection)
+        return np.minimum(box, free + base + ball.radius * np.linalg.norm(Am, axis=1))
+    if ball.norm == "norm0":
+        k = int(np.floor(budget + 1e-9))
+        full = gain * cap
+        moved = zm != ball.center[m]  # outside the box: already counted, free to move
+        base = base + full[:, moved].sum(axis=1)
+        full = full[:, ~moved]
+        if k <= 0:
+            best = np.zeros(A.shape[0])
+        elif k >= full.shape[1]:
+            best = full.sum(axis=1)
+        else:
+            best = -np.partition(-full, k - 1, axis=1)[:, :k].sum(axis=1)
+        return np.minimum(box, free + base + best)
+    # norm1: greedy by |a_i|, each coordinate contributes min(cap, budget left)
+    order = np.argsort(-gain, axis=1, kind="stable")
+    g = np.take_along_axis(gain, order, axis=1)
+    cp = np.take_along_axis(cap, order, axis=1)
+    spent_before = np.cumsum(cp, axis=1) - cp
+    take = np.clip(max(budget, 0.0) - spent_before, 0.0, cp)
+    return np.minimum(box, free + base + (g * take).sum(axis=1))
+
+
+def linear_bounds(A: np.ndarray, c: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                  ball: Ball | None) -> tuple[np.ndarray, np.ndarray]:
+    """``(min, max)`` of ``A @ x + c`` over ``[lo, hi] ∩ ball``."""
+    return c - linear_max(-A, lo, hi, ball), c + linear_max(A, lo, hi, ball)

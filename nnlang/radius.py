@@ -1,0 +1,134 @@
+"""Radius search for minimal-distance objectives (``minimize norm1(x - x0)`` and kin).
+
+Every solution of value at most ``v`` lies in the ball of radius ``v`` around
+the objective's centre, where far more ReLUs are stable than over the input
+box. So instead of one MILP over the box, solve a sequence of MILPs, each with
+the objective cut off at ``v`` and neuron bounds over that ball
+(``nnlang.bounds.region``), for growing ``v``:
+
+- optimal at ``v``: its optimum is ``<= v`` and every better point would lie in
+  the ball, so it is the global optimum;
+- infeasible at ``v``: the optimum is above ``v`` (a proven lower bound); grow
+  ``v`` by ``GROWTH`` up to the largest distance the box allows, where the step
+  is the original problem and "infeasible" means infeasible;
+- out of time: the incumbent (if any) with the bound ``min(step bound, v)``.
+
+The first ``v`` is chosen by bisection on cheap symbolic bounds so that about
+``START_SHARE`` of the box's unstable ReLUs are unstable over the ball.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from nnlang.encode import encode_program
+from nnlang.ir.milp import MilpModel, RowBlock
+from nnlang.tighten import cutoff_row, input_balls, region_overrides
+
+GROWTH = 1.5  # measured better than 2 (docs/benchmarks.md)
+START_SHARE = 0.2
+
+
+def applicable(milp: MilpModel) -> bool:
+    """A linear minimal-distance objective over a network's input, and ReLU binaries."""
+    if milp.objective_ball is None or milp.objective.quad:
+        return False
+    if not any(b.kind == "binary" and b.role == "relu_binary" for b in milp.blocks):
+        return False
+    return bool(input_balls(milp, 1.0))
+
+
+def largest_value(milp: MilpModel) -> float:
+    """The objective's largest value over the column bounds (the box's far corner)."""
+    ob = milp.objective_ball
+    lb, ub = milp.column_bounds()
+    far = np.maximum(np.abs(ub[ob.cols] - ob.center), np.abs(ob.center - lb[ob.cols]))
+    dist = {"norm1": far.sum(), "norminf": far.max(initial=0.0),
+            "norm0": float(np.count_nonzero(far)), "sumsq": np.square(far).sum()}[ob.dist]
+    return float(ob.scale * dist)
+
+
+def _unstable(milp: MilpModel, overrides: dict) -> int:
+    count = 0
+    for enc in milp.applications:
+        bounds = overrides.get(enc.label, enc.pre_bounds)
+        for layer, (L, U) in zip(enc.network.layers, bounds):
+            if layer.activation == "relu":
+                count += int(np.sum((L < 0) & (U > 0)))
+    return count
+
+
+def start_value(milp: MilpModel, top: float, share: float = START_SHARE) -> float:
+    """A value whose ball leaves about ``share`` of the box's unstable ReLUs unstable."""
+    target = max(1, int(share * _unstable(milp, {})))
+    lo, hi = top * 1e-6, top
+    for _ in range(12):  # bisection in log space
+        mid = float(np.sqrt(lo * hi))
+        if _unstable(milp, region_overrides(milp, mid)) > target:
+            hi = mid
+        else:
+            lo = mid
+    if milp.objective_ball.dist == "norm0":
+        return float(max(1.0, np.floor(lo)))
+    return lo
+
+
+def solve_by_radius(compiled, options, run):
+    """Solve ``compiled`` by growing balls (module docstring); ``run(milp, options)``
+    solves one MilpModel. The answer is exact: optimal only when proven globally."""
+    start = time.perf_counter()
+    milp = compiled.milp
+    total = options.time_limit
+    top = largest_value(milp)
+    value = min(start_value(milp, top), top)
+    lower, steps, result = 0.0, [], None
+    nodes = 0
+    solve_seconds = 0.0
+    while True:
+        left = None if total is None else total - (time.perf_counter() - start)
+        if left is not None and left <= 0.05:
+            break
+        t = time.perf_counter()
+        overrides = region_overrides(milp, value)
+        step = encode_program(compiled.program, overrides)
+        row, lo, hi = cutoff_row(step, value)
+        step.rows.append(RowBlock("radius_cutoff", row, np.array([lo]), np.array([hi]), "aux"))
+        bounds_seconds = time.perf_counter() - t
+        result = run(step, options.updated(time_limit=left))
+        nodes += result.nodes or 0
+        solve_seconds += result.solve_seconds
+        unstable = sum(s.unstable for e in step.applications for s in e.stats)
+        steps.append({"value": value, "status": result.status, "unstable": unstable,
+                      "seconds": round(time.perf_counter() - t, 4),
+                      "bounds_seconds": round(bounds_seconds, 4)})
+        if result.status == "infeasible" and value < top:
+            lower = value
+            value = min(GROWTH * value, top)
+            continue
+        break
+    if result is None:  # no time for even one step
+        result = run(milp, options.updated(time_limit=0.05))
+    elif result.status == "infeasible" and steps[-1]["value"] < top:
+        # out of time after a step that only proved a lower bound
+        result.status = "time_limit"
+        result.message = (f"no feasible solution found within the time limit (none has "
+                          f"objective <= {lower:.6g})")
+        result.bound = lower
+    elif result.status == "time_limit":
+        if result.bound is not None:
+            result.bound = min(result.bound, steps[-1]["value"])
+            result.bound = max(result.bound, lower)
+        else:
+            result.bound = lower if lower > 0 else None
+        if result.objective is not None and result.bound is not None:
+            result.gap = abs(result.objective - result.bound) / max(abs(result.objective), 1e-9)
+    result.nodes = nodes
+    result.solve_seconds = solve_seconds
+    result.bounds_seconds += sum(s["bounds_seconds"] for s in steps)
+    result.search = {"lower": lower, "largest": top, "steps": steps}
+    result.notes.append(
+        "radius search: " + ", ".join(f"{s['value']:.4g} {s['status']} ({s['seconds']:.2f} s, "
+                                      f"{s['unstable']} unstable)" for s in steps))
+    return result

@@ -1,0 +1,97 @@
+"""Radius search: the same optimum (or infeasibility) as one MILP over the box."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import nnlang
+from nnlang import radius
+from nnlang.testing import random_network, spec_vector, write_network
+
+
+def _spec(tmp_path, seed, objective="norm1(x - c)", margin=0.05, n_in=5):
+    net = random_network([n_in, 8, 8, 3], seed=seed)
+    write_network(net, tmp_path / "n.npz")
+    rng = np.random.default_rng(seed)
+    c = rng.uniform(0, 1, n_in)
+    label = int(np.argmax(net.predict(c)))
+    target = (label + 1) % 3
+    text = ('network net = load("n.npz")\n'
+            f"param c[{n_in}] = {spec_vector(c)}\n"
+            f"var x[{n_in}] in [0, 1]\ny = net(x)\nminimize {objective}\n"
+            f"subject to\n    flip: y[{target}] >= y[{label}] + {margin}\n")
+    path = tmp_path / "s.nnq"
+    path.write_text(text)
+    return net, path
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 5000),
+       objective=st.sampled_from(["norm1(x - c)", "norminf(x - c)", "norm0(x - c)",
+                                  "3 * norm1(c - x)", "sumsq(x - c) approx pwl(5)"]))
+def test_radius_search_finds_the_same_optimum(tmp_path, seed, objective):
+    _, path = _spec(tmp_path, seed, objective)
+    m = nnlang.compile(path)
+    assert radius.applicable(m.milp)
+    plain = m.solve(radius_search=False, tighten=False)
+    found = m.solve()
+    assert found.status == plain.status
+    assert found.search is not None and found.search["steps"]
+    if plain.status == "optimal":
+        assert found.objective == pytest.approx(plain.objective, rel=1e-6, abs=1e-6)
+        assert found.forward_gap is not None and found.forward_gap < 1e-6
+        # every step before the last proved that nothing has a value at most its radius
+        for step in found.search["steps"][:-1]:
+            assert step["status"] == "infeasible"
+            assert step["value"] < plain.objective + 1e-6
+
+
+def test_infeasible_problem_is_infeasible(tmp_path):
+    _, path = _spec(tmp_path, 3, margin=1e6)  # no input reaches such a margin
+    m = nnlang.compile(path)
+    r = m.solve()
+    assert r.status == "infeasible"
+    assert r.search["steps"][-1]["value"] == pytest.approx(r.search["largest"])
+
+
+def test_time_limit_keeps_the_proven_lower_bound(tmp_path):
+    _, path = _spec(tmp_path, 1)
+    m = nnlang.compile(path)
+    exact = m.solve(radius_search=False)
+    assert exact.status == "optimal"
+    r = m.solve(time_limit=1e-3)
+    assert r.status in ("time_limit", "optimal")
+    if r.bound is not None:
+        assert r.bound <= exact.objective + 1e-6
+
+
+@pytest.mark.parametrize("objective, detected", [
+    ("norm1(x - c)", "norm1"),
+    ("0.5 * norminf(x - c)", "norminf"),
+    ("norm1(2 * x - c)", None),          # a weighted norm is not a ball of this kind
+    ("norm1(x - c) + norminf(x - c)", None),
+    ("sumsq(x - c)", "sumsq"),
+])
+def test_objective_ball_detection(tmp_path, objective, detected):
+    _, path = _spec(tmp_path, 1, objective)
+    ball = nnlang.compile(path).milp.objective_ball
+    assert (ball.dist if ball is not None else None) == detected
+    if ball is not None:
+        assert ball.center.size == 5 and ball.scale > 0
+
+
+def test_exact_sumsq_is_not_searched(tmp_path):
+    _, path = _spec(tmp_path, 1, "sumsq(x - c)")
+    assert not radius.applicable(nnlang.compile(path).milp)  # a quadratic cutoff is not linear
+
+
+def test_spec_can_turn_it_off(tmp_path):
+    _, path = _spec(tmp_path, 2)
+    text = path.read_text() + "options {\n    radius_search = false\n}\n"
+    path.write_text(text)
+    m = nnlang.compile(path)
+    assert m.solve().search is None
