@@ -55,9 +55,11 @@ def _milp_minimum(h: highspy.Highs, cols: np.ndarray, w: np.ndarray, info: dict
 
 
 def milp_tighten_layer(network: Network, lo: np.ndarray, hi: np.ndarray, bounds: Bounds,
-                       k: int, L: np.ndarray, U: np.ndarray, time_limit: float, info: dict
-                       ) -> tuple[np.ndarray, np.ndarray]:
-    """Tighten the unstable ReLUs of layer ``k`` by MILP over layers ``< k``."""
+                       k: int, L: np.ndarray, U: np.ndarray, time_limit: float, info: dict,
+                       deadline: float = math.inf) -> tuple[np.ndarray, np.ndarray]:
+    """Tighten the unstable ReLUs of layer ``k`` by MILP over layers ``< k``; no
+    solve starts after ``deadline`` (a ``time.perf_counter()`` value) and none is
+    given a limit beyond it."""
     layer = network.layers[k]
     todo = targets(layer.activation, L, U)
     if k == 0 or layer.activation != "relu" or todo.size == 0:
@@ -70,16 +72,25 @@ def milp_tighten_layer(network: Network, lo: np.ndarray, hi: np.ndarray, bounds:
         h.setOptionValue(name, value)
     cols = model.out.astype(np.int32)
     L, U = L.copy(), U.copy()
+
+    def limit() -> bool:
+        """Set the next solve's limit; False when the budget is spent."""
+        left = deadline - time.perf_counter()
+        if left <= 0:
+            info["budget_skipped"] = info.get("budget_skipped", 0) + 1
+            return False
+        if math.isfinite(min(time_limit, left)):
+            set_time_limit(h, min(time_limit, left))
+        return True
+
     for i in todo:
-        if math.isfinite(time_limit):
-            set_time_limit(h, time_limit)
+        if not limit():
+            continue  # the LP bounds stay (sound)
         v = _milp_minimum(h, cols, -layer.W[i], info)
         if v is not None:
             U[i] = min(U[i], -v + layer.b[i])
-        if U[i] <= 0:
+        if U[i] <= 0 or not limit():
             continue
-        if math.isfinite(time_limit):
-            set_time_limit(h, time_limit)
         v = _milp_minimum(h, cols, layer.W[i], info)
         if v is not None:
             L[i] = max(L[i], v + layer.b[i])
@@ -87,7 +98,7 @@ def milp_tighten_layer(network: Network, lo: np.ndarray, hi: np.ndarray, bounds:
 
 
 def milp_bounds(network: Network, lo: np.ndarray, hi: np.ndarray,
-                time_limit: float = math.inf) -> BoundsResult:
+                time_limit: float = math.inf, budget: float = math.inf) -> BoundsResult:
     """Pre-activation bounds ``(L, U)`` of every layer by MILP bound tightening.
 
     Args:
@@ -95,6 +106,10 @@ def milp_bounds(network: Network, lo: np.ndarray, hi: np.ndarray,
         lo, hi: the input box (flat, finite, ``lo <= hi``).
         time_limit: seconds per MILP solve (two per unstable neuron at most);
             ``inf`` for exact bounds of the unstable ReLUs.
+        budget: seconds for the MILPs of the whole method (wall clock; HiGHS can
+            overrun ``time_limit`` inside one solve, so a budget is what bounds
+            the total); neurons left when it is spent keep their LP bounds.
+            ``info["budget_skipped"]`` counts the solves skipped.
 
     Returns:
         The bounds, with ``info`` holding ``seconds`` (and ``layer_seconds``: the
@@ -103,11 +118,14 @@ def milp_bounds(network: Network, lo: np.ndarray, hi: np.ndarray,
     """
     start = time.perf_counter()
     time_limit = float(time_limit)
+    budget = float(budget)
     if not time_limit > 0:
         raise ValueError(f"milp bounds: time_limit must be positive, got {time_limit}")
+    if not budget > 0:
+        raise ValueError(f"milp bounds: budget must be positive, got {budget}")
     lo, hi = check_box(network, lo, hi)
-    info: dict = {"method": "milp", "time_limit": time_limit, "lps": 0, "lp_failures": 0,
-                  "milps": 0, "milp_timeouts": 0}
+    info: dict = {"method": "milp", "time_limit": time_limit, "budget": budget, "lps": 0,
+                  "lp_failures": 0, "milps": 0, "milp_timeouts": 0, "budget_skipped": 0}
     start_bounds = lp_bounds(network, lo, hi)
     info["lps"] = start_bounds.info["lps"]
     bounds: Bounds = []
@@ -117,7 +135,8 @@ def milp_bounds(network: Network, lo: np.ndarray, hi: np.ndarray,
         L, U = symbolic_layer(network, lo, hi, bounds, k)
         L, U = ordered(np.maximum(L, sL), np.minimum(U, sU))
         L, U = lp_tighten_layer(network, lo, hi, bounds, k, L, U, info)
-        bounds.append(milp_tighten_layer(network, lo, hi, bounds, k, L, U, time_limit, info))
+        bounds.append(milp_tighten_layer(network, lo, hi, bounds, k, L, U, time_limit, info,
+                                         start + budget))
         info["layer_seconds"].append(time.perf_counter() - layer_start)
     info["seconds"] = time.perf_counter() - start
     return BoundsResult(bounds, info)

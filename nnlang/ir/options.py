@@ -12,7 +12,7 @@ PLANNED_ENCODINGS: tuple[str, ...] = ()
 # encodings whose models only the emitters can write (no in-process backend)
 EMIT_ONLY_ENCODINGS = ("indicator", "complementarity")
 BOUND_METHODS = ("interval", "symbolic", "lp", "milp")
-BOUND_ARGS = {"interval": (), "symbolic": (), "lp": (), "milp": ("time_limit",)}
+BOUND_ARGS = {"interval": (), "symbolic": (), "lp": (), "milp": ("time_limit", "budget")}
 
 
 @dataclass(frozen=True)

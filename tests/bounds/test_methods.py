@@ -192,3 +192,18 @@ def test_milp_time_limit_reports_and_stays_sound():
     assert tiny.info["seconds"] > 0 and tiny.info["milps"] > 0
     _assert_contains(tiny, _samples(net, lo, hi, 0))
     _assert_inside(exact, tiny, 1e-6)
+
+
+def test_milp_budget_stops_the_solves_and_keeps_lp_bounds():
+    net = random_network([6, 8, 8, 8, 3], seed=11)
+    lo, hi = -np.ones(6), np.ones(6)
+    spent = milp_bounds(net, lo, hi, budget=1e-9)  # nothing left after the LP start
+    lp = lp_bounds(net, lo, hi)
+    assert spent.info["milps"] == 0 and spent.info["budget_skipped"] > 0
+    _assert_contains(spent, _samples(net, lo, hi, 0))
+    _assert_inside(spent, lp, 1e-6)
+    full = milp_bounds(net, lo, hi, budget=math.inf)
+    assert full.info["budget_skipped"] == 0
+    _assert_inside(full, spent, 1e-6)
+    with pytest.raises(ValueError, match="budget"):
+        milp_bounds(net, lo, hi, budget=0.0)
