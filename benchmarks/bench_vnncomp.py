@@ -10,6 +10,7 @@ kill 30 s after its time limit, so one stuck solver cannot stall the run).
     python benchmarks/bench_vnncomp.py --quick            # subset, short limits (< 30 min)
     python benchmarks/bench_vnncomp.py                    # everything, VNN-COMP limits
     python benchmarks/bench_vnncomp.py --bench acasxu --limit 20
+    python benchmarks/bench_vnncomp.py --bench mnistfc --network 256x2 --tag vnncomp_mnist256x2
 
 Results: ``benchmarks/results/vnncomp[_quick].jsonl`` (one line per instance,
 resumable: instances already recorded are skipped unless ``--fresh``) and
@@ -72,7 +73,7 @@ def _worker(inst: dict, folder: str, queue) -> None:
     start = time.perf_counter()
     try:
         r = verify(Path(folder) / inst["network"], Path(folder) / inst["property"],
-                   inst["timeout"])
+                   inst["timeout"], threads=inst.get("threads"))
         queue.put({"status": r.status, "method": r.method, "message": r.message,
                    "seconds": time.perf_counter() - start})
     except Exception as exc:  # noqa: BLE001 - recorded as an error, never as an answer
@@ -166,8 +167,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="subset with short time limits")
     ap.add_argument("--bench", action="append", choices=list(BENCHES),
                     help="only this benchmark (repeatable)")
+    ap.add_argument("--network", help="only instances whose network name contains this "
+                    "(e.g. 256x2)")
     ap.add_argument("--limit", type=int, help="at most this many instances per benchmark")
     ap.add_argument("--timeout", type=float, help="override every time limit (seconds)")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="HiGHS threads per instance (default 1; the bounds are single-threaded)")
     ap.add_argument("--fresh", action="store_true", help="ignore recorded results")
     ap.add_argument("--tag", default=None, help="results file name (default vnncomp[_quick])")
     args = ap.parse_args(argv)
@@ -193,8 +198,11 @@ def main(argv: list[str] | None = None) -> int:
             insts = [dict(i, timeout=limit if "256x2" in i["network"] or bench != "mnistfc"
                           else 20.0)
                      for i in insts if keep(i["k"], i["network"], i["property"])]
+        if args.network:
+            insts = [i for i in insts if args.network in Path(i["network"]).name]
         if args.timeout:
             insts = [dict(i, timeout=args.timeout) for i in insts]
+        insts = [dict(i, threads=args.threads) for i in insts]
         todo += insts[: args.limit] if args.limit else insts
     budget = sum(i["timeout"] for i in todo if (i["bench"], i["k"]) not in done)
     print(f"{len(todo)} instances, at most {budget / 60:.0f} min of time limits", flush=True)
@@ -221,6 +229,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.timeout:
         which = "quick subset" if args.quick else "all instances"
         cfg = f"{which}, every time limit {args.timeout:g} s"
+    if args.network:
+        cfg += f", networks *{args.network}*"
     md = (f"# VNN-COMP agreement, {cfg}\n\n{text}\n\n{sub}\n\n"
           f"Wall time of this run: {wall / 60:.1f} min. Machine: {machine()}.\n")
     (RESULTS / f"{tag}.md").write_text(md)

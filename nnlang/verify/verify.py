@@ -16,6 +16,12 @@ one deadline for the whole run:
    e.g. ACAS Xu's 5): the box is bisected along the input that weighs most in
    the bounds, and step 2 is repeated on the halves, for a share of the time.
    Sub-boxes left open go to the MILP.
+3b. **Branch and bound** (inputs of more than ``split_inputs`` entries, e.g.
+   MNIST's 784): the neuron bounds are first tightened by optimized slopes
+   (:mod:`nnlang.verify.alpha`, alpha-CROWN style) and the branches re-pruned;
+   then :func:`nnlang.verify.bab.bab` splits unstable ReLUs (beta-CROWN style
+   bounds per sub-domain) for a share of the time. Its candidate points are
+   checked as counterexamples; the branches it leaves open go to the MILP.
 4. **MILP**: the remaining problem is written as an nnlang spec
    (:func:`nnlang.verify.importer.spec_text`: the box, ``y = net(x)``, the
    surviving branches as one ``or`` constraint, no objective), compiled with
@@ -50,6 +56,9 @@ STATUSES = ("sat", "unsat", "timeout", "unknown")
 MILP_BOXES = 16  # at most this many boxes left open by input splitting go to the MILP
 BOUND_TOL = 1e-9  # relative slack before a bound is trusted to rule out a row
 OBBT_SHARE = 0.0  # share of the MILP time for LP bound tightening (off: mixed results)
+ALPHA_SHARE = 0.15  # share of the time left for optimized-slope bounds before the MILP
+ALPHA_ITERS = 30  # gradient steps on the slopes of the output rows
+BAB_SHARE = 0.7  # share of the time left for branch and bound before the MILP
 MARGIN_CUTOFF = 1e-9  # relative: the MILP accepts points with margin t below this
 
 
@@ -161,6 +170,25 @@ def row_lower_bounds(network: Network, pre: list, lo: np.ndarray, hi: np.ndarray
     return np.maximum(lower, iv), lam
 
 
+def prune_alpha(network: Network, pre: list, lo: np.ndarray, hi: np.ndarray,
+                output: tuple[Conjunction, ...], keep: list[int], deadline: float) -> list[int]:
+    """The branches of ``keep`` that optimized-slope bounds of their rows cannot rule out."""
+    from nnlang.verify.alpha import optimize_rows
+
+    live = [k for k in keep if output[k].rows]
+    if not live:
+        return keep
+    C = np.vstack([output[k].A for k in live])
+    d = np.concatenate([output[k].d for k in live])
+    owner = np.concatenate([np.full(output[k].rows, k) for k in live])
+    lower = optimize_rows(network, pre, lo, hi, len(network.layers) - 1, C,
+                          iters=ALPHA_ITERS, deadline=deadline)
+    lower = np.maximum(lower, row_lower_bounds(network, pre, lo, hi, C)[0])
+    dead_row = lower - d > BOUND_TOL * (1.0 + np.abs(d) + np.abs(lower))
+    dead = set(owner[dead_row].tolist())
+    return [k for k in keep if k not in dead]
+
+
 def prune(network: Network, pre: list, lo: np.ndarray, hi: np.ndarray,
           output: tuple[Conjunction, ...]) -> tuple[list[int], list[np.ndarray]]:
     """The branches bounds cannot rule out, and for each a sensitivity per input."""
@@ -197,7 +225,8 @@ class _Run:
     def __init__(self, network: Network, onnx_path: Path, prop: Property, timeout: float,
                  bounds: str | None, attack_time: float | None, split_inputs: int,
                  seed: int, log: Callable[[str], None] | None, start: float,
-                 threads: int | None = None, obbt: float = 0.0):
+                 threads: int | None = None, obbt: float = 0.0, alpha: bool = True,
+                 bab: bool = True):
         self.net = network
         self.onnx = onnx_path
         self.prop = prop
@@ -211,6 +240,9 @@ class _Run:
         self.log = log or (lambda s: None)
         self.threads = threads
         self.obbt = obbt
+        self.alpha = alpha
+        self.bab = bab
+        self.tight: dict = {}  # (lo bytes, hi bytes) -> optimized-slope neuron bounds
         self.stats: dict = {"bounds": self.bounds_name, "cases": len(prop.cases),
                             "boxes_split": 0, "milps": 0, "milp_seconds": 0.0}
 
@@ -225,6 +257,18 @@ class _Run:
     def bounds(self, lo: np.ndarray, hi: np.ndarray) -> list:
         return list(self.bounds_fn(self.net, lo, hi))
 
+    def alpha_deadline(self, cases: int = 1) -> float:
+        return time.perf_counter() + ALPHA_SHARE * max(self.left(), 0.0) / max(cases, 1)
+
+    def alpha_bounds(self, lo: np.ndarray, hi: np.ndarray, pre: list, cases: int = 1) -> list:
+        """``pre`` tightened by optimized slopes (:mod:`nnlang.verify.alpha`)."""
+        from nnlang.verify.alpha import tighten_alpha
+
+        bounds, info = tighten_alpha(self.net, lo, hi, pre, self.alpha_deadline(cases),
+                                     log=self.log)
+        self.stats.setdefault("alpha", []).append(info)
+        return bounds
+
     def run(self) -> VerifyResult:
         with _single_thread_blas():
             return self._run()
@@ -236,7 +280,9 @@ class _Run:
         # 1. Attack every box.
         budget = self.attack_time
         if budget is None:
-            budget = min(max(0.05 * self.timeout, 0.5), 10.0)
+            # Large inputs: branch and bound finds counterexamples too, so less attack.
+            most = 10.0 if prop.n_in <= self.split_inputs or not self.bab else 3.0
+            budget = min(max(0.05 * self.timeout, 0.5), most)
         per_case = budget / len(prop.cases)
         for i, case in enumerate(prop.cases):
             if any(c.rows == 0 for c in case.output):  # the output condition always holds
@@ -252,6 +298,11 @@ class _Run:
         for case in prop.cases:
             pre = self.bounds(case.lo, case.hi)
             keep, _ = prune(self.net, pre, case.lo, case.hi, case.output)
+            if keep and self.alpha and prop.n_in > self.split_inputs:
+                pre = self.alpha_bounds(case.lo, case.hi, pre, len(prop.cases))
+                keep = prune_alpha(self.net, pre, case.lo, case.hi, case.output, keep,
+                                   self.alpha_deadline(len(prop.cases)))
+                self.tight[(case.lo.tobytes(), case.hi.tobytes())] = pre
             self.stats.setdefault("branches", []).append([len(case.output), len(keep)])
             if keep:
                 todo.append((case, _Open(case.lo, case.hi, keep)))
@@ -267,6 +318,14 @@ class _Run:
             if not todo:
                 return self.result("unsat", "split", "input splitting with bounds closed "
                                    f"every box ({self.stats['boxes_split']} boxes)")
+        # 3b. Branch and bound over ReLU splits for large inputs.
+        if self.bab and prop.n_in > self.split_inputs:
+            found, todo = self.branch_and_bound(todo)
+            if found is not None:
+                return found
+            if not todo:
+                return self.result("unsat", "bab", "branch and bound closed every sub-domain "
+                                   f"({self.stats['bab_domains']} domains)")
         self.stats["open_boxes"] = len(todo)
         # 4. MILP on what is left.
         statuses = []
@@ -336,6 +395,31 @@ class _Run:
                 out.append((case, _Open(lo, hi, [box.branches[b] for b in np.flatnonzero(live)])))
         return None, out
 
+    def branch_and_bound(self, todo: list[tuple[Case, _Open]]
+                         ) -> tuple[VerifyResult | None, list[tuple[Case, _Open]]]:
+        """:func:`nnlang.verify.bab.bab` on every open box for a share ``BAB_SHARE`` of
+        the time left; the branches it leaves open go to the MILP."""
+        from nnlang.verify.bab import bab
+
+        out = []
+        self.stats.setdefault("bab_domains", 0)
+        for k, (case, box) in enumerate(todo):
+            sub = Case(box.lo, box.hi, tuple(case.output[b] for b in box.branches))
+            pre = self.tight.get((box.lo.tobytes(), box.hi.tobytes()))
+            if pre is None:
+                pre = self.bounds(box.lo, box.hi)
+            stop = time.perf_counter() + BAB_SHARE * self.left() / (len(todo) - k)
+            res = bab(self.net, sub, pre, stop, log=self.log)
+            self.stats["bab_domains"] += res.domains
+            self.log(f"bab: {res.status}, {res.domains} domains, {res.open} open, depth "
+                     f"{res.depth} ({self.elapsed():.2f} s)")
+            if res.status == "sat":
+                return self.confirm(res.counterexample, "bab"), []
+            if res.status == "open":
+                keep = [box.branches[b] for b in (res.branches or range(len(box.branches)))]
+                out.append((case, _Open(box.lo, box.hi, keep, box.depth)))
+        return None, out
+
     def margin_range(self, sub: Case) -> tuple[float, float]:
         """``[lo, hi]`` holding every row's ``a @ y - d`` over ``sub``'s box (sound bounds)."""
         pre = self.bounds(sub.lo, sub.hi)
@@ -401,6 +485,11 @@ class _Run:
                 opts["bounds"] = b
             model = nnlang.compile(spec, text=text, **opts)
         milp = model.milp
+        tight = self.tight.get((sub.lo.tobytes(), sub.hi.tobytes()))
+        if tight is not None and self.obbt <= 0:
+            from nnlang.encode import encode_program
+
+            milp = encode_program(model.program, {model.milp.applications[0].label: tight})
         if self.obbt > 0 and self.net.n_in > self.split_inputs and len(self.net.layers) > 2:
             milp = self.tightened(model, sub, time_limit)
         left = min(time_limit - (time.perf_counter() - t0), self.left())
@@ -494,7 +583,7 @@ def onnxruntime_output(onnx_path: Path, x: np.ndarray) -> np.ndarray | None:
 def verify(network: str | Path, prop: str | Path | Property, timeout: float = 60.0, *,
            bounds: str | None = None, attack_time: float | None = None,
            split_inputs: int = 10, seed: int = 0, threads: int | None = None,
-           obbt: float = OBBT_SHARE, log: Callable[[str], None] | None = None) -> VerifyResult:
+           obbt: float = OBBT_SHARE, alpha: bool = True, bab: bool = True, log: Callable[[str], None] | None = None) -> VerifyResult:
     """Decide ``prop`` (a VNN-LIB path or a parsed ``Property``) on ``network`` (ONNX).
 
     Args:
@@ -509,6 +598,10 @@ def verify(network: str | Path, prop: str | Path | Property, timeout: float = 60
         threads: solver threads.
         obbt: share of the MILP's time for LP bound tightening before it (0: none;
             only for networks with more than ``split_inputs`` inputs and 2+ hidden layers).
+        alpha: tighten the neuron bounds by optimized slopes before the MILP (inputs
+            of more than ``split_inputs`` entries only).
+        bab: branch and bound over ReLU splits (:mod:`nnlang.verify.bab`) before the
+            MILP, for a share of the time (inputs of more than ``split_inputs`` entries).
         log: called with progress messages.
 
     Returns:
@@ -525,7 +618,7 @@ def verify(network: str | Path, prop: str | Path | Property, timeout: float = 60
     net = load_network(network)
     check_sizes(net, prop)
     run = _Run(net, network, prop, timeout, bounds, attack_time, split_inputs, seed, log,
-               start, threads, obbt)
+               start, threads, obbt, alpha, bab)
     return run.run()
 
 

@@ -77,7 +77,7 @@ def test_disjunction_in_one_milp(tmp_path):
     m0 = _maximum(tmp_path, path, lo, hi, 0)
     m2 = _maximum(tmp_path, path, lo, hi, 2)
     d0, d2 = 1e-3 * (1 + abs(m0)), 1e-3 * (1 + abs(m2))
-    opts = dict(split_inputs=0, attack_time=0.0)
+    opts = dict(split_inputs=0, attack_time=0.0, bab=False)  # the MILP path itself
     text = vnnlib_text(lo, hi, 3, f"(or (and (>= Y_0 {m0 + d0!r})) (and (>= Y_2 {m2 + d2!r})))")
     r = verify(path, parse_vnnlib(text), 30, **opts)
     assert r.status == "unsat" and r.method in ("milp", "bounds")
