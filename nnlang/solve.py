@@ -52,6 +52,7 @@ def solver_options(options: Options) -> dict[str, Any]:
         params[gap_name] = float(gap)
     if threads is not None and threads_name is not None:
         params[threads_name] = int(threads)
+    params.update(options.solver_args.get(name, {}))
     if group is None:
         return params
     return {group: params} if params else {}

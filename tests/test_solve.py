@@ -22,3 +22,10 @@ def test_options_in_the_solvers_names(solver):
     opts = Options(solver=solver, time_limit=2.5, mip_gap=1e-4, threads=2)
     assert solver_options(opts) == EXPECTED[solver]
     assert solver_options(Options(solver=solver)) == {}
+
+
+def test_solver_args_reach_their_solver_only():
+    args = {"HIGHS": {"mip_heuristic_run_rins": False}}
+    assert solver_options(Options(solver="highs", solver_args=args)) == {
+        "mip_heuristic_run_rins": False}
+    assert solver_options(Options(solver="scip", solver_args=args)) == {}

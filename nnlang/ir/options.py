@@ -27,6 +27,9 @@ class Options:
     verbose: bool = False
     tighten: bool = True
     radius_search: bool = True
+    # extra native options per solver, e.g. {"HIGHS": {"mip_heuristic_run_rins": False}}
+    # (set by nnlang's own solve strategies; not a spec option)
+    solver_args: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def updated(self, **changes: Any) -> Options:
         """A copy with the non-None ``changes`` applied and validated."""
