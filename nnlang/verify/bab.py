@@ -135,7 +135,7 @@ def fixed_pattern_lp(network: Network, dom: Domain, lo: np.ndarray, hi: np.ndarr
         for i in np.flatnonzero(S):
             G.append(-S[i] * A[i])
             h.append(S[i] * c[i])
-        L, U = dom.pre[j]
+        L = dom.pre[j][0]
         on = (L >= 0).astype(float)
         A, c = A * on[:, None], c * on
     G = np.array(G) if G else np.zeros((0, n))
