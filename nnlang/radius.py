@@ -36,6 +36,8 @@ LAST_SHARE = 0.9
 # HiGHS's RINS/RENS sub-MIPs took 25 of 31 s of a step that was infeasible (DNN3
 # image 0; 2.4 s without them) and did not speed up the steps that find the optimum
 STEP_OPTIONS = {"HIGHS": {"mip_heuristic_run_rins": False, "mip_heuristic_run_rens": False}}
+# seconds of optimized slopes (alpha-CROWN over the ball) for each step's bounds
+OPTIMIZE = 0.0  # measured: 1-2 fewer unstable ReLUs, no faster steps (docs/benchmarks.md)
 
 
 def applicable(milp: MilpModel) -> bool:
@@ -99,7 +101,7 @@ def solve_by_radius(compiled, options, run):
         if left is not None and left <= 0.05:
             break
         t = time.perf_counter()
-        overrides = region_overrides(milp, value)
+        overrides = region_overrides(milp, value, optimize=OPTIMIZE)
         if value < top and _unstable(milp, overrides) >= LAST_SHARE * box_unstable:
             value = top  # the ball is about as loose as the box: solve the original
         if value >= top:

@@ -17,7 +17,8 @@ import highspy
 import numpy as np
 import scipy.sparse as sp
 
-from nnlang.bounds.region import Ball
+from nnlang.bounds.alpha import tighten_alpha
+from nnlang.bounds.region import Ball, shrink_box
 from nnlang.bounds.symbolic import symbolic_bounds
 from nnlang.encode import encode_program
 from nnlang.encode.affine import Aff, interval
@@ -83,9 +84,14 @@ def input_balls(milp: MilpModel, value: float) -> dict[str, tuple[np.ndarray, np
     return out
 
 
-def region_overrides(milp: MilpModel, value: float, overrides: dict | None = None) -> dict:
+def region_overrides(milp: MilpModel, value: float, overrides: dict | None = None,
+                     optimize: float = 0.0) -> dict:
     """Symbolic bounds over the objective's ball of radius ``value`` (the incumbent),
-    intersected with ``overrides``: sound for every solution at least as good."""
+    intersected with ``overrides``: sound for every solution at least as good.
+
+    ``optimize > 0``: then up to that many seconds of optimized slopes
+    (``nnlang.bounds.alpha``, over the same ball) for the hidden layers.
+    """
     out = {k: list(v) for k, v in (overrides or {}).items()}
     for label, (lo, hi, ball) in input_balls(milp, value).items():
         enc = next(e for e in milp.applications if e.label == label)
@@ -93,11 +99,20 @@ def region_overrides(milp: MilpModel, value: float, overrides: dict | None = Non
             bounds = symbolic_bounds(enc.network, lo, hi, ball)
         except ValueError:  # the ball misses the box: leave the bounds as they are
             continue
+        if optimize > 0 and _alpha_ready(enc.network):
+            slo, shi = shrink_box(lo, hi, ball)
+            bounds, _ = tighten_alpha(enc.network, slo, shi, list(bounds),
+                                      time.perf_counter() + optimize, ball=ball)
         old = out.get(label, enc.pre_bounds)
         out[label] = [(np.maximum(L, oL), np.minimum(U, oU))
                       for (L, U), (oL, oU) in zip(bounds, old)]
         out[label] = [(np.minimum(L, U), np.maximum(L, U)) for L, U in out[label]]
     return out
+
+
+def _alpha_ready(network) -> bool:
+    """Optimized slopes need ReLU hidden layers (a linear hidden layer stops them)."""
+    return all(layer.activation in ("relu", "linear") for layer in network.layers)
 
 
 def _relaxation(milp: MilpModel, cutoff: float | None) -> highspy.Highs:

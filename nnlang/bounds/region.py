@@ -122,3 +122,44 @@ def linear_bounds(A: np.ndarray, c: np.ndarray, lo: np.ndarray, hi: np.ndarray,
                   ball: Ball | None) -> tuple[np.ndarray, np.ndarray]:
     """``(min, max)`` of ``A @ x + c`` over ``[lo, hi] ∩ ball``."""
     return c - linear_max(-A, lo, hi, ball), c + linear_max(A, lo, hi, ball)
+
+
+def linear_min_point(A: np.ndarray, lo: np.ndarray, hi: np.ndarray, ball: Ball | None
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """``(min of A @ x, a minimizer per row)`` over ``[lo, hi] ∩ ball`` (box shrunk).
+
+    The minimizer is the gradient of the minimum with respect to ``A`` (for
+    optimizing relaxations over the region). Exact for L1, L0, L∞; for L2 the
+    value is :func:`linear_max`'s sound bound and the point is the box's.
+    """
+    A = np.asarray(A, dtype=np.float64)
+    value = -linear_max(-A, lo, hi, ball)
+    X = np.where(A > 0, lo, hi)  # the box's minimizer
+    if ball is None or ball.norm in ("norminf", "norm2"):
+        return value, X
+    m = ball.mask
+    z = np.clip(np.where(m, ball.center, 0.0), lo, hi)
+    Am = -A[:, m]  # maximize -A
+    zm, lom, him = z[m], lo[m], hi[m]
+    cap = np.where(Am > 0, him - zm, zm - lom)
+    gain = np.abs(Am)
+    budget = max(ball.radius - _base_cost(lo, hi, ball), 0.0)
+    if ball.norm == "norm1":
+        order = np.argsort(-gain, axis=1, kind="stable")
+        cp = np.take_along_axis(cap, order, axis=1)
+        take_sorted = np.clip(budget - (np.cumsum(cp, axis=1) - cp), 0.0, cp)
+        take = np.empty_like(take_sorted)
+        np.put_along_axis(take, order, take_sorted, axis=1)
+    else:  # norm0: the k largest full moves (coordinates already off the centre move free)
+        k = int(np.floor(budget + 1e-9))
+        full = gain * cap
+        moved = zm != ball.center[m]
+        score = np.where(moved[None, :], np.inf, full)
+        take = np.zeros_like(full)
+        if k > 0:
+            kk = min(k + int(moved.sum()), full.shape[1])
+            top = np.argpartition(-score, kk - 1, axis=1)[:, :kk]
+            np.put_along_axis(take, top, np.take_along_axis(cap, top, axis=1), axis=1)
+        take[:, moved] = cap[:, moved]
+    X[:, m] = zm + np.sign(Am) * take
+    return value, X

@@ -18,7 +18,7 @@ one deadline for the whole run:
    Sub-boxes left open go to the MILP.
 3b. **Branch and bound** (inputs of more than ``split_inputs`` entries, e.g.
    MNIST's 784): the neuron bounds are first tightened by optimized slopes
-   (:mod:`nnlang.verify.alpha`, alpha-CROWN style) and the branches re-pruned;
+   (:mod:`nnlang.bounds.alpha`, alpha-CROWN style) and the branches re-pruned;
    then :func:`nnlang.verify.bab.bab` splits unstable ReLUs (beta-CROWN style
    bounds per sub-domain) for a share of the time. Its candidate points are
    checked as counterexamples; the branches it leaves open go to the MILP.
@@ -173,7 +173,7 @@ def row_lower_bounds(network: Network, pre: list, lo: np.ndarray, hi: np.ndarray
 def prune_alpha(network: Network, pre: list, lo: np.ndarray, hi: np.ndarray,
                 output: tuple[Conjunction, ...], keep: list[int], deadline: float) -> list[int]:
     """The branches of ``keep`` that optimized-slope bounds of their rows cannot rule out."""
-    from nnlang.verify.alpha import optimize_rows
+    from nnlang.bounds.alpha import optimize_rows
 
     live = [k for k in keep if output[k].rows]
     if not live:
@@ -261,8 +261,8 @@ class _Run:
         return time.perf_counter() + ALPHA_SHARE * max(self.left(), 0.0) / max(cases, 1)
 
     def alpha_bounds(self, lo: np.ndarray, hi: np.ndarray, pre: list, cases: int = 1) -> list:
-        """``pre`` tightened by optimized slopes (:mod:`nnlang.verify.alpha`)."""
-        from nnlang.verify.alpha import tighten_alpha
+        """``pre`` tightened by optimized slopes (:mod:`nnlang.bounds.alpha`)."""
+        from nnlang.bounds.alpha import tighten_alpha
 
         bounds, info = tighten_alpha(self.net, lo, hi, pre, self.alpha_deadline(cases),
                                      log=self.log)

@@ -151,3 +151,51 @@ def test_ball_checks_its_arguments():
         Ball("norm3", np.zeros(2), 1.0)
     with pytest.raises(ValueError):
         Ball("norm1", np.zeros(2), -1.0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(1, 7), r=st.floats(0.0, 3.0),
+       norm=st.sampled_from(["norm1", "norm0", "norminf"]))
+def test_min_point_lies_in_the_region_and_attains_the_minimum(seed, n, r, norm):
+    from nnlang.bounds.region import linear_min_point
+
+    _, lo, hi, centre, A = _case(seed, n)
+    if norm == "norm0":
+        centre = np.where(np.isfinite(centre), np.clip(centre, lo, hi), np.nan)
+    ball = Ball(norm, centre, r if norm != "norm0" else float(round(r)))
+    box = shrink_box(lo, hi, ball)
+    if box is None:
+        return
+    value, X = linear_min_point(A, *box, ball)
+    assert np.allclose(np.einsum("ij,ij->i", A, X), value, atol=1e-9)
+    assert np.all(X >= box[0] - 1e-12) and np.all(X <= box[1] + 1e-12)
+    m = ball.mask
+    d = (X - np.where(m, centre, 0.0))[:, m]
+    dist = {"norm1": np.abs(d).sum(1), "norminf": np.abs(d).max(1, initial=0.0),
+            "norm0": (np.abs(d) > 1e-12).sum(1)}[norm]
+    assert np.all(dist <= ball.radius + 1e-9)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), sizes=st.lists(st.integers(1, 6), min_size=3, max_size=4),
+       r=st.floats(0.05, 2.0), norm=st.sampled_from(["norm1", "norm0", "norminf"]))
+def test_optimized_slopes_over_a_ball_stay_sound(seed, sizes, r, norm):
+    import time
+
+    from nnlang.bounds.alpha import tighten_alpha
+
+    net = random_network(sizes, seed=seed)
+    rng = np.random.default_rng(seed)
+    lo = rng.uniform(-1, 0, net.n_in)
+    hi = lo + rng.uniform(0.1, 2, net.n_in)
+    ball = Ball(norm, rng.uniform(lo, hi), r if norm != "norm0" else float(round(r)))
+    base = symbolic_bounds(net, lo, hi, ball)
+    slo, shi = shrink_box(lo, hi, ball)
+    tight, _ = tighten_alpha(net, slo, shi, list(base), time.perf_counter() + 5, ball=ball)
+    x = _sample_region(rng, lo, hi, ball, 2000)
+    a = x
+    for layer, (L, U), (bL, bU) in zip(net.layers, tight, base):
+        assert np.all(L >= bL - 1e-9) and np.all(U <= bU + 1e-9)
+        pre = a @ layer.W.T + layer.b
+        assert np.all(pre >= L - 1e-8) and np.all(pre <= U + 1e-8)
+        a = np.maximum(pre, 0) if layer.activation == "relu" else pre

@@ -12,10 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nnlang.bounds import METHODS
+from nnlang.bounds.alpha import backsub, init_alpha, optimize_rows, tighten_alpha
 from nnlang.networks.network import Dense, Network
 from nnlang.testing import random_network
 from nnlang.verify import verify
-from nnlang.verify.alpha import backsub, init_alpha, optimize_rows, tighten_alpha
 from nnlang.verify.bab import Domain, bab, refresh, split_pre
 from nnlang.verify.vnnlib import Case, Conjunction, parse_vnnlib
 

@@ -60,7 +60,8 @@ def init_alpha(pre: list, k: int, rows: int) -> list[np.ndarray]:
 
 def backsub(network: Network, pre: list, lo: np.ndarray, hi: np.ndarray, k: int,
             C: np.ndarray, alphas: list[np.ndarray] | None, grad: bool = False,
-            betas: list | None = None, signs: list | None = None, keep_h: bool = False):
+            betas: list | None = None, signs: list | None = None, keep_h: bool = False,
+            ball=None):
     """Lower bound of ``C @ z_k`` over the box, ``z_k`` the pre-activation of layer
     ``k`` (0-based), through the relaxations of layers ``0 .. k-1`` with the given
     lower slopes (``alphas[j]``: (rows, n_j) in [0, 1]; None: DeepPoly's).
@@ -69,7 +70,9 @@ def backsub(network: Network, pre: list, lo: np.ndarray, hi: np.ndarray, k: int,
     rows of different sub-domains). ``signs[j]`` (rows, n_j) in {-1, 0, 1} are ReLU
     split constraints ``signs * z_j >= 0`` (beta-CROWN): each enters with a
     multiplier ``betas[j] >= 0`` (Lagrangian), valid for any ``betas >= 0``.
-    Every layer ``j < k`` must be a ReLU layer or linear. Returns
+    Every layer ``j < k`` must be a ReLU layer or linear. With ``ball``
+    (``nnlang.bounds.region.Ball``; ``lo, hi`` already shrunk by ``shrink_box``)
+    the input region is ``[lo, hi] ∩ ball``. Returns
     ``(lower, grads, hs)``: ``grads`` = (d lower / d alphas[j], d lower / d betas[j])
     lists when ``grad``; ``hs[j]`` the coefficients on ``relu(z_j)`` when ``keep_h`` (``hs[-1]``: on the input).
     """
@@ -102,7 +105,14 @@ def backsub(network: Network, pre: list, lo: np.ndarray, hi: np.ndarray, k: int,
         g = np.where(h > 0, h * sl, h * su)
         saved.append((j - 1, h, sl, su, tu, unstable))
     gx = h
-    lower = const + np.maximum(gx, 0.0) @ lo + np.minimum(gx, 0.0) @ hi
+    if ball is None:
+        lower = const + np.maximum(gx, 0.0) @ lo + np.minimum(gx, 0.0) @ hi
+        point = None
+    else:
+        from nnlang.bounds.region import linear_min_point
+
+        low, point = linear_min_point(gx, lo, hi, ball)
+        lower = const + low
     hs = {j: h for j, h, *_ in saved} if keep_h else None
     if keep_h:
         hs[-1] = gx
@@ -110,7 +120,8 @@ def backsub(network: Network, pre: list, lo: np.ndarray, hi: np.ndarray, k: int,
         return lower, None, hs
     ga: list = [None] * k
     gb: list = [None] * k
-    dh = np.where(gx > 0, lo[None, :], hi[None, :])  # d lower / d (coefficients on x)
+    # d lower / d (coefficients on x): the minimizing input
+    dh = np.where(gx > 0, lo[None, :], hi[None, :]) if point is None else point
     for j, h, sl, su, tu, unstable in reversed(saved):
         # dh: d lower / d (coefficients on layer j's input); to layer j's own.
         dg = dh @ layers[j].W.T + layers[j].b[None, :]
@@ -127,14 +138,14 @@ def backsub(network: Network, pre: list, lo: np.ndarray, hi: np.ndarray, k: int,
 
 def optimize_rows(network: Network, pre: list, lo: np.ndarray, hi: np.ndarray, k: int,
                   C: np.ndarray, iters: int = 20, lr: float = 0.5,
-                  deadline: float | None = None) -> np.ndarray:
+                  deadline: float | None = None, ball=None) -> np.ndarray:
     """The best lower bounds of ``C @ z_k`` over ``iters`` Adam steps on the slopes
     (never worse than DeepPoly's, which is the starting point)."""
     R = C.shape[0]
     if R == 0:
         return np.zeros(0)
     alphas = init_alpha(pre, k, R)
-    best = backsub(network, pre, lo, hi, k, C, None)[0]
+    best = backsub(network, pre, lo, hi, k, C, None, ball=ball)[0]
     if k == 0 or not any(((L < 0) & (U > 0)).any() for L, U in pre[:k]):
         return best
     m = [np.zeros_like(a) for a in alphas]
@@ -142,7 +153,8 @@ def optimize_rows(network: Network, pre: list, lo: np.ndarray, hi: np.ndarray, k
     for t in range(1, iters + 1):
         if deadline is not None and time.perf_counter() > deadline:
             break
-        lower, (grads, _), _ = backsub(network, pre, lo, hi, k, C, alphas, grad=True)
+        lower, (grads, _), _ = backsub(network, pre, lo, hi, k, C, alphas, grad=True,
+                                       ball=ball)
         best = np.maximum(best, lower)
         step = lr * (0.98 ** t)
         for j, gj in enumerate(grads):
@@ -153,19 +165,20 @@ def optimize_rows(network: Network, pre: list, lo: np.ndarray, hi: np.ndarray, k
             mh = m[j] / (1 - BETAS[0] ** t)
             vh = v[j] / (1 - BETAS[1] ** t)
             alphas[j] = np.clip(alphas[j] + step * mh / (np.sqrt(vh) + 1e-12), 0.0, 1.0)
-    lower = backsub(network, pre, lo, hi, k, C, alphas)[0]
+    lower = backsub(network, pre, lo, hi, k, C, alphas, ball=ball)[0]
     return np.maximum(best, lower)
 
 
 def tighten_alpha(network: Network, lo: np.ndarray, hi: np.ndarray, pre: list,
-                  deadline: float, iters: int = 20, chunk: int = 512, log=None
-                  ) -> tuple[list, dict]:
+                  deadline: float, iters: int = 20, chunk: int = 512, log=None,
+                  ball=None) -> tuple[list, dict]:
     """Pre-activation bounds of the hidden layers improved by optimized slopes.
 
     Layer by layer from the second one (the first layer's bounds over a box are
     exact), the unstable neurons' lower and upper bounds are optimized and
     intersected with ``pre``; each layer uses the improved bounds of the layers
     below. Stops improving (returning what it has, still sound) at ``deadline``.
+    ``ball``: the input region is ``[lo, hi] ∩ ball`` (``lo, hi`` shrunk).
     """
     t0 = time.perf_counter()
     bounds = [(np.array(L, dtype=float), np.array(U, dtype=float)) for L, U in pre]
@@ -185,7 +198,8 @@ def tighten_alpha(network: Network, lo: np.ndarray, hi: np.ndarray, pre: list,
             E = np.zeros((2 * part.size, n))
             E[np.arange(part.size), part] = 1.0
             E[part.size + np.arange(part.size), part] = -1.0
-            low = optimize_rows(network, bounds, lo, hi, k, E, iters, deadline=deadline)
+            low = optimize_rows(network, bounds, lo, hi, k, E, iters, deadline=deadline,
+                                ball=ball)
             nL = np.maximum(L[part], low[:part.size])
             nU = np.minimum(U[part], -low[part.size:])
             L[part], U[part] = np.minimum(nL, nU), np.maximum(nL, nU)
