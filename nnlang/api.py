@@ -66,7 +66,7 @@ class CompiledModel:
             return r
 
         binaries = any(b.kind == "binary" and b.role == "relu_binary" for b in self.milp.blocks)
-        if opts.radius_search and radius.applicable(self.milp):
+        if opts.radius_search and radius.applicable(self.milp, opts.solver):
             result = radius.solve_by_radius(self, opts, run)
         elif opts.tighten and binaries and not self.milp.objective.quad:
             from nnlang.tighten import solve_tightened

@@ -36,13 +36,18 @@ LAST_SHARE = 0.9
 # HiGHS's RINS/RENS sub-MIPs took 25 of 31 s of a step that was infeasible (DNN3
 # image 0; 2.4 s without them) and did not speed up the steps that find the optimum
 STEP_OPTIONS = {"HIGHS": {"mip_heuristic_run_rins": False, "mip_heuristic_run_rens": False}}
+# solvers that take the quadratic cutoff ``sumsq(x - x0) <= v`` of an exact-L2 step
+QUADRATIC_CUTOFF_SOLVERS = ("SCIP", "GUROBI", "CPLEX")
 # seconds of optimized slopes (alpha-CROWN over the ball) for each step's bounds
 OPTIMIZE = 0.0  # measured: 1-2 fewer unstable ReLUs, no faster steps (docs/benchmarks.md)
 
 
-def applicable(milp: MilpModel) -> bool:
-    """A linear minimal-distance objective over a network's input, and ReLU binaries."""
-    if milp.objective_ball is None or milp.objective.quad:
+def applicable(milp: MilpModel, solver: str = "highs") -> bool:
+    """A minimal-distance objective over a network's input, and ReLU binaries (an
+    exact sum of squares only with a solver that takes its quadratic cutoff)."""
+    if milp.objective_ball is None:
+        return False
+    if milp.objective.quad and solver.upper() not in QUADRATIC_CUTOFF_SOLVERS:
         return False
     if not any(b.kind == "binary" and b.role == "relu_binary" for b in milp.blocks):
         return False
@@ -108,9 +113,12 @@ def solve_by_radius(compiled, options, run):
             step = milp
         else:
             step = encode_program(compiled.program, overrides)
-            row, lo, hi = cutoff_row(step, value)
-            step.rows.append(RowBlock("radius_cutoff", row, np.array([lo]), np.array([hi]),
-                                      "aux"))
+            if step.objective.quad:
+                step.objective_cutoff = value + 1e-6 * (1.0 + abs(value))
+            else:
+                row, lo, hi = cutoff_row(step, value)
+                step.rows.append(RowBlock("radius_cutoff", row, np.array([lo]), np.array([hi]),
+                                          "aux"))
         bounds_seconds = time.perf_counter() - t
         args = {k: {**v, **options.solver_args.get(k, {})} for k, v in STEP_OPTIONS.items()}
         result = run(step, options.updated(time_limit=left, solver_args=args))

@@ -84,9 +84,24 @@ def test_objective_ball_detection(tmp_path, objective, detected):
         assert ball.center.size == 5 and ball.scale > 0
 
 
-def test_exact_sumsq_is_not_searched(tmp_path):
+def test_exact_sumsq_is_searched_only_with_a_quadratic_capable_solver(tmp_path):
     _, path = _spec(tmp_path, 1, "sumsq(x - c)")
-    assert not radius.applicable(nnlang.compile(path).milp)  # a quadratic cutoff is not linear
+    milp = nnlang.compile(path).milp
+    assert not radius.applicable(milp, "highs")  # HiGHS takes no quadratic cutoff (nor MIQP)
+    assert radius.applicable(milp, "scip")
+
+
+@pytest.mark.parametrize("seed", [1, 2, 4])
+def test_exact_sumsq_radius_search_with_scip(tmp_path, seed):
+    pytest.importorskip("pyscipopt")
+    _, path = _spec(tmp_path, seed, "sumsq(x - c)")
+    m = nnlang.compile(path, solver="scip")
+    plain = m.solve(radius_search=False)
+    found = m.solve()
+    assert found.status == plain.status
+    assert found.search is not None
+    if plain.status == "optimal":
+        assert found.objective == pytest.approx(plain.objective, rel=1e-5, abs=1e-6)
 
 
 def test_spec_can_turn_it_off(tmp_path):

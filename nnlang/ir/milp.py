@@ -142,6 +142,9 @@ class MilpModel:
     # piecewise-linear approximations: (name, Aff of the argument, t block)
     approximations: list = field(default_factory=list)
     objective_ball: ObjectiveBall | None = None
+    # the whole objective (quadratic terms included) at most this value: a convex
+    # quadratic constraint for in-process solves only (the radius search's steps)
+    objective_cutoff: float | None = None
 
     def block(self, name: str) -> VarBlock:
         for b in self.blocks:

@@ -88,6 +88,10 @@ def to_cvxpy(model: MilpModel) -> CvxpyModel:
     for q in obj.quad:
         terms.append(q.coef * cp.sum_squares(q.A @ x + q.c))
     expr = sum(terms) + obj.constant if terms else cp.Constant(obj.constant)
+    if model.objective_cutoff is not None:
+        if obj.sense != "minimize":
+            raise ValueError("an objective cutoff needs a minimization")
+        constraints.append(expr <= model.objective_cutoff)
     problem = cp.Problem(cp.Minimize(expr) if obj.sense == "minimize" else cp.Maximize(expr),
                          constraints)
     return CvxpyModel(problem, variables, model.blocks)
