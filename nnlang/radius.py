@@ -38,6 +38,9 @@ LAST_SHARE = 0.9
 STEP_OPTIONS = {"HIGHS": {"mip_heuristic_run_rins": False, "mip_heuristic_run_rens": False}}
 # solvers that take the quadratic cutoff ``sumsq(x - x0) <= v`` of an exact-L2 step
 QUADRATIC_CUTOFF_SOLVERS = ("SCIP", "GUROBI", "CPLEX")
+# adaptive growth: at most this factor more unstable ReLUs per step (None: off)
+STEP_UNSTABLE: float | None = 1.3  # measured: docs/benchmarks.md
+MIN_GROWTH = 1.1
 # seconds of optimized slopes (alpha-CROWN over the ball) for each step's bounds
 OPTIMIZE = 0.0  # measured: 1-2 fewer unstable ReLUs, no faster steps (docs/benchmarks.md)
 
@@ -89,6 +92,27 @@ def start_value(milp: MilpModel, top: float, share: float = START_SHARE) -> floa
     return lo
 
 
+def next_value(milp: MilpModel, value: float, top: float, unstable: int) -> float:
+    """The next radius after an infeasible step at ``value`` with ``unstable`` ReLUs:
+    ``GROWTH * value``, or less (down to ``MIN_GROWTH * value``) where that would
+    raise the unstable count beyond ``STEP_UNSTABLE`` times the step's (bisection
+    on the cheap ball bounds: the MILP's cost grows with that count)."""
+    hi = min(GROWTH * value, top)
+    if STEP_UNSTABLE is None or hi >= top:
+        return hi
+    limit = STEP_UNSTABLE * unstable + 2
+    if _unstable(milp, region_overrides(milp, hi)) <= limit:
+        return hi
+    lo = min(MIN_GROWTH * value, top)
+    for _ in range(6):
+        mid = 0.5 * (lo + hi)
+        if _unstable(milp, region_overrides(milp, mid)) <= limit:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
 def solve_by_radius(compiled, options, run):
     """Solve ``compiled`` by growing balls (module docstring); ``run(milp, options)``
     solves one MilpModel. The answer is exact: optimal only when proven globally."""
@@ -130,7 +154,7 @@ def solve_by_radius(compiled, options, run):
                       "bounds_seconds": round(bounds_seconds, 4)})
         if result.status == "infeasible" and value < top:
             lower = value
-            value = min(GROWTH * value, top)
+            value = next_value(milp, value, top, unstable)
             continue
         break
     if result is None:  # no time for even one step
