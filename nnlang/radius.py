@@ -80,13 +80,31 @@ def _unstable(milp: MilpModel, overrides: dict) -> int:
     return count
 
 
-def start_value(milp: MilpModel, top: float, share: float = START_SHARE) -> float:
+class BallBounds:
+    """Neuron bounds over the objective's ball of a given value, computed once per
+    value (the radius probes and the step at the chosen radius share them)."""
+
+    def __init__(self, milp: MilpModel, optimize: float = 0.0):
+        self.milp, self.optimize = milp, optimize
+        self._cache: dict[float, dict] = {}
+
+    def __call__(self, value: float) -> dict:
+        if value not in self._cache:
+            self._cache[value] = region_overrides(self.milp, value, optimize=self.optimize)
+        return self._cache[value]
+
+    def unstable(self, value: float) -> int:
+        return _unstable(self.milp, self(value))
+
+
+def start_value(balls: BallBounds, top: float, share: float = START_SHARE) -> float:
     """A value whose ball leaves about ``share`` of the box's unstable ReLUs unstable."""
+    milp = balls.milp
     target = max(1, int(share * _unstable(milp, {})))
     lo, hi = top * 1e-6, top
     for _ in range(8):  # bisection in log space: the bracket ends within a factor 1.06
         mid = float(np.sqrt(lo * hi))
-        if _unstable(milp, region_overrides(milp, mid)) > target:
+        if balls.unstable(mid) > target:
             hi = mid
         else:
             lo = mid
@@ -95,7 +113,7 @@ def start_value(milp: MilpModel, top: float, share: float = START_SHARE) -> floa
     return lo
 
 
-def next_value(milp: MilpModel, value: float, top: float, unstable: int) -> float:
+def next_value(balls: BallBounds, value: float, top: float, unstable: int) -> float:
     """The next radius after an infeasible step at ``value`` with ``unstable`` ReLUs:
     ``GROWTH * value``, or less (down to ``MIN_GROWTH * value``) where that would
     raise the unstable count beyond ``STEP_UNSTABLE`` times the step's (bisection
@@ -104,12 +122,12 @@ def next_value(milp: MilpModel, value: float, top: float, unstable: int) -> floa
     if STEP_UNSTABLE is None or hi >= top:
         return hi
     limit = STEP_UNSTABLE * unstable + 2
-    if _unstable(milp, region_overrides(milp, hi)) <= limit:
+    if balls.unstable(hi) <= limit:
         return hi
     lo = min(MIN_GROWTH * value, top)
     for _ in range(6):
         mid = 0.5 * (lo + hi)
-        if _unstable(milp, region_overrides(milp, mid)) <= limit:
+        if balls.unstable(mid) <= limit:
             lo = mid
         else:
             hi = mid
@@ -123,7 +141,8 @@ def solve_by_radius(compiled, options, run):
     milp = compiled.milp
     total = options.time_limit
     top = largest_value(milp)
-    value = min(start_value(milp, top), top)
+    balls = BallBounds(milp, OPTIMIZE)
+    value = min(start_value(balls, top), top)
     box_unstable = _unstable(milp, {})
     lower, steps, result = 0.0, [], None
     nodes = 0
@@ -133,7 +152,7 @@ def solve_by_radius(compiled, options, run):
         if left is not None and left <= 0.05:
             break
         t = time.perf_counter()
-        overrides = region_overrides(milp, value, optimize=OPTIMIZE)
+        overrides = balls(value)
         if value < top and _unstable(milp, overrides) >= LAST_SHARE * box_unstable:
             value = top  # the ball is about as loose as the box: solve the original
         if value >= top:
@@ -157,7 +176,7 @@ def solve_by_radius(compiled, options, run):
                       "bounds_seconds": round(bounds_seconds, 4)})
         if result.status == "infeasible" and value < top:
             lower = value
-            value = next_value(milp, value, top, unstable)
+            value = next_value(balls, value, top, unstable)
             continue
         break
     if result is None:  # no time for even one step

@@ -24,6 +24,12 @@ def random_network(sizes: list[int], seed: int = 0, relu_output: bool = False,
     return Network(tuple(layers), name="random")
 
 
+def pre_activations(network: Network, x: np.ndarray) -> list[np.ndarray]:
+    """Every layer's pre-activation values for a batch of inputs (rows of ``x``)."""
+    values = network.forward(x)
+    return [a @ layer.W.T + layer.b for a, layer in zip(values[:-1], network.layers)]
+
+
 def write_network(network: Network, path: Path) -> Path:
     """Save ``network`` as ``.npz`` (see ``nnlang.networks.npz``)."""
     save_npz(network, path)

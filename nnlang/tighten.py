@@ -19,7 +19,7 @@ import scipy.sparse as sp
 
 from nnlang.bounds.alpha import tighten_alpha
 from nnlang.bounds.region import Ball, shrink_box
-from nnlang.bounds.symbolic import symbolic_bounds
+from nnlang.bounds.symbolic import ordered, symbolic_bounds
 from nnlang.encode import encode_program
 from nnlang.encode.affine import Aff, interval
 from nnlang.highs import highs_from_matrix, set_time_limit
@@ -99,20 +99,14 @@ def region_overrides(milp: MilpModel, value: float, overrides: dict | None = Non
             bounds = symbolic_bounds(enc.network, lo, hi, ball)
         except ValueError:  # the ball misses the box: leave the bounds as they are
             continue
-        if optimize > 0 and _alpha_ready(enc.network):
+        if optimize > 0:
             slo, shi = shrink_box(lo, hi, ball)
             bounds, _ = tighten_alpha(enc.network, slo, shi, list(bounds),
                                       time.perf_counter() + optimize, ball=ball)
         old = out.get(label, enc.pre_bounds)
-        out[label] = [(np.maximum(L, oL), np.minimum(U, oU))
+        out[label] = [ordered(np.maximum(L, oL), np.minimum(U, oU))
                       for (L, U), (oL, oU) in zip(bounds, old)]
-        out[label] = [(np.minimum(L, U), np.maximum(L, U)) for L, U in out[label]]
     return out
-
-
-def _alpha_ready(network) -> bool:
-    """Optimized slopes need ReLU hidden layers (a linear hidden layer stops them)."""
-    return all(layer.activation in ("relu", "linear") for layer in network.layers)
 
 
 def _relaxation(milp: MilpModel, cutoff: float | None) -> highspy.Highs:

@@ -687,15 +687,19 @@ class _Walker:
             raise self.data_error(node, str(exc)) from None
         self.set_value(node.output[0], out)
 
-    def op_AveragePool(self, node: Any) -> None:
-        aff = self._image(node, node.input[0])
-        attrs = _attrs(node)
+    def _pool_window(self, node: Any, aff, attrs: dict) -> tuple:
+        """``(kernel, strides, dilations, pads)`` of a 2-D pooling node (ceil_mode refused)."""
         if int(attrs.get("ceil_mode", 0)):
             raise self.unsupported(node, "ceil_mode=1 is not supported")
         kernel = tuple(int(v) for v in attrs.get("kernel_shape", []))
         if len(kernel) != 2:
             raise self.unsupported(node, "only 2-D pooling is supported")
-        strides, dil, pads = self._window(node, attrs, aff.shape[2:], kernel)
+        return (kernel, *self._window(node, attrs, aff.shape[2:], kernel))
+
+    def op_AveragePool(self, node: Any) -> None:
+        aff = self._image(node, node.input[0])
+        attrs = _attrs(node)
+        kernel, strides, dil, pads = self._pool_window(node, aff, attrs)
         C = aff.shape[1]
         K = np.ones((C, 1) + kernel)
         if int(attrs.get("count_include_pad", 0)) or not any(pads):
@@ -715,14 +719,9 @@ class _Walker:
         """Max pooling as ``ceil(log2 k)`` exact ReLU layers (``nnlang.networks.maxpool``)."""
         aff = self._image(node, node.input[0])
         attrs = _attrs(node)
-        if int(attrs.get("ceil_mode", 0)):
-            raise self.unsupported(node, "ceil_mode=1 is not supported")
         if any(o for o in node.output[1:]):
             raise self.unsupported(node, "its Indices output is used")
-        kernel = tuple(int(v) for v in attrs.get("kernel_shape", []))
-        if len(kernel) != 2:
-            raise self.unsupported(node, "only 2-D pooling is supported")
-        strides, dil, pads = self._window(node, attrs, aff.shape[2:], kernel)
+        kernel, strides, dil, pads = self._pool_window(node, aff, attrs)
         C = aff.shape[1]
         try:
             windows, (Ho, Wo) = pool_windows(aff.shape[1:], kernel, strides, dil, pads)

@@ -13,7 +13,7 @@ from scipy.optimize import linprog
 
 from nnlang.bounds import interval_bounds, symbolic_bounds
 from nnlang.bounds.region import Ball, linear_max, shrink_box
-from nnlang.testing import random_network
+from nnlang.testing import pre_activations, random_network
 
 
 def _case(seed: int, n: int, free_share: float = 0.2):
@@ -131,11 +131,8 @@ def test_symbolic_region_bounds_are_sound_and_inside_interval_bounds(seed, sizes
     for (L, U), (fL, fU) in zip(region, full):
         assert np.all(L >= fL - 1e-9) and np.all(U <= fU + 1e-9)
     x = _sample_region(rng, lo, hi, ball, 2000)
-    a = x
-    for layer, (L, U) in zip(net.layers, region):
-        pre = a @ layer.W.T + layer.b
+    for (L, U), pre in zip(region, pre_activations(net, x)):
         assert np.all(pre >= L - 1e-8) and np.all(pre <= U + 1e-8)
-        a = np.maximum(pre, 0) if layer.activation == "relu" else pre
 
 
 def test_region_that_misses_the_box_is_refused():
@@ -193,9 +190,6 @@ def test_optimized_slopes_over_a_ball_stay_sound(seed, sizes, r, norm):
     slo, shi = shrink_box(lo, hi, ball)
     tight, _ = tighten_alpha(net, slo, shi, list(base), time.perf_counter() + 5, ball=ball)
     x = _sample_region(rng, lo, hi, ball, 2000)
-    a = x
-    for layer, (L, U), (bL, bU) in zip(net.layers, tight, base):
+    for (L, U), (bL, bU), pre in zip(tight, base, pre_activations(net, x)):
         assert np.all(L >= bL - 1e-9) and np.all(U <= bU + 1e-9)
-        pre = a @ layer.W.T + layer.b
         assert np.all(pre >= L - 1e-8) and np.all(pre <= U + 1e-8)
-        a = np.maximum(pre, 0) if layer.activation == "relu" else pre
