@@ -20,6 +20,7 @@ The first ``v`` is chosen by bisection on cheap symbolic bounds so that about
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import numpy as np
@@ -44,6 +45,11 @@ QUADRATIC_CUTOFF_SOLVERS = ("SCIP", "GUROBI", "CPLEX")
 # adaptive growth: at most this factor more unstable ReLUs per step (None: off)
 STEP_UNSTABLE: float | None = 1.3  # measured: docs/benchmarks.md
 MIN_GROWTH = 1.1
+# the proven lower bound as a row of each step (``lower <= objective <= value``).
+# Measured (load 3): DNN5 image 0's last step went from > 114 s to 19 s, but it made
+# infeasible steps about 2x slower (DNN5 image 3: 34 -> 65 s) and 784-32-16-10
+# images 0-5 lost two of five solved at 30 s (docs/benchmarks.md): off.
+LOWER_ROW = False
 # seconds of optimized slopes (alpha-CROWN over the ball) for each step's bounds
 OPTIMIZE = 0.0  # measured: 1-2 fewer unstable ReLUs, no faster steps (docs/benchmarks.md)
 
@@ -155,7 +161,12 @@ def solve_by_radius(compiled, options, run):
         overrides = balls(value)
         if value < top and _unstable(milp, overrides) >= LAST_SHARE * box_unstable:
             value = top  # the ball is about as loose as the box: solve the original
-        if value >= top:
+        if value >= top and LOWER_ROW and lower > 0 and not milp.objective.quad:
+            row, _, _ = cutoff_row(milp, top)
+            step = dataclasses.replace(milp, rows=milp.rows + [RowBlock(
+                "radius_lower", row, np.array([lower - milp.objective.constant]),
+                np.array([np.inf]), "aux")])
+        elif value >= top:
             step = milp
         else:
             step = encode_program(compiled.program, overrides)
@@ -163,6 +174,10 @@ def solve_by_radius(compiled, options, run):
                 step.objective_cutoff = value + 1e-6 * (1.0 + abs(value))
             else:
                 row, lo, hi = cutoff_row(step, value)
+                if LOWER_ROW and lower > 0:
+                    # every point has objective > lower (an infeasible step proved it):
+                    # node relaxations that only reach below it are pruned at once
+                    lo = lower - step.objective.constant
                 step.rows.append(RowBlock("radius_cutoff", row, np.array([lo]), np.array([hi]),
                                           "aux"))
         bounds_seconds = time.perf_counter() - t

@@ -50,6 +50,20 @@ def test_radius_search_finds_the_same_optimum(tmp_path, seed, objective):
             assert step["value"] < plain.objective + 1e-6
 
 
+@pytest.mark.parametrize("seed", [0, 7, 11, 19])
+def test_lower_bound_row_keeps_the_optimum(tmp_path, monkeypatch, seed):
+    """LOWER_ROW (off by default) adds the proven bound as a row: same optimum."""
+    _, path = _spec(tmp_path, seed)
+    m = nnlang.compile(path)
+    plain = m.solve(radius_search=False, tighten=False)
+    monkeypatch.setattr(radius, "LOWER_ROW", True)
+    monkeypatch.setattr(radius, "START_SHARE", 0.05)  # a few infeasible steps first
+    found = m.solve()
+    assert found.status == plain.status
+    if plain.status == "optimal":
+        assert found.objective == pytest.approx(plain.objective, rel=1e-6, abs=1e-6)
+
+
 def test_infeasible_problem_is_infeasible(tmp_path):
     _, path = _spec(tmp_path, 3, margin=1e6)  # no input reaches such a margin
     m = nnlang.compile(path)
