@@ -182,24 +182,30 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--bounds", help="bounds method, e.g. interval")
         p.add_argument("--encoding", help="ReLU encoding, e.g. bigm")
 
+    def solving(p: argparse.ArgumentParser, time_help: str | None = None) -> None:
+        """The solver flags ``solve`` and ``batch`` share."""
+        p.add_argument("--solver", help="any installed CVXPY solver (default highs)")
+        p.add_argument("--time-limit", type=float, metavar="SECONDS", help=time_help)
+        p.add_argument("--mip-gap", type=float, metavar="GAP", help="relative MIP gap")
+        p.add_argument("--threads", type=int, help="solver threads" + (
+            " per instance" if time_help else ""))
+        p.add_argument("--no-tighten", action="store_true",
+                       help="solve once, without the LP bound tightening after a first "
+                            "incumbent")
+        p.add_argument("--no-radius-search", action="store_true",
+                       help="for minimal-distance objectives, solve one MILP over the input "
+                            "box instead of growing balls (docs/language.md)")
+
     p = sub.add_parser("check", help="parse and check a spec, report errors")
     common(p)
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("solve", help="compile and solve a spec")
     common(p)
-    p.add_argument("--solver", help="any installed CVXPY solver (default highs)")
-    p.add_argument("--time-limit", type=float, metavar="SECONDS")
-    p.add_argument("--mip-gap", type=float, metavar="GAP", help="relative MIP gap")
-    p.add_argument("--threads", type=int)
+    solving(p)
     p.add_argument("--json", metavar="FILE", help="write the result as JSON")
     p.add_argument("-v", "--verbose", action="store_true", help="show the solver log")
     p.add_argument("-q", "--quiet", action="store_true", help="print no summary")
-    p.add_argument("--no-tighten", action="store_true",
-                   help="solve once, without the LP bound tightening after a first incumbent")
-    p.add_argument("--no-radius-search", action="store_true",
-                   help="for minimal-distance objectives, solve one MILP over the input box "
-                        "instead of growing balls (docs/language.md)")
     p.add_argument("--no-diagnose", action="store_true",
                    help="do not look for the constraints that make a problem infeasible")
     p.add_argument("--png", metavar="DIR",
@@ -216,18 +222,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--start", type=int, default=0, metavar="S", help="first instance (0)")
     p.add_argument("--param", default="index", metavar="NAME",
                    help="the parameter instance i binds to i (default index)")
-    p.add_argument("--time-limit", type=float, metavar="SECONDS", help="per instance")
+    solving(p, time_help="per instance")
     p.add_argument("--jobs", type=int, default=1, metavar="J", help="worker processes (1)")
     p.add_argument("-o", "--output", metavar="DIR",
                    help="results folder (default <spec stem>_batch)")
-    p.add_argument("--solver", help="any installed CVXPY solver (default highs)")
-    p.add_argument("--mip-gap", type=float, metavar="GAP", help="relative MIP gap")
-    p.add_argument("--threads", type=int, help="solver threads per instance")
-    p.add_argument("--no-tighten", action="store_true",
-                   help="solve once, without the LP bound tightening after a first incumbent")
-    p.add_argument("--no-radius-search", action="store_true",
-                   help="for minimal-distance objectives, solve one MILP over the input box "
-                        "instead of growing balls (docs/language.md)")
     p.add_argument("--original", metavar="NAME",
                    help="the parameter holding the original input (default: guessed)")
     p.add_argument("--retry-errors", action="store_true",
