@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from pathlib import Path
 from typing import Any
@@ -223,21 +224,13 @@ class _Checker:
         for bindings in self._expand(stmt.fors, 0, {}):
             label = name + ("[" + ",".join(str(v) for v in bindings.values()) + "]"
                             if bindings else "")
-            saved = {k: self.env.get(k) for k in bindings}
-            self.env.update({k: const(v, stmt.span) for k, v in bindings.items()})
-            try:
+            with self._bound(bindings, stmt.span):
                 branches = []
                 for conj in stmt.disjuncts:
                     if isinstance(conj, ast.AnyOf):
                         branches.extend(self._any_of(name, label, conj))
                     else:
                         branches.append(self._conjunct(name, label, conj))
-            finally:
-                for k, v in saved.items():
-                    if v is None:
-                        self.env.pop(k, None)
-                    else:
-                        self.env[k] = v
             live = [b for b in branches if b is not None]  # None: constantly false
             if any(not b for b in live):
                 continue  # a branch of constant comparisons that hold: always satisfied
@@ -253,18 +246,24 @@ class _Checker:
         """One branch per value of the inner loop variables."""
         branches = []
         for bindings in self._expand(node.fors, 0, {}):
-            saved = {k: self.env.get(k) for k in bindings}
-            self.env.update({k: const(v, node.span) for k, v in bindings.items()})
-            try:
+            with self._bound(bindings, node.span):
                 inner = f"{label}|" + ",".join(f"{k}={v}" for k, v in bindings.items())
                 branches.append(self._conjunct(name, inner, node.conjunct))
-            finally:
-                for k, v in saved.items():
-                    if v is None:
-                        self.env.pop(k, None)
-                    else:
-                        self.env[k] = v
         return branches
+
+    @contextlib.contextmanager
+    def _bound(self, bindings: dict, span: Span):
+        """Loop variables bound to constants for the body; the names' old values back after."""
+        saved = {k: self.env.get(k) for k in bindings}
+        self.env.update({k: const(v, span) for k, v in bindings.items()})
+        try:
+            yield
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    self.env.pop(k, None)
+                else:
+                    self.env[k] = v
 
     def _conjunct(self, name: str, label: str, conj) -> list[Comparison] | None:
         """The comparisons of one branch, or None if a constant one is false."""
