@@ -161,12 +161,7 @@ def solve_by_radius(compiled, options, run):
         overrides = balls(value)
         if value < top and _unstable(milp, overrides) >= LAST_SHARE * box_unstable:
             value = top  # the ball is about as loose as the box: solve the original
-        if value >= top and LOWER_ROW and lower > 0 and not milp.objective.quad:
-            row, _, _ = cutoff_row(milp, top)
-            step = dataclasses.replace(milp, rows=milp.rows + [RowBlock(
-                "radius_lower", row, np.array([lower - milp.objective.constant]),
-                np.array([np.inf]), "aux")])
-        elif value >= top:
+        if value >= top:
             step = milp
         else:
             step = encode_program(compiled.program, overrides)
@@ -174,12 +169,15 @@ def solve_by_radius(compiled, options, run):
                 step.objective_cutoff = value + 1e-6 * (1.0 + abs(value))
             else:
                 row, lo, hi = cutoff_row(step, value)
-                if LOWER_ROW and lower > 0:
-                    # every point has objective > lower (an infeasible step proved it):
-                    # node relaxations that only reach below it are pruned at once
-                    lo = lower - step.objective.constant
                 step.rows.append(RowBlock("radius_cutoff", row, np.array([lo]), np.array([hi]),
                                           "aux"))
+        if LOWER_ROW and lower > 0 and not step.objective.quad:
+            # every point has objective > lower (an infeasible step proved it):
+            # node relaxations that only reach below it are pruned at once
+            row, _, _ = cutoff_row(step, lower)
+            step = dataclasses.replace(step, rows=step.rows + [RowBlock(
+                "radius_lower", row, np.array([lower - step.objective.constant]),
+                np.array([np.inf]), "aux")])
         bounds_seconds = time.perf_counter() - t
         args = {k: {**v, **options.solver_args.get(k, {})} for k, v in STEP_OPTIONS.items()}
         result = run(step, options.updated(time_limit=left, solver_args=args))
