@@ -4,6 +4,32 @@ from __future__ import annotations
 
 import highspy
 
+# The thread count HiGHS's process-wide scheduler was last started with by
+# :func:`use_threads` (None: not by us; it may hold HiGHS's default).
+_scheduler_threads: int | None = None
+
+
+def use_threads(threads: int | None) -> None:
+    """Prepare HiGHS's process-wide thread scheduler for a solve with ``threads``.
+
+    HiGHS (1.16 at least) starts one scheduler per process, sized by the first
+    solve, and then refuses a solve that sets another ``threads`` ("the scheduler
+    has already been initialized to use 2 threads"): through CVXPY that surfaces
+    as "Solver 'HIGHS' failed". The scheduler is reset whenever the count asked
+    for differs from the one it was started with (nnlang solves one problem at a
+    time per process, so nothing is running when it is reset).
+    """
+    global _scheduler_threads
+    if threads is None or int(threads) == _scheduler_threads:
+        return
+    reset = getattr(highspy.Highs, "resetThreadScheduler", None)
+    if reset is not None:
+        try:
+            reset(True)  # blocking: wait for the old workers to stop
+        except TypeError:  # older highspy: no argument
+            reset()
+    _scheduler_threads = int(threads)
+
 
 def set_time_limit(h: highspy.Highs, seconds: float) -> None:
     """Let the next ``h.run()`` take at most ``seconds``.

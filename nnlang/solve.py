@@ -70,6 +70,10 @@ def run_solver(model: MilpModel, cvx: CvxpyModel, options: Options) -> Result:
                           "binaries): use --solver scip (pip install pyscipopt), or a "
                           "piecewise-linear approximation")
     problem = cvx.problem
+    if name == "HIGHS":
+        from nnlang.highs import use_threads
+
+        use_threads(options.threads)
     start = time.perf_counter()
     try:
         with warnings.catch_warnings():

@@ -52,3 +52,16 @@ def test_a_reused_object_keeps_solving_after_its_first_limit_has_passed():
         set_time_limit(h, 30.0)
         h.run()
         assert h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+
+
+def test_solves_with_different_thread_counts_in_one_process():
+    """HiGHS 1.16 starts one thread scheduler per process and refuses a later solve
+    that asks for another thread count ("Solver 'HIGHS' failed" through CVXPY);
+    nnlang resets the scheduler when the count changes."""
+    import nnlang
+
+    spec = ("var x[2] in [0, 1]\nvar b binary\nx[0] >= b\nb >= 0.5\n"
+            "minimize x[0] + x[1]\n")
+    for threads in (None, 2, 1, None, 1):
+        r = nnlang.compile(text=spec).solve(threads=threads)
+        assert r.status == "optimal" and r.objective == pytest.approx(1.0), threads

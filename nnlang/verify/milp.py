@@ -22,7 +22,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from nnlang.errors import UnsupportedError
-from nnlang.highs import highs_from_matrix
+from nnlang.highs import highs_from_matrix, use_threads
 from nnlang.ir.milp import MilpModel
 
 
@@ -79,6 +79,7 @@ def solve_milp(milp: MilpModel, time_limit: float, cutoff: float | None = None,
         h.changeColsIntegrality(int(ints.size), ints.astype(np.int32), kind)
     h.setOptionValue("time_limit", float(max(time_limit, 0.01)))
     if threads:
+        use_threads(threads)
         h.setOptionValue("threads", int(threads))
     if cutoff is not None:
         h.setOptionValue("objective_bound", float(cutoff))

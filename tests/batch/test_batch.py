@@ -49,7 +49,9 @@ def test_breast_cancer_batch_writes_lines_summary_and_changes(tmp_path, capsys):
     for ln in lines:
         for key in LINE_FIELDS:
             assert key in ln, key
-        assert ln["status"] == "optimal" and ln["gap"] == 0.0
+        # Optimal within HiGHS's default relative gap (1e-4); highspy 1.16 stops at
+        # 7e-5 on instance 1 where 1.15 closed it.
+        assert ln["status"] == "optimal" and 0.0 <= ln["gap"] <= 1e-4
         assert ln["param"] == "sample" and ln["params"] == {"sample": ln["instance"]}
         assert len(ln["values"]["x"]) == 9
         assert "layers" not in ln["networks"]["y"]  # the lines stay small
