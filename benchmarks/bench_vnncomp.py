@@ -10,6 +10,7 @@ kill 30 s after its time limit, so one stuck solver cannot stall the run).
     python benchmarks/bench_vnncomp.py --quick            # subset, short limits (< 30 min)
     python benchmarks/bench_vnncomp.py                    # everything, VNN-COMP limits
     python benchmarks/bench_vnncomp.py --bench acasxu --limit 20
+    python benchmarks/bench_vnncomp.py --network 256x4 --tag T --redo-undecided
     python benchmarks/bench_vnncomp.py --bench mnistfc --network 256x2 --tag vnncomp_mnist256x2
 
 Results: ``benchmarks/results/vnncomp[_quick].jsonl`` (one line per instance,
@@ -174,6 +175,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=1,
                     help="HiGHS threads per instance (default 1; the bounds are single-threaded)")
     ap.add_argument("--fresh", action="store_true", help="ignore recorded results")
+    ap.add_argument("--redo-undecided", action="store_true",
+                    help="run again the recorded instances that ended in timeout/unknown "
+                    "and have a reference verdict (their old lines are replaced)")
     ap.add_argument("--tag", default=None, help="results file name (default vnncomp[_quick])")
     args = ap.parse_args(argv)
     if not DATA.exists():
@@ -190,6 +194,13 @@ def main(argv: list[str] | None = None) -> int:
                 done[(rec["bench"], rec["k"])] = rec
     elif log.exists():
         log.unlink()
+    if args.redo_undecided and done:
+        redo = {key for key, rec in done.items() if rec["status"] not in ("sat", "unsat")
+                and rec.get("expected") in ("sat", "unsat")}
+        done = {key: rec for key, rec in done.items() if key not in redo}
+        log.write_text("".join(json.dumps(rec) + "\n" for rec in done.values()))
+        print(f"{len(redo)} undecided instances with a reference verdict to run again",
+              flush=True)
     todo = []
     for bench in args.bench or list(BENCHES):
         insts = instances(bench)

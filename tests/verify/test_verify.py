@@ -51,7 +51,8 @@ def _check_ce(net, prop, result):
     case = next(c for c in prop.cases if c.in_box(ce.x))
     y = net.predict(ce.x)
     assert case.holds(y)
-    np.testing.assert_allclose(ce.y, y, rtol=0, atol=1e-9)
+    # ce.y is onnxruntime's float32 output where onnxruntime is installed
+    np.testing.assert_allclose(ce.y, y, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
