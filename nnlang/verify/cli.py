@@ -21,7 +21,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
     log = (lambda s: print(s, file=sys.stderr)) if args.verbose else None
     result = verify(args.network, args.property, args.timeout or 60.0, bounds=args.bounds,
                     split_inputs=0 if args.no_split else 10, threads=args.threads,
-                    obbt=args.obbt, alpha=not args.no_alpha, bab=not args.no_bab, log=log)
+                    obbt=args.obbt, alpha=not args.no_alpha, bab=not args.no_bab,
+                    per_branch=not args.one_milp, log=log)
     print(result.status, flush=True)
     if not args.quiet:
         print(f"# {result.method}: {result.message or result.status} "
@@ -85,6 +86,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="no optimized-slope bound tightening before branch and bound / MILP")
     p.add_argument("--no-bab", action="store_true",
                    help="no branch and bound over ReLU splits before the MILP")
+    p.add_argument("--one-milp", action="store_true",
+                   help="one MILP with a binary per branch of the output condition instead "
+                        "of one MILP per branch")
     p.add_argument("-v", "--verbose", action="store_true", help="show progress")
     p.add_argument("-q", "--quiet", action="store_true", help="print the status only")
     p.set_defaults(func=cmd_verify)

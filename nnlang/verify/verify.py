@@ -231,7 +231,7 @@ class _Run:
                  bounds: str | None, attack_time: float | None, split_inputs: int,
                  seed: int, log: Callable[[str], None] | None, start: float,
                  threads: int | None = None, obbt: float = 0.0, alpha: bool = True,
-                 bab: bool = True):
+                 bab: bool = True, per_branch: bool = MILP_PER_BRANCH):
         self.net = network
         self.onnx = onnx_path
         self.prop = prop
@@ -247,6 +247,7 @@ class _Run:
         self.obbt = obbt
         self.alpha = alpha
         self.bab = bab
+        self.per_branch = per_branch
         self.tight: dict = {}  # (lo bytes, hi bytes) -> optimized-slope neuron bounds
         self.stats: dict = {"bounds": self.bounds_name, "cases": len(prop.cases),
                             "boxes_split": 0, "milps": 0, "milp_seconds": 0.0}
@@ -333,7 +334,7 @@ class _Run:
                                    f"({self.stats['bab_domains']} domains)")
         self.stats["open_boxes"] = len(todo)
         # 4. MILP on what is left (one per open branch, see MILP_PER_BRANCH).
-        if MILP_PER_BRANCH:
+        if self.per_branch:
             todo = [(case, _Open(box.lo, box.hi, [b], box.depth))
                     for case, box in todo for b in box.branches]
         # An even share of the time each; the ones that run out of it are tried once
@@ -358,7 +359,7 @@ class _Run:
                     self.stats.setdefault("unknown_reasons", []).append(res.message)
         self.stats["milp_rounds"] = rounds
         if len(statuses) == len(todo) and all(s == "unsat" for s in statuses.values()):
-            what = "branches" if MILP_PER_BRANCH else "boxes"
+            what = "branches" if self.per_branch else "boxes"
             return self.result("unsat", "milp", "the MILP is infeasible"
                                + (f" on all {len(todo)} {what}" if len(todo) > 1 else ""))
         statuses = list(statuses.values())
@@ -602,7 +603,9 @@ def onnxruntime_output(onnx_path: Path, x: np.ndarray) -> np.ndarray | None:
 def verify(network: str | Path, prop: str | Path | Property, timeout: float = 60.0, *,
            bounds: str | None = None, attack_time: float | None = None,
            split_inputs: int = 10, seed: int = 0, threads: int | None = None,
-           obbt: float = OBBT_SHARE, alpha: bool = True, bab: bool = True, log: Callable[[str], None] | None = None) -> VerifyResult:
+           obbt: float = OBBT_SHARE, alpha: bool = True, bab: bool = True,
+           per_branch: bool = MILP_PER_BRANCH,
+           log: Callable[[str], None] | None = None) -> VerifyResult:
     """Decide ``prop`` (a VNN-LIB path or a parsed ``Property``) on ``network`` (ONNX).
 
     Args:
@@ -621,6 +624,8 @@ def verify(network: str | Path, prop: str | Path | Property, timeout: float = 60
             of more than ``split_inputs`` entries only).
         bab: branch and bound over ReLU splits (:mod:`nnlang.verify.bab`) before the
             MILP, for a share of the time (inputs of more than ``split_inputs`` entries).
+        per_branch: one MILP per open branch of the output condition (default);
+            False: one MILP with a binary per branch.
         log: called with progress messages.
 
     Returns:
@@ -637,7 +642,7 @@ def verify(network: str | Path, prop: str | Path | Property, timeout: float = 60
     net = load_network(network)
     check_sizes(net, prop)
     run = _Run(net, network, prop, timeout, bounds, attack_time, split_inputs, seed, log,
-               start, threads, obbt, alpha, bab)
+               start, threads, obbt, alpha, bab, per_branch)
     return run.run()
 
 

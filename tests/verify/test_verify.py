@@ -74,15 +74,19 @@ def test_threshold_around_the_maximum(tmp_path, seed, split):
     _check_ce(net, sat, r)
 
 
-def test_disjunction_in_one_milp(tmp_path):
+@pytest.mark.parametrize("per_branch", [False, True], ids=["one-milp", "per-branch"])
+def test_disjunction_in_one_milp_or_one_per_branch(tmp_path, per_branch):
     net, path, lo, hi = _setup(tmp_path, [16, 12, 8, 3], 5)
     m0 = _maximum(tmp_path, path, lo, hi, 0)
     m2 = _maximum(tmp_path, path, lo, hi, 2)
     d0, d2 = 1e-3 * (1 + abs(m0)), 1e-3 * (1 + abs(m2))
-    opts = dict(split_inputs=0, attack_time=0.0, bab=False)  # the MILP path itself
+    # the MILP path itself: with a binary per branch, or one MILP per branch
+    opts = dict(split_inputs=0, attack_time=0.0, bab=False, per_branch=per_branch)
     text = vnnlib_text(lo, hi, 3, f"(or (and (>= Y_0 {m0 + d0!r})) (and (>= Y_2 {m2 + d2!r})))")
     r = verify(path, parse_vnnlib(text), 30, **opts)
     assert r.status == "unsat" and r.method in ("milp", "bounds")
+    if r.method == "milp":  # both branches open after the bounds: one MILP or two
+        assert r.stats["milps"] == (2 if per_branch else 1)
     prop = parse_vnnlib(vnnlib_text(lo, hi, 3, f"(or (>= Y_0 {m0 + d0!r}) (>= Y_2 {m2 - d2!r}))"))
     r = verify(path, prop, 30, **opts)
     assert r.status == "sat"
