@@ -25,7 +25,6 @@ from nnlang.errors import UnsupportedError
 from nnlang.highs import highs_from_matrix, use_threads
 from nnlang.ir.milp import MilpModel
 
-
 # The sub-MIP heuristics RENS and RINS spent most of the root node on verification
 # MILPs (256x2 prop_1_0.03, one branch: 7.7 s with them, 2.6 s without RENS; the
 # counterexamples they would find come from the attack and branch and bound first).
