@@ -62,7 +62,7 @@ BAB_SHARE = 0.4  # share of the time left for branch and bound before the MILP(s
 MARGIN_CUTOFF = 1e-9  # relative: the MILP accepts points with margin t below this
 # One MILP per open branch of the output condition instead of one MILP with a binary
 # per branch: each is a plain "can all these rows hold" problem, whose LP relaxation
-# is not weakened by the disjunction (256x2 prop_1_0.03: 9 MILPs of 3-12 s each,
+# is not weakened by the disjunction (256x2 prop_1_0.03: 9 MILPs of 2.5-7.4 s each,
 # where the disjunctive one did not finish in 100 s; docs/verification.md).
 MILP_PER_BRANCH = True
 
@@ -338,32 +338,32 @@ class _Run:
             todo = [(case, _Open(box.lo, box.hi, [b], box.depth))
                     for case, box in todo for b in box.branches]
         # An even share of the time each; the ones that run out of it are tried once
-        # more with all the time left (what finished early is not wasted).
+        # more with the time the others left over (only if some of them finished).
         statuses: dict[int, str] = {}
+        pending = list(range(len(todo)))
         rounds = 0
-        for attempt in (0, 1):
-            again = [k for k in range(len(todo)) if statuses.get(k, "timeout") == "timeout"]
-            if attempt and (not again or len(again) == len(todo) or self.left() <= 0.5):
-                break
+        while pending and rounds < 2 and self.left() > (0.5 if rounds else 0.05):
             rounds += 1
-            for n, k in enumerate(again):
-                case, box = todo[k]
-                share = self.left() / (len(again) - n)
+            before = len(pending)
+            for n, k in enumerate(pending):
+                share = self.left() / (len(pending) - n)
                 if share <= 0.05:
                     break
-                res = self.milp(case, box, share)
+                res = self.milp(*todo[k], share)
                 if res.status == "sat":
                     return res
                 statuses[k] = res.status
                 if res.status == "unknown":
                     self.stats.setdefault("unknown_reasons", []).append(res.message)
+            pending = [k for k in pending if statuses.get(k, "timeout") == "timeout"]
+            if len(pending) == before:  # nothing finished: no time was freed
+                break
         self.stats["milp_rounds"] = rounds
         if len(statuses) == len(todo) and all(s == "unsat" for s in statuses.values()):
             what = "branches" if self.per_branch else "boxes"
             return self.result("unsat", "milp", "the MILP is infeasible"
                                + (f" on all {len(todo)} {what}" if len(todo) > 1 else ""))
-        statuses = list(statuses.values())
-        if "unknown" in statuses:
+        if "unknown" in statuses.values():
             return self.result("unknown", "milp", "; ".join(self.stats["unknown_reasons"]))
         return self.result("timeout", "milp" if self.stats["milps"] else "split",
                            "time limit reached")
