@@ -41,7 +41,10 @@ instance of every (network, method) pays the full bound computation: the tables 
 that first t.pre next to the mean.
 
 Output (``--out DIR``): ``instances.jsonl`` (one line per instance, written as it
-finishes), ``summary.md`` (the tables) and ``summary.json``. The spec copies (one
+finishes), ``summary.md`` (the tables) and ``summary.json``. ``--resume`` keeps an existing
+``instances.jsonl`` and runs only the instances it does not hold (so a long full
+configuration can be run in pieces); ``--threads N`` sets the solver's threads (two
+benchmark streams side by side on 2 cores: ``--threads 1`` each). The spec copies (one
 per network, with absolute paths) go to a temporary folder.
 """
 
@@ -194,7 +197,8 @@ def parse_config(text: str) -> dict:
     return method
 
 
-def run_instance(spec: Path, index: int, method: dict, time_limit: float) -> dict:
+def run_instance(spec: Path, index: int, method: dict, time_limit: float,
+                 threads: int | None = None) -> dict:
     t0 = time.perf_counter()
     opts = {"bounds": method["bounds"], "tighten": method["tighten"],
             "encoding": method.get("encoding", "bigm"),
@@ -207,7 +211,7 @@ def run_instance(spec: Path, index: int, method: dict, time_limit: float) -> dic
     try:
         m = nnlang.compile(spec, params={"index": index}, **opts)
         t_compile = time.perf_counter() - t0
-        r = m.solve(time_limit=time_limit)
+        r = m.solve(time_limit=time_limit, **({"threads": threads} if threads else {}))
     except Exception as exc:  # noqa: BLE001 - a benchmark records and goes on
         row.update(status="error", message=f"{type(exc).__name__}: {exc}",
                    total_seconds=time.perf_counter() - t0)
@@ -321,6 +325,10 @@ def main(argv=None) -> int:
                     help="folder holding data/mnist (only for more than 100 images)")
     ap.add_argument("--budget", type=float, default=None,
                     help="start no instance after this many seconds (--quick: 1750)")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="solver threads per instance (default: the solver's)")
+    ap.add_argument("--resume", action="store_true",
+                    help="keep --out's instances.jsonl and skip the instances it holds")
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--from-jsonl", type=Path, default=None,
                     help="only rebuild the tables from an instances.jsonl (with --budget: "
@@ -368,7 +376,14 @@ def main(argv=None) -> int:
                  if methods_32 is not methods else ""))
     log(header)
     counts = {k: (args.count_32 if k == "mnist32" else args.count) for k in keys}
-    jsonl = open(out_dir / "instances.jsonl", "w") if out_dir else None
+    done: dict[tuple, dict] = {}
+    if args.resume and out_dir and (out_dir / "instances.jsonl").exists():
+        for line in (out_dir / "instances.jsonl").read_text().splitlines():
+            if line.strip():
+                row = json.loads(line)
+                done[(row["network"], row["config"], row["index"])] = row
+        log(f"# resuming: {len(done)} instances already in {out_dir / 'instances.jsonl'}")
+    jsonl = open(out_dir / "instances.jsonl", "a" if args.resume else "w") if out_dir else None
     groups: dict[str, dict[str, dict]] = {}
     results: dict[tuple[str, str], list[dict]] = {}
     plan: list[tuple] = []
@@ -412,8 +427,11 @@ def main(argv=None) -> int:
                     stopped = stopped or (r, key, method["config"])
                     continue
                 index = chosen[r]
+                if (key, method["config"], index) in done:
+                    results[(key, method["config"])].append(done[(key, method["config"], index)])
+                    continue
                 at = time.perf_counter() - started
-                row = run_instance(spec, index, method, args.time_limit)
+                row = run_instance(spec, index, method, args.time_limit, args.threads)
                 row.update(network=key, round=r, started_at=at)
                 results[(key, method["config"])].append(row)
                 if jsonl:
