@@ -26,19 +26,38 @@ def _epigraph_rows(builder, name: str, e: Aff, t_cols: np.ndarray, span: Span) -
     builder.add_rows(f"{name}.neg", (-A - T).tocsr(), inf, e.c, "aux", span)
 
 
-def _abs_bound(builder, e: Aff) -> np.ndarray:
+def _abs_bound(builder, e: Aff) -> np.ndarray:  # largest |e| over the column bounds
     lb, ub = builder.column_bounds()
     lo, hi = interval(e.padded(builder.n), lb, ub)
     return np.maximum(np.abs(lo), np.abs(hi))
 
 
 def encode_abs(builder, e: Aff, span: Span) -> Aff:
-    """Elementwise ``t >= |e|``; returns t."""
+    """Elementwise ``|e|``: ``e`` itself (or ``-e``) where its bounds fix the sign,
+    else an epigraph column ``t >= |e|`` with two rows.
+
+    The sign-fixed entries are exact, not relaxed (``|e| = e`` for ``e >= 0``): for a
+    distance to an image whose pixels sit at a bound of the box (MNIST's zeros) most
+    entries need neither a column nor a row."""
+    lb, ub = builder.column_bounds()
+    lo, hi = interval(e.padded(builder.n), lb, ub)
+    sign = np.where(lo >= 0, 1.0, np.where(hi <= 0, -1.0, 0.0))
+    free = np.flatnonzero(sign == 0)
+    if free.size == 0:
+        return e.scaled(sign.reshape(e.shape))
     name = builder.fresh("abs", span)
-    t = builder.add_block(name, e.shape, "continuous", np.zeros(e.size),
-                          _abs_bound(builder, e), "aux", span)
-    _epigraph_rows(builder, name, e, t.offset + np.arange(e.size), span)
-    return Aff.columns(t.offset, t.size, builder.n, e.shape)
+    bound = np.maximum(np.abs(lo[free]), np.abs(hi[free]))
+    t = builder.add_block(name, (free.size,), "continuous", np.zeros(free.size), bound, "aux",
+                          span)
+    _epigraph_rows(builder, name, e.rows(free, (free.size,)),
+                   t.offset + np.arange(free.size), span)
+    n = builder.n
+    fixed = e.padded(n).scaled(sign.reshape(e.shape))  # zero rows where free
+    T = sp.csr_matrix((np.ones(free.size), (free, t.offset + np.arange(free.size))),
+                      shape=(e.size, n))
+    A = (fixed.A + T).tocsr()
+    A.eliminate_zeros()
+    return Aff(A, fixed.c, e.shape)
 
 
 def encode_norminf(builder, e: Aff, span: Span) -> Aff:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import nnlang
-from nnlang.testing import random_network, write_network
+from nnlang.testing import network_strategy, random_network, spec_vector, write_network
 
 SPEC = """param c[3] = [0.3, -0.7, 0.45]
 var x[3] in [-1, 1]
@@ -101,3 +103,37 @@ def test_any_wrong_class_and_runner_up(tmp_path):
     prog = nnlang.compile(tmp_path / "s.nnq").program
     out = net.predict(np.full(4, 0.5))
     assert int(prog.params["second"]) == int(np.argsort(out)[1])
+
+
+@settings(max_examples=20, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(net=network_strategy(4, 5, 2), seed=st.integers(0, 10_000))
+def test_abs_of_sign_fixed_entries_needs_no_column(tmp_path, net, seed):
+    """A centre at a bound of the box (MNIST's zero pixels) fixes the sign of
+    ``x - c``; those entries enter norm1 as ``+-(x - c)`` with no epigraph column,
+    and the optimum is that of the model with an epigraph column for every entry."""
+    rng = np.random.default_rng(seed)
+    c = rng.choice([0.0, 1.0, 0.5], size=net.n_in)
+    c[rng.integers(net.n_in)] = rng.uniform(0.1, 0.9)  # at least one interior entry
+    j = int(rng.integers(net.n_out))
+    path = write_network(net, tmp_path / "net.npz")
+    text = (f'network net = load("{path.name}")\nparam c[{net.n_in}] = {spec_vector(c)}\n'
+            f"var x[{net.n_in}] in [0, 1]\ny = net(x)\n"
+            f"minimize norm1(x - c) - 0.5 * y[{j}]\n")
+    m = nnlang.compile(text=text, path=tmp_path / "s.nnq")
+    interior = int(np.sum((c > 0) & (c < 1)))
+    abs_cols = sum(b.size for b in m.milp.blocks if b.name.startswith("abs"))
+    assert abs_cols == interior
+    r = m.solve(radius_search=False, tighten=False)
+    assert r.status == "optimal"
+    x = r.values["x"]
+    value = np.abs(x - c).sum() - 0.5 * net.predict(x[None])[0, j]
+    assert r.objective == pytest.approx(value, abs=1e-6)
+    # the same problem with every |x_i - c_i| as a user-written epigraph column
+    n = net.n_in
+    explicit = (f'network net = load("{path.name}")\nparam c[{n}] = {spec_vector(c)}\n'
+                f"var x[{n}] in [0, 1]\nvar t[{n}] in [0, 1]\ny = net(x)\n"
+                f"minimize sum(t) - 0.5 * y[{j}]\nsubject to\n"
+                f"    up: t >= x - c\n    down: t >= c - x\n")
+    r2 = nnlang.compile(text=explicit, path=tmp_path / "e.nnq").solve(tighten=False)
+    assert r.objective == pytest.approx(r2.objective, abs=1e-6)

@@ -1,8 +1,8 @@
 # written by: nnlang 0.1.0 (--to ampl)
 # spec: examples/breast_cancer_adversarial.nnq
 # options: encoding=bigm bounds=interval
-# size: 42 variables, 8 binaries, 9 integers, 43 constraints, 128 nonzeros
-# fingerprint: 549ad0ff3fbcfa43
+# size: 36 variables, 8 binaries, 9 integers, 31 constraints, 104 nonzeros
+# fingerprint: bcc0160b7742e6d4
 #
 # AMPL model, also GNU MathProg: glpsol --math breast_cancer_adversarial.mod --data breast_cancer_adversarial.dat
 # Indices are 0-based like the spec: x[3,4] here is x[3,4] there, and
@@ -32,13 +32,13 @@ var y_z{k in 1..dnn3_K, i in y_UNST[k]} binary;
 
 # ---- variables of the spec and of its norm/abs encodings
 var x{i0 in 0..8} integer >= 1, <= 10;  # user, breast_cancer_adversarial.nnq:16
-param abs_L19_ub{i0 in 0..8};
-var abs_L19{i0 in 0..8} >= 0, <= abs_L19_ub[i0];  # aux, breast_cancer_adversarial.nnq:19
+param abs_L19_ub{i0 in 0..2};
+var abs_L19{i0 in 0..2} >= 0, <= abs_L19_ub[i0];  # aux, breast_cancer_adversarial.nnq:19
 
 # ---- objective
 minimize obj:
-    abs_L19[0] + abs_L19[1] + abs_L19[2] + abs_L19[3] + abs_L19[4] + abs_L19[5]
-    + abs_L19[6] + abs_L19[7] + abs_L19[8];
+    x[1] + x[2] + x[3] + x[5] + x[7] + x[8]
+    + abs_L19[0] + abs_L19[1] + abs_L19[2] - 6;
 
 # ---- y: ReLU layers
 subject to y_input{j in 0..dnn3_n[0]-1}:  # the network input
@@ -60,38 +60,14 @@ subject to wrong_class:
 subject to abs_L19_pos_0:
     x[0] - abs_L19[0] <= 2;
 subject to abs_L19_pos_1:
-    x[1] - abs_L19[1] <= 1;
+    x[4] - abs_L19[1] <= 2;
 subject to abs_L19_pos_2:
-    x[2] - abs_L19[2] <= 1;
-subject to abs_L19_pos_3:
-    x[3] - abs_L19[3] <= 1;
-subject to abs_L19_pos_4:
-    x[4] - abs_L19[4] <= 2;
-subject to abs_L19_pos_5:
-    x[5] - abs_L19[5] <= 1;
-subject to abs_L19_pos_6:
-    x[6] - abs_L19[6] <= 3;
-subject to abs_L19_pos_7:
-    x[7] - abs_L19[7] <= 1;
-subject to abs_L19_pos_8:
-    x[8] - abs_L19[8] <= 1;
+    x[6] - abs_L19[2] <= 3;
 # abs_L19.neg: aux rows (breast_cancer_adversarial.nnq:19)
 subject to abs_L19_neg_0:
     - x[0] - abs_L19[0] <= -2;
 subject to abs_L19_neg_1:
-    - x[1] - abs_L19[1] <= -1;
+    - x[4] - abs_L19[1] <= -2;
 subject to abs_L19_neg_2:
-    - x[2] - abs_L19[2] <= -1;
-subject to abs_L19_neg_3:
-    - x[3] - abs_L19[3] <= -1;
-subject to abs_L19_neg_4:
-    - x[4] - abs_L19[4] <= -2;
-subject to abs_L19_neg_5:
-    - x[5] - abs_L19[5] <= -1;
-subject to abs_L19_neg_6:
-    - x[6] - abs_L19[6] <= -3;
-subject to abs_L19_neg_7:
-    - x[7] - abs_L19[7] <= -1;
-subject to abs_L19_neg_8:
-    - x[8] - abs_L19[8] <= -1;
+    - x[6] - abs_L19[2] <= -3;
 

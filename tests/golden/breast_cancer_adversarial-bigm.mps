@@ -1,8 +1,8 @@
 * written by: nnlang 0.1.0 (--to mps)
 * spec: examples/breast_cancer_adversarial.nnq
 * options: encoding=bigm bounds=interval
-* size: 42 variables, 8 binaries, 9 integers, 43 constraints, 128 nonzeros
-* fingerprint: 549ad0ff3fbcfa43
+* size: 36 variables, 8 binaries, 9 integers, 31 constraints, 104 nonzeros
+* fingerprint: bcc0160b7742e6d4
 NAME breast_cancer_adversarial
 ROWS
  N  obj
@@ -45,22 +45,10 @@ ROWS
  L  abs_L19_pos_0
  L  abs_L19_pos_1
  L  abs_L19_pos_2
- L  abs_L19_pos_3
- L  abs_L19_pos_4
- L  abs_L19_pos_5
- L  abs_L19_pos_6
- L  abs_L19_pos_7
- L  abs_L19_pos_8
 * abs_L19.neg: aux rows (breast_cancer_adversarial.nnq:19)
  L  abs_L19_neg_0
  L  abs_L19_neg_1
  L  abs_L19_neg_2
- L  abs_L19_neg_3
- L  abs_L19_neg_4
- L  abs_L19_neg_5
- L  abs_L19_neg_6
- L  abs_L19_neg_7
- L  abs_L19_neg_8
 COLUMNS
     MARKER0  'MARKER'  'INTORG'
     x_0  y_L1_eq_0  0.09008344149091746
@@ -68,46 +56,40 @@ COLUMNS
     x_0  y_L1_eq_2  -0.028675652413951765
     x_0  abs_L19_pos_0  1
     x_0  abs_L19_neg_0  -1
+    x_1  obj  1
     x_1  y_L1_eq_0  0.06497769324259585
     x_1  y_L1_eq_1  -0.06822038870306178
     x_1  y_L1_eq_2  -0.050387812278264076
-    x_1  abs_L19_pos_1  1
-    x_1  abs_L19_neg_1  -1
+    x_2  obj  1
     x_2  y_L1_eq_0  0.05985462192135497
     x_2  y_L1_eq_1  0.07676969446218426
     x_2  y_L1_eq_2  -0.03782735843069925
-    x_2  abs_L19_pos_2  1
-    x_2  abs_L19_neg_2  -1
+    x_3  obj  1
     x_3  y_L1_eq_0  0.047026990995706106
     x_3  y_L1_eq_1  0.029872378793728147
     x_3  y_L1_eq_2  -0.042219316078413595
-    x_3  abs_L19_pos_3  1
-    x_3  abs_L19_neg_3  -1
     x_4  y_L1_eq_0  0.007412736414342429
     x_4  y_L1_eq_1  0.08351946775344199
     x_4  y_L1_eq_2  0.004419767286652438
-    x_4  abs_L19_pos_4  1
-    x_4  abs_L19_neg_4  -1
+    x_4  abs_L19_pos_1  1
+    x_4  abs_L19_neg_1  -1
+    x_5  obj  1
     x_5  y_L1_eq_0  0.10590700728916307
     x_5  y_L1_eq_1  -0.1339241468872102
     x_5  y_L1_eq_2  -0.01854453874899696
-    x_5  abs_L19_pos_5  1
-    x_5  abs_L19_neg_5  -1
     x_6  y_L1_eq_0  0.047540857882508177
     x_6  y_L1_eq_1  0.18262766473554176
     x_6  y_L1_eq_2  0.05668261004846894
-    x_6  abs_L19_pos_6  1
-    x_6  abs_L19_neg_6  -1
+    x_6  abs_L19_pos_2  1
+    x_6  abs_L19_neg_2  -1
+    x_7  obj  1
     x_7  y_L1_eq_0  0.024814530639945716
     x_7  y_L1_eq_1  -0.06371736549334718
     x_7  y_L1_eq_2  -0.10029661050842559
-    x_7  abs_L19_pos_7  1
-    x_7  abs_L19_neg_7  -1
+    x_8  obj  1
     x_8  y_L1_eq_0  0.10306311344434592
     x_8  y_L1_eq_1  -0.01761338996484023
     x_8  y_L1_eq_2  -0.004477605063875098
-    x_8  abs_L19_pos_8  1
-    x_8  abs_L19_neg_8  -1
     MARKER0  'MARKER'  'INTEND'
     y_L1_N0  y_L1_eq_0  -1
     y_L1_N0  y_L1_bigm_x_0  1
@@ -189,24 +171,7 @@ COLUMNS
     abs_L19_2  obj  1
     abs_L19_2  abs_L19_pos_2  -1
     abs_L19_2  abs_L19_neg_2  -1
-    abs_L19_3  obj  1
-    abs_L19_3  abs_L19_pos_3  -1
-    abs_L19_3  abs_L19_neg_3  -1
-    abs_L19_4  obj  1
-    abs_L19_4  abs_L19_pos_4  -1
-    abs_L19_4  abs_L19_neg_4  -1
-    abs_L19_5  obj  1
-    abs_L19_5  abs_L19_pos_5  -1
-    abs_L19_5  abs_L19_neg_5  -1
-    abs_L19_6  obj  1
-    abs_L19_6  abs_L19_pos_6  -1
-    abs_L19_6  abs_L19_neg_6  -1
-    abs_L19_7  obj  1
-    abs_L19_7  abs_L19_pos_7  -1
-    abs_L19_7  abs_L19_neg_7  -1
-    abs_L19_8  obj  1
-    abs_L19_8  abs_L19_pos_8  -1
-    abs_L19_8  abs_L19_neg_8  -1
+    obj_constant  obj  -6
 RHS
     RHS  y_L1_eq_0  0.7710958639090502
     RHS  y_L1_eq_1  -1.2819704388849378
@@ -225,23 +190,11 @@ RHS
     RHS  y_L3_bigm_s_0  15.91969944318392
     RHS  y_L3_bigm_s_1  0.27408613336571325
     RHS  abs_L19_pos_0  2
-    RHS  abs_L19_pos_1  1
-    RHS  abs_L19_pos_2  1
-    RHS  abs_L19_pos_3  1
-    RHS  abs_L19_pos_4  2
-    RHS  abs_L19_pos_5  1
-    RHS  abs_L19_pos_6  3
-    RHS  abs_L19_pos_7  1
-    RHS  abs_L19_pos_8  1
+    RHS  abs_L19_pos_1  2
+    RHS  abs_L19_pos_2  3
     RHS  abs_L19_neg_0  -2
-    RHS  abs_L19_neg_1  -1
-    RHS  abs_L19_neg_2  -1
-    RHS  abs_L19_neg_3  -1
-    RHS  abs_L19_neg_4  -2
-    RHS  abs_L19_neg_5  -1
-    RHS  abs_L19_neg_6  -3
-    RHS  abs_L19_neg_7  -1
-    RHS  abs_L19_neg_8  -1
+    RHS  abs_L19_neg_1  -2
+    RHS  abs_L19_neg_2  -3
 BOUNDS
  LO BND  x_0  1
  UP BND  x_0  10
@@ -312,19 +265,8 @@ BOUNDS
  LO BND  abs_L19_0  0
  UP BND  abs_L19_0  8
  LO BND  abs_L19_1  0
- UP BND  abs_L19_1  9
+ UP BND  abs_L19_1  8
  LO BND  abs_L19_2  0
- UP BND  abs_L19_2  9
- LO BND  abs_L19_3  0
- UP BND  abs_L19_3  9
- LO BND  abs_L19_4  0
- UP BND  abs_L19_4  8
- LO BND  abs_L19_5  0
- UP BND  abs_L19_5  9
- LO BND  abs_L19_6  0
- UP BND  abs_L19_6  7
- LO BND  abs_L19_7  0
- UP BND  abs_L19_7  9
- LO BND  abs_L19_8  0
- UP BND  abs_L19_8  9
+ UP BND  abs_L19_2  7
+ FX BND  obj_constant  1
 ENDATA

@@ -1,8 +1,8 @@
 # written by: nnlang 0.1.0 (--to ampl)
 # spec: examples/breast_cancer_few_changes.nnq
 # options: encoding=bigm bounds=interval
-# size: 51 variables, 17 binaries, 9 integers, 62 constraints, 167 nonzeros
-# fingerprint: 3ba7343376b59e81
+# size: 45 variables, 17 binaries, 9 integers, 50 constraints, 143 nonzeros
+# fingerprint: 902c9abe99ae7f51
 #
 # AMPL model, also GNU MathProg: glpsol --math breast_cancer_few_changes.mod --data breast_cancer_few_changes.dat
 # Indices are 0-based like the spec: x[3,4] here is x[3,4] there, and
@@ -33,13 +33,13 @@ var y_z{k in 1..dnn3_K, i in y_UNST[k]} binary;
 # ---- variables of the spec and of its norm/abs encodings
 var x{i0 in 0..8} integer >= 1, <= 10;  # user, breast_cancer_few_changes.nnq:17
 var norm0_L23{i0 in 0..8} binary;  # aux, breast_cancer_few_changes.nnq:23
-param abs_L20_ub{i0 in 0..8};
-var abs_L20{i0 in 0..8} >= 0, <= abs_L20_ub[i0];  # aux, breast_cancer_few_changes.nnq:20
+param abs_L20_ub{i0 in 0..2};
+var abs_L20{i0 in 0..2} >= 0, <= abs_L20_ub[i0];  # aux, breast_cancer_few_changes.nnq:20
 
 # ---- objective
 minimize obj:
-    abs_L20[0] + abs_L20[1] + abs_L20[2] + abs_L20[3] + abs_L20[4] + abs_L20[5]
-    + abs_L20[6] + abs_L20[7] + abs_L20[8];
+    x[1] + x[2] + x[3] + x[5] + x[7] + x[8]
+    + abs_L20[0] + abs_L20[1] + abs_L20[2] - 6;
 
 # ---- y: ReLU layers
 subject to y_input{j in 0..dnn3_n[0]-1}:  # the network input
@@ -103,38 +103,14 @@ subject to few_changes:
 subject to abs_L20_pos_0:
     x[0] - abs_L20[0] <= 2;
 subject to abs_L20_pos_1:
-    x[1] - abs_L20[1] <= 1;
+    x[4] - abs_L20[1] <= 2;
 subject to abs_L20_pos_2:
-    x[2] - abs_L20[2] <= 1;
-subject to abs_L20_pos_3:
-    x[3] - abs_L20[3] <= 1;
-subject to abs_L20_pos_4:
-    x[4] - abs_L20[4] <= 2;
-subject to abs_L20_pos_5:
-    x[5] - abs_L20[5] <= 1;
-subject to abs_L20_pos_6:
-    x[6] - abs_L20[6] <= 3;
-subject to abs_L20_pos_7:
-    x[7] - abs_L20[7] <= 1;
-subject to abs_L20_pos_8:
-    x[8] - abs_L20[8] <= 1;
+    x[6] - abs_L20[2] <= 3;
 # abs_L20.neg: aux rows (breast_cancer_few_changes.nnq:20)
 subject to abs_L20_neg_0:
     - x[0] - abs_L20[0] <= -2;
 subject to abs_L20_neg_1:
-    - x[1] - abs_L20[1] <= -1;
+    - x[4] - abs_L20[1] <= -2;
 subject to abs_L20_neg_2:
-    - x[2] - abs_L20[2] <= -1;
-subject to abs_L20_neg_3:
-    - x[3] - abs_L20[3] <= -1;
-subject to abs_L20_neg_4:
-    - x[4] - abs_L20[4] <= -2;
-subject to abs_L20_neg_5:
-    - x[5] - abs_L20[5] <= -1;
-subject to abs_L20_neg_6:
-    - x[6] - abs_L20[6] <= -3;
-subject to abs_L20_neg_7:
-    - x[7] - abs_L20[7] <= -1;
-subject to abs_L20_neg_8:
-    - x[8] - abs_L20[8] <= -1;
+    - x[6] - abs_L20[2] <= -3;
 
