@@ -110,12 +110,35 @@ def linear_max(A: np.ndarray, lo: np.ndarray, hi: np.ndarray, ball: Ball | None
             best = -np.partition(-full, k - 1, axis=1)[:, :k].sum(axis=1)
         return np.minimum(box, free + base + best)
     # norm1: greedy by |a_i|, each coordinate contributes min(cap, budget left)
-    order = np.argsort(-gain, axis=1, kind="stable")
-    g = np.take_along_axis(gain, order, axis=1)
-    cp = np.take_along_axis(cap, order, axis=1)
-    spent_before = np.cumsum(cp, axis=1) - cp
-    take = np.clip(max(budget, 0.0) - spent_before, 0.0, cp)
-    return np.minimum(box, free + base + (g * take).sum(axis=1))
+    return np.minimum(box, free + base + l1_greedy(gain, cap, max(budget, 0.0)))
+
+
+def l1_greedy(gain: np.ndarray, cap: np.ndarray, budget: float, k0: int = 64) -> np.ndarray:
+    """Per row, the fractional knapsack ``max sum g_i t_i, 0 <= t_i <= cap_i,
+    sum t_i <= budget``: coordinates in the order of their gain, each up to its cap.
+
+    Only the ``k`` largest gains (among coordinates with room to move) are sorted,
+    ``k`` growing from ``k0`` until they hold the budget: a radius step's budget is
+    spent in a few dozen of 784 pixels, and a full sort per row and probe was 60 %
+    of the ball bounds' time."""
+    n = gain.shape[1]
+    key = np.where(cap > 0, gain, -1.0)  # coordinates that cannot move go last
+    room = np.count_nonzero(cap > 0, axis=1)
+    k = min(n, k0)
+    while True:
+        if k >= n:
+            order = np.argsort(-key, axis=1, kind="stable")
+        else:
+            top = np.argpartition(-key, k - 1, axis=1)[:, :k]
+            sub = np.argsort(-np.take_along_axis(key, top, axis=1), axis=1, kind="stable")
+            order = np.take_along_axis(top, sub, axis=1)
+        cp = np.take_along_axis(cap, order, axis=1)
+        if k < n and np.any((cp.sum(axis=1) < budget) & (room > k)):
+            k = min(n, 4 * k)  # some row spends beyond its top k: widen
+            continue
+        g = np.take_along_axis(gain, order, axis=1)
+        take = np.clip(budget - (np.cumsum(cp, axis=1) - cp), 0.0, cp)
+        return (g * take).sum(axis=1)
 
 
 def linear_bounds(A: np.ndarray, c: np.ndarray, lo: np.ndarray, hi: np.ndarray,

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from scipy.optimize import linprog
 
 from nnlang.bounds import interval_bounds, symbolic_bounds
-from nnlang.bounds.region import Ball, linear_max, shrink_box
+from nnlang.bounds.region import Ball, l1_greedy, linear_max, shrink_box
 from nnlang.testing import pre_activations, random_network
 
 
@@ -193,3 +193,18 @@ def test_optimized_slopes_over_a_ball_stay_sound(seed, sizes, r, norm):
     for (L, U), (bL, bU), pre in zip(tight, base, pre_activations(net, x)):
         assert np.all(L >= bL - 1e-9) and np.all(U <= bU + 1e-9)
         assert np.all(pre >= L - 1e-8) and np.all(pre <= U + 1e-8)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(1, 300), k0=st.integers(1, 8),
+       budget=st.floats(0.0, 50.0))
+def test_l1_greedy_with_partial_sort_equals_full_sort(seed, n, k0, budget):
+    """The top-k selection gives the knapsack value of sorting every coordinate,
+    also where caps are zero, tied or too small to hold the budget."""
+    rng = np.random.default_rng(seed)
+    gain = np.abs(rng.normal(size=(6, n))).round(rng.integers(0, 3))  # ties when rounded
+    cap = rng.uniform(0, 1, size=(6, n)) * (rng.uniform(size=(6, n)) < 0.7)
+    order = np.argsort(-gain, axis=1)
+    g, cp = np.take_along_axis(gain, order, axis=1), np.take_along_axis(cap, order, axis=1)
+    full = (g * np.clip(budget - (np.cumsum(cp, axis=1) - cp), 0.0, cp)).sum(axis=1)
+    assert np.allclose(l1_greedy(gain, cap, budget, k0), full, rtol=1e-12, atol=1e-9)
