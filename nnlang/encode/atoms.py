@@ -111,25 +111,23 @@ def encode_sumsq_pwl(builder, e: Aff, n: int, form: str, span: Span) -> Aff:
         raise SemanticError("sumsq(...) approx pwl needs a bounded argument: give the "
                             "variables in it bounds", span)
     m = e.size
-    d = encode_abs(builder, e, span)
-    d_cols = d.A.indices  # one column per entry, in order
+    d = encode_abs(builder, e, span)  # an epigraph column, or +-e where the sign is fixed
     frac = np.linspace(0.0, 1.0, n)
     b = D[:, None] * frac[None, :]  # (m, n) breakpoints
     f = b ** 2
     name = builder.fresh("pwl", span)
     t = builder.add_block(f"{name}.t", (m,), "continuous", np.zeros(m), D ** 2, "aux", span)
     t_cols = t.offset + np.arange(m)
+    dA = d.padded(builder.n).A.tocsr()
     if form == "epigraph":
         slope = b[:, :-1] + b[:, 1:]  # (m, n-1)
         rhs = b[:, :-1] * b[:, 1:]  # slope d - t <= b_k b_{k+1}
         rows = np.arange(m * (n - 1))
         jj = np.repeat(np.arange(m), n - 1)
-        A = sp.csr_matrix(
-            (np.concatenate([slope.ravel(), -np.ones(rows.size)]),
-             (np.concatenate([rows, rows]), np.concatenate([d_cols[jj], t_cols[jj]]))),
-            shape=(rows.size, builder.n))
-        builder.add_rows(f"{name}.segments", A, np.full(rows.size, -np.inf), rhs.ravel(), "aux",
-                         span)
+        T = sp.csr_matrix((-np.ones(rows.size), (rows, t_cols[jj])), shape=(rows.size, builder.n))
+        A = (sp.diags(slope.ravel()) @ dA[jj] + T).tocsr()
+        builder.add_rows(f"{name}.segments", A, np.full(rows.size, -np.inf),
+                         rhs.ravel() - slope.ravel() * d.c[jj], "aux", span)
     else:
         lam = builder.add_block(f"{name}.lambda", (m, n), "continuous", np.zeros(m * n),
                                 np.ones(m * n), "aux", span)
@@ -142,16 +140,15 @@ def encode_sumsq_pwl(builder, e: Aff, n: int, form: str, span: Span) -> Aff:
         ones = np.ones(m * n)
         # sum_i lam = 1; sum_i b_i lam_i - d = 0; sum_i f_i lam_i - t = 0; sum_k seg = 1
         conv = sp.csr_matrix((ones, (r, lam_cols.ravel())), shape=(m, N))
-        pos = sp.csr_matrix((np.concatenate([b.ravel(), -np.ones(m)]),
-                             (np.concatenate([r, np.arange(m)]),
-                              np.concatenate([lam_cols.ravel(), d_cols]))), shape=(m, N))
+        dA.resize((m, N))
+        pos = sp.csr_matrix((b.ravel(), (r, lam_cols.ravel())), shape=(m, N)) - dA
         val = sp.csr_matrix((np.concatenate([f.ravel(), -np.ones(m)]),
                              (np.concatenate([r, np.arange(m)]),
                               np.concatenate([lam_cols.ravel(), t_cols]))), shape=(m, N))
         rs = np.repeat(np.arange(m), n - 1)
         one_seg = sp.csr_matrix((np.ones(m * (n - 1)), (rs, seg_cols.ravel())), shape=(m, N))
         eq = sp.vstack([conv, pos, val, one_seg], format="csr")
-        rhs = np.concatenate([np.ones(m), np.zeros(m), np.zeros(m), np.ones(m)])
+        rhs = np.concatenate([np.ones(m), d.c, np.zeros(m), np.ones(m)])
         builder.add_rows(f"{name}.lambda", eq, rhs, rhs, "aux", span)
         # SOS2: lam_i <= seg_{i-1} + seg_i (missing neighbours at the ends)
         rows_l, cols_l, vals_l = [], [], []

@@ -45,6 +45,21 @@ def test_pwl_forms_agree_and_over_approximate(tmp_path, form, n):
     assert a["bound_gap"] >= -1e-9
 
 
+@pytest.mark.parametrize("form", ["epigraph", "lambda"])
+def test_pwl_with_sign_fixed_entries(tmp_path, form):
+    """Centre entries at the box's bounds make ``|x - c|`` a signed copy of ``x - c``
+    (no epigraph column); the interpolant is still exact at the solution."""
+    text = SPEC.replace("[0.3, -0.7, 0.45]", "[1.0, -1.0, 0.45]")
+    r = _solve(tmp_path, text.format(objective=f"sumsq(x - c) approx pwl(5, form = {form})"))
+    assert r.status == "optimal"
+    x, c = r.values["x"], np.array([1.0, -1.0, 0.45])
+    D = np.maximum(np.abs(-1 - c), np.abs(1 - c))
+    expected = sum(_interp_sq(v, d, 5) for v, d in zip(x - c, D))
+    assert r.objective == pytest.approx(expected, abs=1e-6)
+    exact = _solve(tmp_path, text.format(objective="sumsq(x - c)"))
+    assert r.objective >= exact.objective - 1e-7
+
+
 def test_pwl_forms_give_the_same_optimum(tmp_path):
     objs = [_solve(tmp_path, SPEC.format(objective=f"sumsq(x - c) approx pwl(9, form = {f})"))
             .objective for f in ("epigraph", "lambda")]
