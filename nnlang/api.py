@@ -18,7 +18,7 @@ from nnlang.ir.program import Program
 from nnlang.lower.cvxpy import CvxpyModel, to_cvxpy
 from nnlang.parse import parse_file, parse_text
 from nnlang.results import Result
-from nnlang.solve import run_solver
+from nnlang.solve import direct_highs, run_highs, run_solver
 
 
 @dataclass(eq=False)
@@ -58,8 +58,11 @@ class CompiledModel:
         opts = self.options.updated(**options)
 
         def run(milp: MilpModel, o: Options) -> Result:
-            cvx = self.cvxpy if milp is self.milp else to_cvxpy(milp)
-            r = run_solver(milp, cvx, o)
+            if milp is not self.milp and direct_highs(milp, o):
+                r = run_highs(milp, o)  # a sub-problem (radius step): no CVXPY lowering
+            else:
+                cvx = self.cvxpy if milp is self.milp else to_cvxpy(milp)
+                r = run_solver(milp, cvx, o)
             r.model_size = model_size(milp)
             r.layer_stats = {e.label: [s.__dict__.copy() for s in e.stats]
                              for e in milp.applications}

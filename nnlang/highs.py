@@ -68,3 +68,30 @@ def highs_from_matrix(A, col_lower, col_upper, row_lower, row_upper, cost=None,
     h.setOptionValue("output_flag", bool(verbose))
     h.passModel(lp)
     return h
+
+
+def milp_to_highs(milp, verbose: bool = False) -> tuple[highspy.Highs, float]:
+    """A ``Highs`` object holding a linear ``MilpModel`` (its linear rows, column
+    bounds, integer columns and objective) and the objective's sign as HiGHS sees
+    it: HiGHS minimizes ``sign * objective``, so a maximized one is negated."""
+    import numpy as np
+    import scipy.sparse as sp
+
+    rows = milp.linear_rows()
+    if rows:
+        A = sp.vstack([r.A for r in rows], format="csc")
+        rlo = np.concatenate([r.lo for r in rows]).astype(float)
+        rhi = np.concatenate([r.hi for r in rows]).astype(float)
+    else:
+        A = sp.csc_matrix((0, milp.n))
+        rlo = rhi = np.zeros(0)
+    clo, chi = milp.column_bounds()
+    sign = -1.0 if milp.objective.sense == "maximize" else 1.0
+    h = highs_from_matrix(A, clo, chi, rlo, rhi, sign * np.asarray(milp.objective.c, dtype=float),
+                          sign * float(milp.objective.constant), verbose)
+    ints = np.concatenate([np.arange(b.offset, b.offset + b.size) for b in milp.blocks
+                           if b.kind != "continuous"] or [np.zeros(0, dtype=int)])
+    if ints.size:
+        kind = np.full(ints.size, int(highspy.HighsVarType.kInteger), np.uint8)
+        h.changeColsIntegrality(int(ints.size), ints.astype(np.int32), kind)
+    return h, sign

@@ -135,6 +135,72 @@ def run_solver(model: MilpModel, cvx: CvxpyModel, options: Options) -> Result:
     return result
 
 
+def direct_highs(model: MilpModel, options: Options) -> bool:
+    """True if ``model`` can go to HiGHS without CVXPY (:func:`run_highs`): HiGHS
+    chosen, a linear objective and no conditional rows."""
+    return (options.solver.upper() == "HIGHS" and not model.objective.quad
+            and model.objective_cutoff is None and not model.conditional_rows)
+
+
+_HIGHS_LIMITS = ("kTimeLimit", "kIterationLimit", "kInterrupt", "kSolutionLimit")
+
+
+def run_highs(model: MilpModel, options: Options) -> Result:
+    """Solve a linear model with highspy directly, then re-check with a forward pass.
+
+    The same answer as through CVXPY (``run_solver``) without lowering the model to
+    CVXPY first: for the many small solves of the radius search and the LP
+    tightening, where that lowering cost as much as the easy solves themselves.
+    """
+    import highspy
+
+    from nnlang.highs import milp_to_highs, use_threads
+
+    h, sign = milp_to_highs(model, options.verbose)
+    if options.time_limit is not None:
+        h.setOptionValue("time_limit", float(max(options.time_limit, 0.01)))
+    if options.mip_gap is not None:
+        h.setOptionValue("mip_rel_gap", float(options.mip_gap))
+    if options.threads is not None:
+        use_threads(options.threads)
+        h.setOptionValue("threads", int(options.threads))
+    for key, value in options.solver_args.get("HIGHS", {}).items():
+        h.setOptionValue(key, value)
+    h.run()
+    S = highspy.HighsModelStatus
+    status, info = h.getModelStatus(), h.getInfo()
+    name = h.modelStatusToString(status)
+    if status == S.kOptimal:
+        state = "optimal"
+    elif status in (S.kInfeasible, S.kUnboundedOrInfeasible):
+        state = "infeasible"
+    elif status == S.kUnbounded:
+        state = "unbounded"
+    elif any(status == getattr(S, k) for k in _HIGHS_LIMITS):
+        state = "time_limit"
+    else:
+        state = "error"
+    result = Result(state, solver="highs", solve_seconds=float(h.getRunTime()))
+    if state == "error":
+        result.message = f"HiGHS status '{name}'"
+    has_solution = int(getattr(info, "primal_solution_status", 0)) == 2  # feasible
+    if model.num_integer:
+        result.nodes = int(getattr(info, "mip_node_count", 0) or 0)
+    if state in ("optimal", "time_limit") and has_solution:
+        result.objective = sign * float(info.objective_function_value)
+        if model.num_integer and np.isfinite(info.mip_dual_bound):
+            result.bound = sign * float(info.mip_dual_bound)
+            result.gap = float(info.mip_gap) if np.isfinite(info.mip_gap) else None
+        x = np.asarray(h.getSolution().col_value, dtype=float)
+        for block in model.blocks:
+            if block.role == "user":
+                result.values[block.name] = x[block.cols].reshape(block.shape)
+        check_solution(model, x, result)
+    elif state == "time_limit":
+        result.message = "no feasible solution found within the time limit"
+    return result
+
+
 def _scip_stats(scip: Any, model: MilpModel, result: Result) -> None:
     """Best bound and gap of a SCIP solve, in the objective's terms (as for HiGHS).
 

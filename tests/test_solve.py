@@ -1,11 +1,20 @@
-"""Time limit, MIP gap and threads in each solver's own option names."""
+"""Time limit, MIP gap and threads in each solver's own option names; HiGHS without
+CVXPY gives the answer CVXPY gives."""
 
 from __future__ import annotations
 
-import pytest
+import dataclasses
 
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import nnlang
 from nnlang.ir.options import Options
-from nnlang.solve import solver_options
+from nnlang.lower.cvxpy import to_cvxpy
+from nnlang.solve import direct_highs, run_highs, run_solver, solver_options
+from nnlang.testing import network_strategy, spec_vector, write_network
 
 EXPECTED = {
     "highs": {"time_limit": 2.5, "mip_rel_gap": 1e-4, "threads": 2},
@@ -29,3 +38,55 @@ def test_solver_args_reach_their_solver_only():
     assert solver_options(Options(solver="highs", solver_args=args)) == {
         "mip_heuristic_run_rins": False}
     assert solver_options(Options(solver="scip", solver_args=args)) == {}
+
+
+SPEC = """network net = load("net.npz")
+param c[{n}] = {c}
+var x[{n}] in [-1, 1]
+y = net(x)
+{sense} {objective}
+subject to
+    pick: {pick}
+"""
+
+
+@settings(max_examples=20, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(net=network_strategy(3, 5, 2), seed=st.integers(0, 10_000),
+       sense=st.sampled_from(["minimize", "maximize"]), relax=st.booleans())
+def test_highs_directly_gives_the_cvxpy_answer(tmp_path, net, seed, sense, relax):
+    """``run_highs`` (highspy, no CVXPY) and ``run_solver`` (through CVXPY) agree on
+    status, objective and bound, for MILPs and (``relax``: no binaries) LPs,
+    minimized and maximized, feasible or not."""
+    rng = np.random.default_rng(seed)
+    write_network(net, tmp_path / "net.npz")
+    margin = rng.choice([0.0, 0.5, 50.0])  # 50: mostly infeasible
+    pick = f"y[0] >= y[1] + {margin}" if net.n_out > 1 else f"y[0] >= {margin - 1}"
+    objective = "norm1(x - c) - 0.3 * y[0]" if sense == "minimize" else "y[0] - sum(x)"
+    text = SPEC.format(n=net.n_in, c=spec_vector(rng.uniform(-1, 1, net.n_in)), sense=sense,
+                       objective=objective, pick=pick)
+    m = nnlang.compile(text=text, path=tmp_path / "s.nnq")
+    milp = m.milp
+    if relax:  # the LP relaxation: every binary continuous in [0, 1]
+        milp = dataclasses.replace(milp, blocks=[dataclasses.replace(b, kind="continuous")
+                                                 for b in milp.blocks])
+    opts = m.options.updated(time_limit=30)
+    assert direct_highs(milp, opts)
+    a, b = run_solver(milp, to_cvxpy(milp), opts), run_highs(milp, opts)
+    assert a.status == b.status
+    if a.status == "optimal":
+        assert b.objective == pytest.approx(a.objective, rel=1e-6, abs=1e-6)
+        assert b.forward_gap is not None and b.max_violation < 1e-6
+        if not relax:
+            assert b.bound == pytest.approx(b.objective, rel=2e-4, abs=1e-6)
+
+
+def test_direct_highs_only_for_linear_highs_models(tmp_path):
+    m = nnlang.compile(text="var x[2] in [0, 1]\nminimize sumsq(x - 0.5)\n",
+                       path=tmp_path / "s.nnq")
+    assert not direct_highs(m.milp, m.options)  # quadratic
+    m = nnlang.compile(text="var x[2] in [0, 1]\nminimize sum(x)\n", path=tmp_path / "s.nnq")
+    assert direct_highs(m.milp, m.options)
+    assert not direct_highs(m.milp, m.options.updated(solver="scip"))
+    r = run_highs(m.milp, m.options)
+    assert (r.status, r.objective, r.values["x"].tolist()) == ("optimal", 0.0, [0.0, 0.0])

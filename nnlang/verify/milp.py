@@ -19,10 +19,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
 
 from nnlang.errors import UnsupportedError
-from nnlang.highs import highs_from_matrix, use_threads
+from nnlang.highs import milp_to_highs, use_threads
 from nnlang.ir.milp import MilpModel
 
 # The sub-MIP heuristics RENS and RINS spent most of the root node on verification
@@ -64,24 +63,7 @@ def solve_milp(milp: MilpModel, time_limit: float, cutoff: float | None = None,
                                "encoding)")
     if milp.objective.quad:
         raise UnsupportedError("the verifier's MILP solver takes a linear objective only")
-    rows = milp.linear_rows()
-    n = milp.n
-    if rows:
-        A = sp.vstack([r.A for r in rows], format="csc")
-        rlo = np.concatenate([r.lo for r in rows]).astype(float)
-        rhi = np.concatenate([r.hi for r in rows]).astype(float)
-    else:
-        A = sp.csc_matrix((0, n))
-        rlo = rhi = np.zeros(0)
-    clo, chi = milp.column_bounds()
-    sign = -1.0 if milp.objective.sense == "maximize" else 1.0
-    h = highs_from_matrix(A, clo, chi, rlo, rhi, sign * np.asarray(milp.objective.c, dtype=float),
-                          sign * float(milp.objective.constant), verbose)
-    ints = np.concatenate([np.arange(b.offset, b.offset + b.size) for b in milp.blocks
-                           if b.kind != "continuous"] or [np.zeros(0, dtype=int)])
-    if ints.size:
-        kind = np.full(ints.size, int(highspy.HighsVarType.kInteger), np.uint8)
-        h.changeColsIntegrality(int(ints.size), ints.astype(np.int32), kind)
+    h, _ = milp_to_highs(milp, verbose)
     h.setOptionValue("time_limit", float(max(time_limit, 0.01)))
     if threads:
         use_threads(threads)
