@@ -126,13 +126,18 @@ def run_solver(model: MilpModel, cvx: CvxpyModel, options: Options) -> Result:
             _scip_stats(scip, model, result)
         x = cvx.column_values(model.n)
         if x is not None:
-            for block in model.blocks:
-                if block.role == "user":
-                    result.values[block.name] = x[block.cols].reshape(block.shape)
-            check_solution(model, x, result)
+            _take_solution(model, x, result)
     elif status == "time_limit":
         result.message = "no feasible solution found within the time limit"
     return result
+
+
+def _take_solution(model: MilpModel, x: np.ndarray, result: Result) -> None:
+    """The user's variables from the column values ``x``, re-checked by the forward pass."""
+    for block in model.blocks:
+        if block.role == "user":
+            result.values[block.name] = x[block.cols].reshape(block.shape)
+    check_solution(model, x, result)
 
 
 def direct_highs(model: MilpModel, options: Options) -> bool:
@@ -191,11 +196,7 @@ def run_highs(model: MilpModel, options: Options) -> Result:
         if model.num_integer and np.isfinite(info.mip_dual_bound):
             result.bound = sign * float(info.mip_dual_bound)
             result.gap = float(info.mip_gap) if np.isfinite(info.mip_gap) else None
-        x = np.asarray(h.getSolution().col_value, dtype=float)
-        for block in model.blocks:
-            if block.role == "user":
-                result.values[block.name] = x[block.cols].reshape(block.shape)
-        check_solution(model, x, result)
+        _take_solution(model, np.asarray(h.getSolution().col_value, dtype=float), result)
     elif state == "time_limit":
         result.message = "no feasible solution found within the time limit"
     return result

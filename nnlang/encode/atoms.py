@@ -26,9 +26,14 @@ def _epigraph_rows(builder, name: str, e: Aff, t_cols: np.ndarray, span: Span) -
     builder.add_rows(f"{name}.neg", (-A - T).tocsr(), inf, e.c, "aux", span)
 
 
-def _abs_bound(builder, e: Aff) -> np.ndarray:  # largest |e| over the column bounds
+def _range(builder, e: Aff) -> tuple[np.ndarray, np.ndarray]:
+    """Interval bounds of each entry of ``e`` over the column bounds."""
     lb, ub = builder.column_bounds()
-    lo, hi = interval(e.padded(builder.n), lb, ub)
+    return interval(e.padded(builder.n), lb, ub)
+
+
+def _abs_bound(builder, e: Aff) -> np.ndarray:
+    lo, hi = _range(builder, e)
     return np.maximum(np.abs(lo), np.abs(hi))
 
 
@@ -39,8 +44,7 @@ def encode_abs(builder, e: Aff, span: Span) -> Aff:
     The sign-fixed entries are exact, not relaxed (``|e| = e`` for ``e >= 0``): for a
     distance to an image whose pixels sit at a bound of the box (MNIST's zeros) most
     entries need neither a column nor a row."""
-    lb, ub = builder.column_bounds()
-    lo, hi = interval(e.padded(builder.n), lb, ub)
+    lo, hi = _range(builder, e)
     sign = np.where(lo >= 0, 1.0, np.where(hi <= 0, -1.0, 0.0))
     free = np.flatnonzero(sign == 0)
     if free.size == 0:
@@ -72,8 +76,7 @@ def encode_norminf(builder, e: Aff, span: Span) -> Aff:
 
 def encode_norm0(builder, e: Aff, span: Span) -> Aff:
     """Count of nonzero entries via binaries; returns sum(r)."""
-    lb, ub = builder.column_bounds()
-    lo, hi = interval(e.padded(builder.n), lb, ub)
+    lo, hi = _range(builder, e)
     if not (np.isfinite(lo).all() and np.isfinite(hi).all()):
         raise SemanticError("norm0() needs an argument with finite bounds: give the variables "
                             "in it bounds (var x[...] in [lo, hi])", span)
@@ -104,8 +107,7 @@ def encode_sumsq_pwl(builder, e: Aff, n: int, form: str, span: Span) -> Aff:
     binaries. ``form = "lambda"``: the lambda-formulation, convex weights on the
     breakpoints with SOS2 enforced by one binary per segment. Returns sum(t).
     """
-    lb, ub = builder.column_bounds()
-    lo, hi = interval(e.padded(builder.n), lb, ub)
+    lo, hi = _range(builder, e)
     D = np.maximum(np.abs(lo), np.abs(hi))
     if not np.isfinite(D).all():
         raise SemanticError("sumsq(...) approx pwl needs a bounded argument: give the "
