@@ -18,6 +18,7 @@ from nnlang.ir.program import Program
 from nnlang.lower.cvxpy import CvxpyModel, to_cvxpy
 from nnlang.parse import parse_file, parse_text
 from nnlang.results import Result
+from nnlang.outer import Envelope, outer_highs, run_outer
 from nnlang.solve import direct_highs, run_highs, run_solver
 
 
@@ -57,8 +58,13 @@ class CompiledModel:
                 raise ValueError(f"'{key}' changes the encoding: pass it to nnlang.compile()")
         opts = self.options.updated(**options)
 
-        def run(milp: MilpModel, o: Options) -> Result:
-            if milp is not self.milp and direct_highs(milp, o):
+        # an exact sum of squares with HiGHS: tangents shared by every sub-problem
+        shared = Envelope.for_model(self.milp) if outer_highs(self.milp, opts) else None
+
+        def run(milp: MilpModel, o: Options, model_at=None) -> Result:
+            if outer_highs(milp, o):
+                r = run_outer(milp, o, model_at, shared)
+            elif milp is not self.milp and direct_highs(milp, o):
                 r = run_highs(milp, o)  # a sub-problem (radius step): no CVXPY lowering
             else:
                 cvx = self.cvxpy if milp is self.milp else to_cvxpy(milp)
@@ -70,7 +76,7 @@ class CompiledModel:
 
         binaries = any(b.kind == "binary" and b.role == "relu_binary" for b in self.milp.blocks)
         if opts.radius_search and radius.applicable(self.milp, opts.solver):
-            result = radius.solve_by_radius(self, opts, run)
+            result = radius.solve_by_radius(self, opts, run, shrink=shared is not None)
         elif opts.tighten and binaries and not self.milp.objective.quad:
             from nnlang.tighten import solve_tightened
 

@@ -41,7 +41,8 @@ LAST_SHARE = 1.0
 # image 0; 2.4 s without them) and did not speed up the steps that find the optimum
 STEP_OPTIONS = {"HIGHS": {"mip_heuristic_run_rins": False, "mip_heuristic_run_rens": False}}
 # solvers that take the quadratic cutoff ``sumsq(x - x0) <= v`` of an exact-L2 step
-QUADRATIC_CUTOFF_SOLVERS = ("SCIP", "GUROBI", "CPLEX")
+# (HiGHS through nnlang's outer approximation, nnlang.outer)
+QUADRATIC_CUTOFF_SOLVERS = ("HIGHS", "SCIP", "GUROBI", "CPLEX")
 # adaptive growth: at most this factor more unstable ReLUs per step (None: off)
 STEP_UNSTABLE: float | None = 1.3  # measured: docs/benchmarks.md
 MIN_GROWTH = 1.1
@@ -140,9 +141,16 @@ def next_value(balls: BallBounds, value: float, top: float, unstable: int) -> fl
     return lo
 
 
-def solve_by_radius(compiled, options, run):
+def _ball_model(compiled, balls: BallBounds, value: float) -> MilpModel:
+    """The spec encoded with the neuron bounds over the ball of ``value``."""
+    return encode_program(compiled.program, balls(value))
+
+
+def solve_by_radius(compiled, options, run, shrink: bool = False):
     """Solve ``compiled`` by growing balls (module docstring); ``run(milp, options)``
-    solves one MilpModel. The answer is exact: optimal only when proven globally."""
+    solves one MilpModel. The answer is exact: optimal only when proven globally.
+    ``shrink``: ``run`` also takes ``model_at`` (:func:`nnlang.outer.run_outer`), the
+    model over a smaller ball once an incumbent is known within a step."""
     start = time.perf_counter()
     milp = compiled.milp
     total = options.time_limit
@@ -180,7 +188,15 @@ def solve_by_radius(compiled, options, run):
                 np.array([np.inf]), "aux")])
         bounds_seconds = time.perf_counter() - t
         args = {k: {**v, **options.solver_args.get(k, {})} for k, v in STEP_OPTIONS.items()}
-        result = run(step, options.updated(time_limit=left, solver_args=args))
+        if shrink and step.objective.quad:
+            # an incumbent of value u < value: later masters over the ball of u
+            def model_at(u: float, cap=value, step=step) -> MilpModel:
+                return step if u >= cap else _ball_model(compiled, balls, u)
+
+            result = run(step, options.updated(time_limit=left, solver_args=args),
+                         model_at=model_at)
+        else:
+            result = run(step, options.updated(time_limit=left, solver_args=args))
         nodes += result.nodes or 0
         solve_seconds += result.solve_seconds
         unstable = sum(s.unstable for e in step.applications for s in e.stats)
@@ -216,3 +232,4 @@ def solve_by_radius(compiled, options, run):
         "radius search: " + ", ".join(f"{s['value']:.4g} {s['status']} ({s['seconds']:.2f} s, "
                                       f"{s['unstable']} unstable)" for s in steps))
     return result
+

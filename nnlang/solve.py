@@ -66,9 +66,10 @@ def run_solver(model: MilpModel, cvx: CvxpyModel, options: Options) -> Result:
         raise SolverError(f"solver '{options.solver}' is not installed "
                           f"(installed: {', '.join(s.lower() for s in installed)})")
     if model.objective.quad and name == "HIGHS" and model.num_integer:
-        raise SolverError("HiGHS cannot solve mixed-integer quadratic problems (sumsq with "
-                          "binaries): use --solver scip (pip install pyscipopt), or a "
-                          "piecewise-linear approximation")
+        raise SolverError("HiGHS solves sumsq with binaries only by nnlang's outer "
+                          "approximation, which takes no indicator or complementarity "
+                          "rows: use --solver scip (pip install pyscipopt), encoding = "
+                          "bigm, or a piecewise-linear approximation")
     problem = cvx.problem
     if name == "HIGHS":
         from nnlang.highs import use_threads

@@ -98,11 +98,12 @@ def test_objective_ball_detection(tmp_path, objective, detected):
         assert ball.center.size == 5 and ball.scale > 0
 
 
-def test_exact_sumsq_is_searched_only_with_a_quadratic_capable_solver(tmp_path):
+def test_exact_sumsq_is_searched_only_with_a_solver_that_takes_its_cutoff(tmp_path):
     _, path = _spec(tmp_path, 1, "sumsq(x - c)")
     milp = nnlang.compile(path).milp
-    assert not radius.applicable(milp, "highs")  # HiGHS takes no quadratic cutoff (nor MIQP)
+    assert radius.applicable(milp, "highs")  # by outer approximation (nnlang.outer)
     assert radius.applicable(milp, "scip")
+    assert not radius.applicable(milp, "cbc")  # no quadratic cutoff, no MIQP
 
 
 @pytest.mark.parametrize("seed", [1, 2, 4])

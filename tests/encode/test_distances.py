@@ -86,13 +86,22 @@ def test_exact_sumsq_miqp_with_scip(tmp_path):
             assert r.objective <= np.sum((pts[feas] - [0.2, 0.1, -0.3]) ** 2, axis=1).min() + 1e-6
 
 
-def test_highs_refuses_miqp(tmp_path):
+def test_highs_solves_miqp_by_outer_approximation(tmp_path):
+    """HiGHS has no MIQP solver: nnlang's outer approximation (nnlang.outer) solves
+    the sum of squares with it, to SCIP's optimum."""
+    pytest.importorskip("pyscipopt")
     net = random_network([3, 4, 2], seed=5)
     write_network(net, tmp_path / "n.npz")
     text = ('network net = load("n.npz")\nvar x[3] in [-1, 1]\ny = net(x)\n'
             "minimize sumsq(x) + y[0]\n")
-    with pytest.raises(nnlang.NnlangError, match="HiGHS cannot solve mixed-integer quadratic"):
-        _solve(tmp_path, text)
+    path = tmp_path / "s.nnq"
+    path.write_text(text)
+    m = nnlang.compile(path)
+    got = m.solve(solver="highs", mip_gap=1e-8)
+    ref = m.solve(solver="scip", mip_gap=1e-9)
+    assert got.status == ref.status == "optimal"
+    assert got.objective == pytest.approx(ref.objective, rel=1e-5, abs=1e-6)
+    assert any("outer approximation" in n for n in got.notes)
 
 
 def test_any_wrong_class_and_runner_up(tmp_path):

@@ -1,0 +1,125 @@
+"""Exact sum of squares with HiGHS (outer approximation): the same optimum as SCIP's
+MIQP, sound bounds, and the cutoff of a radius step."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import nnlang
+from nnlang import outer
+from nnlang.testing import random_network, spec_vector, write_network
+
+
+def _spec(tmp_path, seed, objective="sumsq(x - c)", margin=0.05, n_in=5):
+    net = random_network([n_in, 8, 8, 3], seed=seed)
+    write_network(net, tmp_path / "n.npz")
+    rng = np.random.default_rng(seed)
+    c = rng.uniform(0, 1, n_in)
+    label = int(np.argmax(net.predict(c)))
+    target = (label + 1) % 3
+    text = ('network net = load("n.npz")\n'
+            f"param c[{n_in}] = {spec_vector(c)}\n"
+            f"var x[{n_in}] in [0, 1]\ny = net(x)\nminimize {objective}\n"
+            f"subject to\n    flip: y[{target}] >= y[{label}] + {margin}\n")
+    path = tmp_path / "s.nnq"
+    path.write_text(text)
+    return net, path
+
+
+@settings(max_examples=20, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 5000),
+       objective=st.sampled_from(["sumsq(x - c)", "3 * sumsq(c - x)", "sumsq(2 * x - c)",
+                                  "sumsq(x - c) + 0.1 * y[0]"]),
+       search=st.booleans())
+def test_same_optimum_as_scip(tmp_path, seed, objective, search):
+    """HiGHS by outer approximation (over the box, or in radius steps) against SCIP's
+    MIQP: the same optimum, a sound bound, a point the forward pass confirms."""
+    pytest.importorskip("pyscipopt")
+    _, path = _spec(tmp_path, seed, objective)
+    m = nnlang.compile(path)
+    ref = m.solve(solver="scip", radius_search=False, mip_gap=1e-9)
+    got = m.solve(solver="highs", radius_search=search, mip_gap=1e-7)
+    assert got.status == ref.status
+    if ref.status != "optimal":
+        return
+    assert got.objective == pytest.approx(ref.objective, rel=1e-5, abs=1e-6)
+    # SCIP's point may violate a row by its tolerance (2.4e-7 measured), which is
+    # worth ~1e-6 of objective: the bound is compared at the same relative tolerance
+    assert got.bound is not None and got.bound <= ref.objective * (1 + 1e-5) + 1e-6
+    assert got.forward_gap is not None and got.forward_gap < 1e-6
+    assert got.max_violation is not None and got.max_violation < 1e-6
+    assert any("outer approximation" in n for n in got.notes)
+
+
+def test_a_concave_objective_is_refused(tmp_path):
+    """The language only minimizes sums of squares; a model built otherwise is not
+    convex and outer approximation would be wrong: refused."""
+    _, path = _spec(tmp_path, 3)
+    m = nnlang.compile(path)
+    m.milp.objective.quad[0].coef = -1.0
+    with pytest.raises(nnlang.NnlangError, match="not convex"):
+        outer.run_outer(m.milp, m.options)
+
+
+@pytest.mark.parametrize("seed", [1, 4, 8])
+def test_cutoff_below_the_optimum_is_infeasible(tmp_path, seed):
+    """A radius step (``objective_cutoff``): infeasible below the optimum, the optimum
+    above it."""
+    _, path = _spec(tmp_path, seed)
+    m = nnlang.compile(path)
+    exact = m.solve(radius_search=False, mip_gap=1e-8)
+    assert exact.status == "optimal"
+    opts = m.options.updated(mip_gap=1e-8)
+    m.milp.objective_cutoff = 0.9 * exact.objective
+    assert outer.run_outer(m.milp, opts).status == "infeasible"
+    m.milp.objective_cutoff = 1.1 * exact.objective
+    above = outer.run_outer(m.milp, opts)
+    assert above.status == "optimal"
+    assert above.objective == pytest.approx(exact.objective, rel=1e-6)
+
+
+def test_time_limit_keeps_a_sound_bound(tmp_path):
+    _, path = _spec(tmp_path, 2, n_in=8)
+    m = nnlang.compile(path)
+    exact = m.solve(radius_search=False, mip_gap=1e-8)
+    r = m.solve(radius_search=False, time_limit=0.05)
+    assert r.status in ("time_limit", "optimal")
+    if r.bound is not None:
+        assert r.bound <= exact.objective + 1e-6
+    if r.objective is not None:
+        assert r.objective >= exact.objective - 1e-6
+
+
+@settings(max_examples=50, deadline=None)
+@given(seed=st.integers(0, 10**6))
+def test_envelope_segments_pay_exactly_the_envelope(seed):
+    """Filling the segment columns in order from the anchor reproduces each residual
+    and costs exactly the tangents' envelope, which never exceeds the square."""
+    rng = np.random.default_rng(seed)
+    m = 6
+    lo = rng.uniform(-2, 1, m)
+    hi = lo + rng.uniform(0, 3, m)
+    lo[0], hi[0] = 0.3, 0.3  # a fixed residual
+    env = outer.Envelope(m)
+    k = 15
+    env.add(rng.integers(0, m, k), rng.uniform(-3, 3, k))
+    env.add(np.array([1, 1]), np.array([0.5, 0.5]))  # a repeated point
+    segs, anchor = env.segments(lo, hi)
+    rows, sign, _, length, slope = segs
+    assert np.all(length > 0)
+    for _ in range(20):
+        r = rng.uniform(lo, hi)
+        delta = env.fill(segs, r)
+        assert np.all(delta >= 0) and np.all(delta <= length)
+        back = anchor + np.bincount(rows, sign * delta, minlength=m)
+        np.testing.assert_allclose(back, r, atol=1e-12)
+        paid = env.value(anchor) + np.bincount(rows, sign * slope * delta, minlength=m)
+        np.testing.assert_allclose(paid, env.value(r), atol=1e-10)
+        assert np.all(env.value(r) <= np.square(r) + 1e-12)
+    pts = env.points[env.rows == 1]
+    np.testing.assert_allclose(env.value(np.full(m, 0.5))[1], 0.25)
+    assert pts.size >= 2
