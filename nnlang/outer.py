@@ -287,7 +287,7 @@ def run_outer(model: MilpModel, options: Options, model_at=None,
 
     best, upper, lower = None, np.inf, -np.inf  # best: (model, point)
     rounds, nodes, qp_seconds, balls = 0, 0, 0.0, []
-    qp_longest, qp_failed = 0.0, 0
+    qp_longest, qp_failed, masters = 0.0, 0, []
     status = "time_limit"
     S = highspy.HighsModelStatus
     while rounds < ROUNDS:
@@ -312,9 +312,14 @@ def run_outer(model: MilpModel, options: Options, model_at=None,
         h.setOptionValue("mip_rel_gap", rel_gap)
         if left is not None:
             set_time_limit(h, left)
+        t = time.perf_counter()
         h.run()
         rounds += 1
         info = h.getInfo()
+        masters.append({"seconds": round(time.perf_counter() - t, 3),
+                         "nodes": int(getattr(info, "mip_node_count", 0) or 0),
+                         "pieces": h.getNumCol() - current.n,
+                         "status": h.modelStatusToString(h.getModelStatus())})
         nodes += int(getattr(info, "mip_node_count", 0) or 0)
         ms = h.getModelStatus()
         if ms in (S.kInfeasible, S.kUnboundedOrInfeasible):
@@ -344,6 +349,8 @@ def run_outer(model: MilpModel, options: Options, model_at=None,
             f = obj.value(p)
             if f < upper:
                 upper, best = f, (current, p)
+        masters[-1].update(lower=sign * lower if np.isfinite(lower) else None,
+                           upper=sign * upper if np.isfinite(upper) else None)
         if within(upper) and upper - lower <= max(ABS_GAP, rel_gap * abs(upper)):
             status = "optimal"
             break
@@ -385,7 +392,12 @@ def run_outer(model: MilpModel, options: Options, model_at=None,
         note += f", masters over balls of {len(set(balls))} values down to {min(balls):.6g}"
     result.notes.append(note)
     result.search = {"rounds": rounds, "tangents": env.count, "qp_seconds": qp_seconds,
-                     "lower": sign * lower if np.isfinite(lower) else None}
+                     "lower": sign * lower if np.isfinite(lower) else None,
+                     "masters": masters}
+    if np.isfinite(upper) and not within(upper):
+        # a point of this value met the model's rows but not its cutoff: outside the
+        # ball its neuron bounds may not hold, so it is a hint, not a solution
+        result.search["beyond"] = sign * upper
     return result
 
 

@@ -159,6 +159,7 @@ def solve_by_radius(compiled, options, run, shrink: bool = False):
     value = min(start_value(balls, top), top)
     box_unstable = _unstable(milp, {})
     lower, steps, result = 0.0, [], None
+    beyond = np.inf  # the least value of a point found beyond a step's cutoff
     nodes = 0
     solve_seconds = 0.0
     while True:
@@ -203,9 +204,18 @@ def solve_by_radius(compiled, options, run, shrink: bool = False):
         steps.append({"value": value, "status": result.status, "unstable": unstable,
                       "seconds": round(time.perf_counter() - t, 4),
                       "bounds_seconds": round(bounds_seconds, 4)})
+        if result.search and "masters" in result.search:  # outer approximation's rounds
+            steps[-1]["masters"] = result.search["masters"]
         if result.status == "infeasible" and value < top:
             lower = value
-            value = next_value(balls, value, top, unstable)
+            grown = next_value(balls, value, top, unstable)
+            # a point of value ``hint`` beyond the cutoff (nnlang.outer): probably a
+            # solution, so the next ball need not be larger than it (a hint only:
+            # if it was not one, that step is infeasible like any other)
+            hint = (result.search or {}).get("beyond")
+            if hint is not None:
+                beyond = min(beyond, hint)
+            value = beyond if value < beyond < grown else grown
             continue
         break
     if result is None:  # no time for even one step
