@@ -16,9 +16,9 @@ from nnlang.ir.milp import MilpModel
 from nnlang.ir.options import Options
 from nnlang.ir.program import Program
 from nnlang.lower.cvxpy import CvxpyModel, to_cvxpy
+from nnlang.outer import Envelope, outer_highs, run_outer
 from nnlang.parse import parse_file, parse_text
 from nnlang.results import Result
-from nnlang.outer import Envelope, outer_highs, run_outer
 from nnlang.solve import direct_highs, run_highs, run_solver
 
 

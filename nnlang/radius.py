@@ -242,4 +242,3 @@ def solve_by_radius(compiled, options, run, shrink: bool = False):
         "radius search: " + ", ".join(f"{s['value']:.4g} {s['status']} ({s['seconds']:.2f} s, "
                                       f"{s['unstable']} unstable)" for s in steps))
     return result
-

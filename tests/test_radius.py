@@ -125,3 +125,27 @@ def test_spec_can_turn_it_off(tmp_path):
     path.write_text(text)
     m = nnlang.compile(path)
     assert m.solve().search is None
+
+
+def test_a_point_beyond_the_cutoff_caps_the_next_radius(tmp_path):
+    """An outer-approximation step that is infeasible for its cutoff but met a point
+    of value ``h`` beyond it: the next step is at ``h`` if that is below the usual
+    growth (a hint only; the steps' answers decide)."""
+    from nnlang.results import Result
+
+    _, path = _spec(tmp_path, 1, "sumsq(x - c)")
+    m = nnlang.compile(path)
+    cutoffs = []
+
+    def fake(milp, options, model_at=None):
+        cutoffs.append(milp.objective_cutoff)
+        if len(cutoffs) == 1:
+            return Result("infeasible", search={"beyond": 1.05 * milp.objective_cutoff})
+        return Result("infeasible" if len(cutoffs) == 2 else "optimal", objective=1.0)
+
+    r = radius.solve_by_radius(m, m.options, fake, shrink=True)
+    v = [s["value"] for s in r.search["steps"]]
+    assert len(v) == 3 and r.status == "optimal"
+    assert v[1] == pytest.approx(1.05 * cutoffs[0])  # the hint, not the usual 1.1-1.5x
+    # the hint is used up: the step after it grows as usual
+    assert v[2] >= radius.MIN_GROWTH * v[1] * (1 - 1e-9)
