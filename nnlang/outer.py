@@ -39,9 +39,10 @@ REL_GAP = 1e-4  # HiGHS's mip_rel_gap default, when the options give none
 # a tangent is added where the envelope is below the square by more than this
 # (times 1 + |incumbent|)
 CUT_TOL = 1e-7
-# also tangents at these multiples of each new point (measured on 784-32-16-10
-# images 0-4 with (0.8, 1.25): 332 s in all against 297 s without; off)
-SPREAD: tuple = ()
+# also tangents at these multiples of each new point, so that the envelope is
+# tight around it and not only at it (784-32-16-10 images 0-4: 231 s in all with
+# (0.9, 1.1), 295 s without, 332 s with (0.8, 1.25); docs/reproductions.md)
+SPREAD: tuple = (0.9, 1.1)
 QP_SECONDS = 2.0  # a fixed-integer QP gets at least this long (10x the longest before)
 
 
