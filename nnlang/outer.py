@@ -40,9 +40,10 @@ REL_GAP = 1e-4  # HiGHS's mip_rel_gap default, when the options give none
 # (times 1 + |incumbent|)
 CUT_TOL = 1e-7
 # also tangents at these multiples of each new point, so that the envelope is
-# tight around it and not only at it (784-32-16-10 images 0-4: 231 s in all with
-# (0.9, 1.1), 295 s without, 332 s with (0.8, 1.25); docs/reproductions.md)
-SPREAD: tuple = (0.9, 1.1)
+# tight around it and not only at it. Off: on 784-32-16-10 images 0-4, (0.9, 1.1)
+# took 231 s in all against 295 s without, but over 40 images it was a wash
+# (docs/reproductions.md "L2 exact with HiGHS"); (0.8, 1.25): 332 s on images 0-4.
+SPREAD: tuple = ()
 QP_SECONDS = 2.0  # a fixed-integer QP gets at least this long (10x the longest before)
 
 
