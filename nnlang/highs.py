@@ -89,8 +89,7 @@ def milp_to_highs(milp, verbose: bool = False) -> tuple[highspy.Highs, float]:
     sign = -1.0 if milp.objective.sense == "maximize" else 1.0
     h = highs_from_matrix(A, clo, chi, rlo, rhi, sign * np.asarray(milp.objective.c, dtype=float),
                           sign * float(milp.objective.constant), verbose)
-    ints = np.concatenate([np.arange(b.offset, b.offset + b.size) for b in milp.blocks
-                           if b.kind != "continuous"] or [np.zeros(0, dtype=int)])
+    ints = milp.integer_columns()
     if ints.size:
         kind = np.full(ints.size, int(highspy.HighsVarType.kInteger), np.uint8)
         h.changeColsIntegrality(int(ints.size), ints.astype(np.int32), kind)

@@ -28,6 +28,7 @@ import time
 import numpy as np
 import scipy.sparse as sp
 
+from nnlang.encode.affine import Aff, interval
 from nnlang.errors import SolverError
 from nnlang.ir.milp import MilpModel
 from nnlang.ir.options import Options
@@ -84,10 +85,7 @@ class _Objective:
 
     def ranges(self, lb: np.ndarray, ub: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Interval of each residual over the column bounds."""
-        pos, neg = self.Q.maximum(0), self.Q.minimum(0)
-        with np.errstate(invalid="ignore"):
-            lo = pos @ lb + neg @ ub + self.q
-            hi = pos @ ub + neg @ lb + self.q
+        lo, hi = interval(Aff(self.Q, self.q, self.q.shape), lb, ub)
         return np.nan_to_num(lo, nan=-np.inf), np.nan_to_num(hi, nan=np.inf)
 
     def qp_terms(self) -> tuple[sp.csc_matrix, np.ndarray, float]:
@@ -175,8 +173,7 @@ def _fixed_qp(model: MilpModel, obj: _Objective, x: np.ndarray, seconds: float,
     from nnlang.highs import milp_to_highs, set_time_limit
 
     h, _ = milp_to_highs(_linear_copy(model), False)
-    ints = np.concatenate([np.arange(b.offset, b.offset + b.size) for b in model.blocks
-                           if b.kind != "continuous"] or [np.zeros(0, dtype=np.int64)])
+    ints = model.integer_columns()
     fixed = np.round(x[ints])
     if ints.size:
         h.changeColsBounds(int(ints.size), ints.astype(np.int32), fixed, fixed)
@@ -292,6 +289,7 @@ def run_outer(model: MilpModel, options: Options, model_at=None,
         return bool(np.isfinite(value)) and (limit is None or value <= limit)
 
     best, upper, lower = None, np.inf, -np.inf  # best: (model, point)
+    ball = None  # (incumbent value, model_at's model for it, its objective)
     rounds, nodes, qp_seconds, balls = 0, 0, 0.0, []
     qp_longest, qp_failed, masters = 0.0, 0, []
     status = "time_limit"
@@ -304,11 +302,13 @@ def run_outer(model: MilpModel, options: Options, model_at=None,
         cutoff = limit
         if within(upper):
             cutoff = upper - max(ABS_GAP, rel_gap * abs(upper))
-        current = model
+        current, obj = model, base_obj
         if model_at is not None and within(upper):
-            current = model_at(sign * upper)
-            balls.append(upper)
-        obj = base_obj if current is model else _Objective(current)
+            if ball is None or ball[0] != upper:  # encode once per incumbent value
+                at = model_at(sign * upper)
+                ball = (upper, at, base_obj if at is model else _Objective(at))
+                balls.append(upper)
+            _, current, obj = ball
         lo, hi = _ranges(current, obj, cutoff)
         if np.any(lo > hi + 1e-9):  # no point of value at most the cutoff
             status = "optimal" if within(upper) else "infeasible"
@@ -395,7 +395,7 @@ def run_outer(model: MilpModel, options: Options, model_at=None,
     if qp_failed:
         note += f" ({qp_failed} not solved in time)"
     if balls:
-        note += f", masters over balls of {len(set(balls))} values down to {min(balls):.6g}"
+        note += f", masters over balls of {len(balls)} values down to {min(balls):.6g}"
     result.notes.append(note)
     result.search = {"rounds": rounds, "tangents": env.count, "qp_seconds": qp_seconds,
                      "lower": sign * lower if np.isfinite(lower) else None,

@@ -41,6 +41,26 @@ def spec_vector(v) -> str:
     return "[" + ", ".join(repr(float(a)) for a in np.ravel(v)) + "]"
 
 
+def flip_spec(folder: Path, seed: int, objective: str, margin: float = 0.05,
+              n_in: int = 5) -> tuple[Network, Path]:
+    """A random ``[n_in, 8, 8, 3]`` network and a spec in ``folder`` that minimizes
+    ``objective`` (over ``x`` in ``[0, 1]`` and a random centre ``c``) subject to the
+    next class beating ``c``'s class by ``margin``."""
+    net = random_network([n_in, 8, 8, 3], seed=seed)
+    write_network(net, Path(folder) / "n.npz")
+    rng = np.random.default_rng(seed)
+    c = rng.uniform(0, 1, n_in)
+    label = int(np.argmax(net.predict(c)))
+    target = (label + 1) % 3
+    text = ('network net = load("n.npz")\n'
+            f"param c[{n_in}] = {spec_vector(c)}\n"
+            f"var x[{n_in}] in [0, 1]\ny = net(x)\nminimize {objective}\n"
+            f"subject to\n    flip: y[{target}] >= y[{label}] + {margin}\n")
+    path = Path(folder) / "s.nnq"
+    path.write_text(text)
+    return net, path
+
+
 def network_strategy(max_inputs: int = 4, max_width: int = 6, max_layers: int = 3):
     """A hypothesis strategy of random small dense ReLU networks (tests only;
     hypothesis is imported here, not by nnlang)."""

@@ -10,23 +10,11 @@ from hypothesis import strategies as st
 
 import nnlang
 from nnlang import outer
-from nnlang.testing import random_network, spec_vector, write_network
+from nnlang.testing import flip_spec
 
 
 def _spec(tmp_path, seed, objective="sumsq(x - c)", margin=0.05, n_in=5):
-    net = random_network([n_in, 8, 8, 3], seed=seed)
-    write_network(net, tmp_path / "n.npz")
-    rng = np.random.default_rng(seed)
-    c = rng.uniform(0, 1, n_in)
-    label = int(np.argmax(net.predict(c)))
-    target = (label + 1) % 3
-    text = ('network net = load("n.npz")\n'
-            f"param c[{n_in}] = {spec_vector(c)}\n"
-            f"var x[{n_in}] in [0, 1]\ny = net(x)\nminimize {objective}\n"
-            f"subject to\n    flip: y[{target}] >= y[{label}] + {margin}\n")
-    path = tmp_path / "s.nnq"
-    path.write_text(text)
-    return net, path
+    return flip_spec(tmp_path, seed, objective, margin, n_in)
 
 
 @settings(max_examples=20, deadline=None,

@@ -156,6 +156,11 @@ class MilpModel:
     def num_integer(self) -> int:
         return sum(b.size for b in self.blocks if b.kind != "continuous")
 
+    def integer_columns(self) -> np.ndarray:
+        """Indices of the integer and binary columns."""
+        return np.concatenate([np.arange(b.offset, b.offset + b.size) for b in self.blocks
+                               if b.kind != "continuous"] or [np.zeros(0, dtype=np.int64)])
+
     @property
     def num_rows(self) -> int:
         return sum(r.size for r in self.rows)
