@@ -71,6 +71,7 @@ if str(REPO) not in sys.path:
 
 import nnlang
 from nnlang.networks.npz import load_npz
+from nnlang.provenance import code_version
 
 SPEC = REPO / "examples" / "mnist_adversarial_dnn.nnq"
 SPEC_NETWORK = "models/mnist_784_8_8_8_10.npz"
@@ -373,7 +374,8 @@ def main(argv=None) -> int:
               + f"; time limit {args.time_limit:g} s; methods "
               + ", ".join(m["config"] for m in methods)
               + (f"; mnist32: {', '.join(m['config'] for m in methods_32)}"
-                 if methods_32 is not methods else ""))
+                 if methods_32 is not methods else "")
+              + f"; code {code_version()}")
     log(header)
     counts = {k: (args.count_32 if k == "mnist32" else args.count) for k in keys}
     done: dict[tuple, dict] = {}

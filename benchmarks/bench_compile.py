@@ -129,8 +129,10 @@ def main() -> None:
         return
     import cvxpy
 
+    from nnlang.provenance import code_version
     print(f"# machine: {platform.machine()}, {platform.processor() or 'cpu'}; "
-          f"Python {platform.python_version()}, cvxpy {cvxpy.__version__}, numpy {np.__version__}")
+          f"Python {platform.python_version()}, cvxpy {cvxpy.__version__}, numpy {np.__version__}; "
+          f"code {code_version()}")
     tmp = Path(tempfile.mkdtemp())
     print(f"# load average at the start: {', '.join(f'{v:.1f}' for v in os.getloadavg())} "
           f"on {os.cpu_count()} cores; best of {args.repeats} (wall), CPU time of that run")

@@ -142,9 +142,10 @@ def main() -> None:
     print(f"MNIST L1 adversarial on a random {args.sizes} network (seed {args.seed}): "
           f"{first['columns']} columns, {first['rows']} rows, {first['nnz']} nonzeros; "
           f"compile {first['compile_s']:.2f} s")
+    from nnlang.provenance import code_version
     print(f"machine: {platform.machine()}, {__import__('os').cpu_count()} cores; Python "
           f"{platform.python_version()}, numpy {numpy.__version__}, scipy {scipy.__version__}, "
-          f"highspy {highspy.Highs().version()}")
+          f"highspy {highspy.Highs().version()}; code {code_version()}")
     print(f"load average at the end: {', '.join(f'{v:.1f}' for v in __import__('os').getloadavg())}")
     print()
     print("| format | file(s) | size (MB) | write wall (s) | write CPU (s) | RSS after compile (MB) "

@@ -16,6 +16,7 @@ import statistics
 import time
 
 import nnlang
+from nnlang.provenance import code_version
 
 
 def main() -> None:
@@ -35,7 +36,7 @@ def main() -> None:
     print(f"# {platform.machine()}, Python {platform.python_version()}, "
           f"cvxpy {cvxpy.__version__}, nnlang {nnlang.__version__}; spec {args.spec}; "
           f"time limit {args.time_limit} s; bounds {args.bounds or 'spec default'}; "
-          f"tighten {'off' if args.no_tighten else 'on'}")
+          f"tighten {'off' if args.no_tighten else 'on'}; code {code_version()}")
     rows = []
     out = open(args.out, "w") if args.out else None
     for i in range(args.start, args.start + args.count):

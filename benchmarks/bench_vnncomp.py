@@ -147,6 +147,8 @@ def machine() -> str:
     import highspy  # noqa: F401
     import numpy
 
+    from nnlang.provenance import code_version
+
     try:
         from importlib.metadata import version
         hv = version("highspy")
@@ -160,7 +162,7 @@ def machine() -> str:
 
     return (f"{platform.platform()}, {os.cpu_count()} CPU cores, Python "
             f"{platform.python_version()}, numpy {numpy.__version__}, highspy {hv}; "
-            f"load average at the end {load}")
+            f"load average at the end {load}; code {code_version()}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,7 +6,8 @@
 
 Studies (specs in ``examples/reproductions/``, seed 000's in ``examples/``):
 
-- seed 001 Table 2 (784-32-16-10): L1 (HiGHS) and L2 as an exact MIQP (SCIP);
+- seed 001 Table 2 (784-32-16-10): L1 (HiGHS and SCIP) and the exact L2 (HiGHS by
+  outer approximation, and SCIP on the MIQP);
 - seed 003 Tables 4-6 on DNN1 and DNN2: L0, L1, L-infinity, and L2 by a
   piecewise-linear approximation with 5, 9 and 17 breakpoints, in nnlang's
   epigraph form and in seed 003's lambda-formulation; exact (MILP) neuron bounds;
@@ -43,6 +44,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from nnlang.batch import load_results, summarize
+from nnlang.provenance import code_version
 
 SPECS = REPO / "examples" / "reproductions"
 RESULTS = REPO / "benchmarks" / "results" / "reproductions"
@@ -370,7 +372,7 @@ def machine() -> str:
     load = os.getloadavg() if hasattr(os, "getloadavg") else ("?",)
     return (f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
             f"cvxpy {cvxpy.__version__}, highspy {hv}, pyscipopt {sv}, numpy {numpy.__version__}; "
-            f"load average now {', '.join(f'{x:.2f}' for x in load)}")
+            f"load average now {', '.join(f'{x:.2f}' for x in load)}; code {code_version()}")
 
 
 def main(argv: list[str] | None = None) -> int:

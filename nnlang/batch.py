@@ -36,6 +36,7 @@ from typing import Any, Callable, Iterable, TextIO
 import numpy as np
 
 from nnlang.errors import DataError, NnlangError, SemanticError
+from nnlang.provenance import code_version
 
 RESULTS = "results.jsonl"
 SUMMARY = "summary.md"
@@ -525,7 +526,8 @@ def write_summary(config: BatchConfig, lines: list[dict], summary: dict,
             f"- time limit: {config.time_limit if config.time_limit is not None else 'spec'} s",
             f"- options: {opts}"
             + (f"; --set {json.dumps(config.sets)}" if config.sets else ""),
-            f"- machine: {_machine()}", ""]
+            f"- machine: {_machine()}",
+            f"- code: {_meta_code(config)}", ""]
     body = [summary_table({stem: summary}), "", f"Statuses: {_status_line(summary)}.", "",
             "Columns: Obj. = mean objective of the instances with a solution; %solved = "
             "instances the solver finished (optimal or proven infeasible); %gap = mean "
@@ -580,16 +582,26 @@ def _picture_files(config: BatchConfig, lines: list[dict]) -> tuple[list[Path], 
 # ---------------------------------------------------------------- the run
 
 
+def _meta_code(config: BatchConfig) -> str:
+    """The code version(s) recorded for this batch (``batch.json``), else the current."""
+    try:
+        return json.loads((config.out_dir / META).read_text())["code"]
+    except (OSError, ValueError, KeyError):
+        return code_version()
+
+
 def _meta(config: BatchConfig) -> dict[str, Any]:
     return {"spec": str(config.spec.resolve()),
             "data": None if config.over is None else str(Path(config.over).resolve()),
             "param": config.param, "sets": {k: str(v) for k, v in config.sets.items()},
             "options": {k: v for k, v in config.options.items()},
             "time_limit": None if config.time_limit is None else float(config.time_limit),
-            "tighten": config.tighten}
+            "tighten": config.tighten, "code": code_version()}
 
 
 def _check_meta(config: BatchConfig, meta: dict[str, Any]) -> None:
+    """Refuse to continue the results of a different batch; a continued batch run
+    with other code keeps both code versions in ``meta["code"]``."""
     path = config.out_dir / META
     if not path.exists():
         return
@@ -604,6 +616,10 @@ def _check_meta(config: BatchConfig, meta: dict[str, Any]) -> None:
         raise SemanticError(f"'{config.out_dir}' holds the results of a different batch "
                             f"({k}: {old.get(k)!r} there, {meta.get(k)!r} now): use another "
                             f"-o DIR, or remove that one to start over")
+    before = old.get("code")
+    if before and (config.out_dir / RESULTS).exists():
+        seen = before.split(", then ")
+        meta["code"] = before if meta["code"] in seen else f"{before}, then {meta['code']}"
 
 
 def run_batch(config: BatchConfig, progress: TextIO | None = sys.stderr,

@@ -12,6 +12,7 @@ import pytest
 from nnlang import batch
 from nnlang.batch import BatchConfig, Progress, load_results, run_batch, summarize, summary_table
 from nnlang.cli import main
+from nnlang.provenance import code_version
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -68,6 +69,8 @@ def test_breast_cancer_batch_writes_lines_summary_and_changes(tmp_path, capsys):
     assert "%bound" not in header  # no piecewise-linear approximation here
     assert "%gap unsolved" not in header  # nothing hit the time limit
     assert "| breast_cancer_adversarial |" in summary and "100.0" in summary
+    meta = json.loads((out / "batch.json").read_text())
+    assert meta["code"] == code_version() and f"- code: {meta['code']}" in summary
     changes = (out / "changes.md").read_text()
     assert "(2, 1, 1, 1, 2, 1, 3, 1, 1)" in changes and "0 -> 1" in changes
     assert not (out / "grid.png").exists()
@@ -96,6 +99,19 @@ def test_resume_skips_finished_instances_and_survives_a_cut_line(tmp_path, monke
     done, bad = load_results(path)
     assert sorted(done) == [0, 1] and bad == 1
     assert [ln["status"] for ln in out.lines] == ["optimal", "optimal"]
+
+
+def test_a_batch_continued_with_other_code_records_both(tmp_path, monkeypatch):
+    _counting(monkeypatch)
+    cfg = dict(spec=BREAST, out_dir=tmp_path, param="sample", time_limit=30)
+    monkeypatch.setenv("NNLANG_COMMIT", "aaa1111")
+    run_batch(BatchConfig(count=1, **cfg), progress=None, echo=None)
+    monkeypatch.setenv("NNLANG_COMMIT", "bbb2222")
+    run_batch(BatchConfig(count=2, **cfg), progress=None, echo=None)
+    run_batch(BatchConfig(count=2, **cfg), progress=None, echo=None)
+    meta = json.loads((tmp_path / "batch.json").read_text())
+    assert meta["code"] == "aaa1111, then bbb2222"
+    assert "- code: aaa1111, then bbb2222" in (tmp_path / "summary.md").read_text()
 
 
 def test_retry_errors_reruns_only_error_lines(tmp_path, monkeypatch):
