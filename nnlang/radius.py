@@ -238,7 +238,10 @@ def solve_by_radius(compiled, options, run, shrink: bool = False):
     result.solve_seconds = solve_seconds
     result.bounds_seconds += sum(s["bounds_seconds"] for s in steps)
     result.search = {"lower": lower, "largest": top, "steps": steps}
+    def masters(s: dict) -> str:  # outer approximation's master MILPs in the step
+        return f", {len(s['masters'])} masters" if "masters" in s else ""
+
     result.notes.append(
         "radius search: " + ", ".join(f"{s['value']:.4g} {s['status']} ({s['seconds']:.2f} s, "
-                                      f"{s['unstable']} unstable)" for s in steps))
+                                      f"{s['unstable']} unstable{masters(s)})" for s in steps))
     return result

@@ -41,6 +41,11 @@ def test_same_optimum_as_scip(tmp_path, seed, objective, search):
     assert got.forward_gap is not None and got.forward_gap < 1e-6
     assert got.max_violation is not None and got.max_violation < 1e-6
     assert any("outer approximation" in n for n in got.notes)
+    if got.search and "steps" in got.search:  # each step's masters, counted in the note
+        steps = got.search["steps"]
+        assert all(len(st_["masters"]) >= 1 for st_ in steps if st_["status"] == "optimal")
+        note = next(n for n in got.notes if n.startswith("radius search:"))
+        assert note.count(" masters") == sum("masters" in st_ for st_ in steps)
 
 
 def test_a_concave_objective_is_refused(tmp_path):
