@@ -385,7 +385,8 @@ def main(argv=None) -> int:
                 row = json.loads(line)
                 done[(row["network"], row["config"], row["index"])] = row
         log(f"# resuming: {len(done)} instances already in {out_dir / 'instances.jsonl'}")
-    jsonl = open(out_dir / "instances.jsonl", "a" if args.resume else "w") if out_dir else None
+    # kept open for the whole run (a line per instance as it finishes), closed at the end
+    jsonl = open(out_dir / "instances.jsonl", "a" if args.resume else "w") if out_dir else None  # noqa: SIM115
     groups: dict[str, dict[str, dict]] = {}
     results: dict[tuple[str, str], list[dict]] = {}
     plan: list[tuple] = []

@@ -38,7 +38,8 @@ def main() -> None:
           f"time limit {args.time_limit} s; bounds {args.bounds or 'spec default'}; "
           f"tighten {'off' if args.no_tighten else 'on'}; code {code_version()}")
     rows = []
-    out = open(args.out, "w") if args.out else None
+    # kept open for the whole run (a line per instance as it finishes), closed after the loop
+    out = open(args.out, "w") if args.out else None  # noqa: SIM115
     for i in range(args.start, args.start + args.count):
         t0 = time.perf_counter()
         opts = {"bounds": args.bounds} if args.bounds else {}
@@ -56,6 +57,8 @@ def main() -> None:
         if out:
             out.write(json.dumps(row) + "\n")
             out.flush()
+    if out:
+        out.close()
     times = [r["total_seconds"] for r in rows]
     solved = sum(r["status"] == "optimal" for r in rows)
     print(f"solved {solved}/{len(rows)} ({100 * solved / len(rows):.0f} %); total time median "

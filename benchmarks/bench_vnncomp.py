@@ -92,7 +92,7 @@ def run_one(inst: dict) -> dict:
     res = None
     try:
         res = queue.get(timeout=inst["timeout"] + 30.0)
-    except Exception:  # noqa: BLE001 - queue.Empty: killed below
+    except Exception:  # noqa: BLE001, S110 - queue.Empty: killed below
         pass
     proc.join(5)
     if proc.is_alive():
@@ -114,8 +114,8 @@ def grade(rec: dict) -> str:
 
 
 def table(records: list[dict]) -> str:
-    lines = ["| benchmark | instances | correct sat | correct unsat | wrong | timeout/unknown "
-             "| errors | decided w/o reference | total time (s) | median time (s) |",
+    lines = [("| benchmark | instances | correct sat | correct unsat | wrong | timeout/unknown "
+              "| errors | decided w/o reference | total time (s) | median time (s) |"),
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for bench in BENCHES:
         recs = [r for r in records if r["bench"] == bench]
@@ -155,7 +155,7 @@ def machine() -> str:
     except Exception:  # noqa: BLE001
         hv = "?"
     try:
-        load = " ".join(open("/proc/loadavg").read().split()[:3])
+        load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
     except OSError:
         load = "?"
     import os

@@ -11,4 +11,4 @@ from nnlang.errors import NnlangError
 from nnlang.results import Result
 
 __version__ = "0.1.0"
-__all__ = ["CompiledModel", "NnlangError", "Result", "compile", "__version__"]
+__all__ = ["CompiledModel", "NnlangError", "Result", "__version__", "compile"]

@@ -29,9 +29,10 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, TextIO
+from typing import Any, TextIO
 
 import numpy as np
 
@@ -163,7 +164,7 @@ def prepare(config: BatchConfig) -> tuple[str | None, int | None]:
             shapes = _npz_keys(path)
             if key is None and len(shapes) == 1:
                 key = next(iter(shapes))
-            if key in shapes and shapes[key]:
+            if shapes.get(key):
                 sizes.append(shapes[key][0])
     return text, (min(sizes) if sizes else None)
 
@@ -192,7 +193,7 @@ def solve_instance(task: dict[str, Any]) -> dict[str, Any]:
     except NnlangError as err:
         line.update(status="error", message=err.render())
         m = result = None
-    except Exception as exc:  # a bug in nnlang: record it and keep the batch going
+    except Exception as exc:  # noqa: BLE001 - a bug in nnlang: record it and keep the batch going
         line.update(status="error", message=f"internal error: {type(exc).__name__}: {exc}",
                     traceback=traceback.format_exc())
         m = result = None
@@ -204,7 +205,7 @@ def solve_instance(task: dict[str, Any]) -> dict[str, Any]:
         line.update(d)
         try:
             subs = pictures.subjects(m, result, task.get("original"), with_missing=True)
-        except Exception as exc:  # pictures are a bonus: never lose a solve to them
+        except Exception as exc:  # noqa: BLE001 - pictures are a bonus: never lose a solve to them
             subs = []
             line.setdefault("warnings", []).append(f"pictures: {type(exc).__name__}: {exc}")
         line["pictures"] = {
@@ -282,7 +283,7 @@ def _json_default(o: Any) -> Any:
 def _clock(seconds: float) -> str:
     if not math.isfinite(seconds):
         return "--:--"
-    s = int(round(seconds))
+    s = round(seconds)
     h, rem = divmod(s, 3600)
     return f"{h}:{rem // 60:02d}:{rem % 60:02d}" if h else f"{rem // 60:02d}:{rem % 60:02d}"
 
@@ -304,7 +305,7 @@ class Progress:
     def text(self) -> str:
         n = self.already + self.done
         frac = n / self.total if self.total else 1.0
-        filled = int(round(frac * self.width))
+        filled = round(frac * self.width)
         elapsed = time.perf_counter() - self.start
         left = self.total - n
         eta = elapsed / self.done * left if self.done else math.inf
@@ -497,7 +498,7 @@ def _machine() -> str:
         from importlib.metadata import version
 
         hv = version("highspy")
-    except Exception:  # pragma: no cover
+    except Exception:  # noqa: BLE001  # pragma: no cover
         hv = "?"
     cpu = platform.processor() or platform.machine()
     try:
@@ -529,13 +530,13 @@ def write_summary(config: BatchConfig, lines: list[dict], summary: dict,
             f"- machine: {_machine()}",
             f"- code: {_meta_code(config)}", ""]
     body = [summary_table({stem: summary}), "", f"Statuses: {_status_line(summary)}.", "",
-            "Columns: Obj. = mean objective of the instances with a solution; %solved = "
-            "instances the solver finished (optimal or proven infeasible); %gap = mean "
-            "optimality gap, 0 for optimal instances, 100 without a solution; "
-            "%gap unsolved = the same over time-limited instances only; Nodes = mean "
-            "branch-and-bound nodes; Time = mean solver seconds; t.pre = mean bound "
-            "computation seconds; compile = mean parse+check+encode+CVXPY seconds; "
-            "wall = mean seconds per instance end to end (docs/batch.md).", ""]
+            ("Columns: Obj. = mean objective of the instances with a solution; %solved = "
+             "instances the solver finished (optimal or proven infeasible); %gap = mean "
+             "optimality gap, 0 for optimal instances, 100 without a solution; "
+             "%gap unsolved = the same over time-limited instances only; Nodes = mean "
+             "branch-and-bound nodes; Time = mean solver seconds; t.pre = mean bound "
+             "computation seconds; compile = mean parse+check+encode+CVXPY seconds; "
+             "wall = mean seconds per instance end to end (docs/batch.md)."), ""]
     body += ["## Instances", "", _instance_table(lines), ""] + extra
     text = "\n".join(head + body) + "\n"
     (config.out_dir / SUMMARY).write_text(text)
@@ -693,7 +694,7 @@ def run_batch(config: BatchConfig, progress: TextIO | None = sys.stderr,
                             f"a worker process died ({exc}); the finished instances are "
                             f"in {results_path}: run the same command again to continue"
                         ) from None
-                    except Exception as exc:  # the task failed outside solve_instance
+                    except Exception as exc:  # noqa: BLE001 - the task failed outside solve_instance
                         line = {"instance": futures[fut], "param": config.param,
                                 "status": "error",
                                 "message": f"worker failed: {type(exc).__name__}: {exc}"}
@@ -715,7 +716,7 @@ def run_batch(config: BatchConfig, progress: TextIO | None = sys.stderr,
         try:
             pics, extra = _picture_files(config, lines)
             files += pics
-        except Exception as exc:  # pragma: no cover - never lose a summary to a picture
+        except Exception as exc:  # noqa: BLE001  # pragma: no cover - never lose a summary to a picture
             if echo:
                 echo(f"warning: pictures failed: {type(exc).__name__}: {exc}")
     if lines:

@@ -34,7 +34,7 @@ class NnlangError(Exception):
         self.span = span
         self.source = source
 
-    def with_span(self, span: Span | None, source: str | None = None) -> "NnlangError":
+    def with_span(self, span: Span | None, source: str | None = None) -> NnlangError:
         """Attach a location if the error has none yet; returns self."""
         if self.span is None and span is not None:
             self.span = span

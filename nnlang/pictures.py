@@ -19,9 +19,10 @@ same pictures from its ``results.jsonl`` lines.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -298,7 +299,7 @@ def write_images(sub: Subject, out_dir: Path, prefix: str) -> list[Path]:
 def _fmt(v: float) -> str:
     v = float(v)
     if abs(v - round(v)) < 1e-6:
-        return str(int(round(v)))
+        return str(round(v))
     return f"{v:.4g}"
 
 
@@ -320,8 +321,8 @@ def attribute_table(sub: Subject) -> str:
         lines.append(f"| {j} | {_fmt(o)} | {_fmt(v)} | {mark} |")
     changed = int(np.sum(np.abs(change) >= 1e-6))
     lines += ["",
-              f"original ({', '.join(_fmt(v) for v in orig)}) -> "
-              f"new ({', '.join(_fmt(v) for v in new)})",
+              (f"original ({', '.join(_fmt(v) for v in orig)}) -> "
+               f"new ({', '.join(_fmt(v) for v in new)})"),
               f"{changed} attribute(s) changed, sum of |change| = {_fmt(np.abs(change).sum())}"]
     if sub.original_predicted is not None or sub.predicted is not None:
         lines.append(f"predicted class: {sub.original_predicted} -> {sub.predicted}")
@@ -449,9 +450,9 @@ def grid_image(rows: list[GridRow], shape: tuple[int, ...], lo: float, hi: float
 def changes_table(rows: list[GridRow]) -> str:
     """Markdown in the style of seed 000 fig. 4.2: instance, original input,
     adversarial example, sum of |change|, changed attributes, predicted classes."""
-    lines = ["| instance | original input | new input | sum abs change | changed | "
-             "predicted |", "|---:|---|---|---:|---:|---|"]
-    fmt = lambda a: "(" + ", ".join(_fmt(v) for v in a) + ")"  # noqa: E731
+    lines = [("| instance | original input | new input | sum abs change | changed | "
+              "predicted |"), "|---:|---|---|---:|---:|---|"]
+    fmt = lambda a: "(" + ", ".join(_fmt(v) for v in a) + ")"
     for r in rows:
         if r.value is None:
             orig = "-" if r.original is None else fmt(np.asarray(r.original).ravel())

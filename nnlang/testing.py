@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,7 @@ def random_network(sizes: list[int], seed: int = 0, relu_output: bool = False,
     """A network with Gaussian weights (He scaling times ``scale``) and biases."""
     rng = np.random.default_rng(seed)
     layers = []
-    for k, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+    for k, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
         W = rng.normal(0.0, scale * np.sqrt(2.0 / n_in), size=(n_out, n_in))
         b = rng.normal(0.0, 0.5 * scale, size=n_out)
         last = k == len(sizes) - 2

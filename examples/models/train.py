@@ -35,24 +35,25 @@ import os
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = "1"
 
-import argparse  # noqa: E402
-import csv  # noqa: E402
-import gzip  # noqa: E402
-import io  # noqa: E402
-import json  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-import zipfile  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import csv
+import gzip
+import io
+import itertools
+import json
+import sys
+import time
+import zipfile
+from pathlib import Path
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from nnlang.networks.network import Dense, Network  # noqa: E402
-from nnlang.networks.npz import load_npz, save_npz  # noqa: E402
+from nnlang.networks.network import Dense, Network
+from nnlang.networks.npz import load_npz, save_npz
 
 MODELS = REPO / "examples" / "models"
 DATA = REPO / "examples" / "data"
@@ -136,7 +137,7 @@ def read_mnist(shared: Path):
 
 def he_init(sizes: list[int], rng: np.random.Generator) -> list[list[np.ndarray]]:
     params = []
-    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+    for n_in, n_out in itertools.pairwise(sizes):
         W = rng.standard_normal((n_out, n_in)) * np.sqrt(2.0 / n_in)
         params.append([W, np.zeros(n_out)])
     return params
@@ -295,9 +296,9 @@ def train_breast(name, hidden, X, y, train_idx, test_idx, *, seeds, epochs, min_
             f"-> {'accepted' if ok else 'rejected'} ({seconds:.1f} s)")
         tried.append(seed)
         if ok:
-            return net, dict(seed=seed, seeds_tried=tried, train_accuracy=train_acc,
-                             test_accuracy=test_acc, test_ties=ties, seconds=seconds,
-                             sample_outputs=s_out.tolist())
+            return net, {"seed": seed, "seeds_tried": tried, "train_accuracy": train_acc,
+                         "test_accuracy": test_acc, "test_ties": ties, "seconds": seconds,
+                         "sample_outputs": s_out.tolist()}
     raise SystemExit(f"{name}: no seed in {list(seeds)} reached the acceptance criteria")
 
 
@@ -329,9 +330,9 @@ def train_mnist(name, hidden, data, *, seeds, epochs, lr, weight_decay, min_acc,
             f"-> {'accepted' if ok else 'rejected'} ({seconds:.1f} s)")
         tried.append(seed)
         if ok:
-            return net, dict(seed=seed, seeds_tried=tried, train_accuracy=train_acc,
-                             test_accuracy=test_acc, first100_accuracy=first100,
-                             seconds=seconds)
+            return net, {"seed": seed, "seeds_tried": tried, "train_accuracy": train_acc,
+                         "test_accuracy": test_acc, "first100_accuracy": first100,
+                         "seconds": seconds}
     raise SystemExit(f"{name}: no seed in {list(seeds)} reached the acceptance criteria")
 
 
@@ -346,7 +347,7 @@ def main(argv=None) -> int:
     shared = args.shared if args.shared.is_absolute() else (Path.cwd() / args.shared)
     MODELS.mkdir(parents=True, exist_ok=True)
     DATA.mkdir(parents=True, exist_ok=True)
-    log = lambda msg: print(msg, flush=True)  # noqa: E731
+    log = lambda msg: print(msg, flush=True)
     summary: dict[str, dict] = {}
 
     # --- breast cancer data -------------------------------------------------
@@ -359,7 +360,7 @@ def main(argv=None) -> int:
             writer.writerow(row + [label])
     write_arrays(DATA / "breast_samples.npz", inputs=BREAST_SAMPLES, labels=BREAST_SAMPLE_LABELS)
     perm = np.random.default_rng(BREAST_SPLIT_SEED).permutation(len(y))
-    n_train = int(round(BREAST_TRAIN_FRACTION * len(y)))
+    n_train = round(BREAST_TRAIN_FRACTION * len(y))
     train_idx, test_idx = np.sort(perm[:n_train]), np.sort(perm[n_train:])
     log(f"  split seed {BREAST_SPLIT_SEED}: {len(train_idx)} train / {len(test_idx)} test rows")
 

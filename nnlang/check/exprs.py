@@ -155,12 +155,10 @@ class ExprChecker:
         _broadcast(a.shape, b.shape, span, f"'{op}'")
         if op == "/" and np.any(b == 0):
             raise SemanticError("division by zero", span)
-        if op == "%" and (a.dtype.kind == "f" or b.dtype.kind == "f" or np.any(b == 0)):
-            if np.any(b == 0):
-                raise SemanticError("modulo by zero", span)
-        if op == "@":
-            if a.ndim == 0 or b.ndim == 0 or a.shape[-1] != b.shape[0]:
-                raise SemanticError(f"matrix product of shapes {list(a.shape)} and "
+        if op == "%" and np.any(b == 0):
+            raise SemanticError("modulo by zero", span)
+        if op == "@" and (a.ndim == 0 or b.ndim == 0 or a.shape[-1] != b.shape[0]):
+            raise SemanticError(f"matrix product of shapes {list(a.shape)} and "
                                     f"{list(b.shape)} does not match", span)
         fn = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
               "%": operator.mod, "@": operator.matmul}[op]

@@ -72,7 +72,7 @@ class _Checker:
             getattr(self, "_" + type(stmt).__name__.lower())(stmt)
         unknown = set(self.overrides) - set(self.params)
         if unknown:
-            name = sorted(unknown)[0]
+            name = min(unknown)
             known = ", ".join(sorted(self.params)) or "none"
             raise SemanticError(f"--set {name}: the spec declares no parameter '{name}' "
                                 f"(parameters: {known})", Span(str(self.path), 1, 1))

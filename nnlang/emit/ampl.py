@@ -396,9 +396,9 @@ class AmplBuilder:
                 return net
         p = a.network.name or "net"
         sizes = a.network.sizes
-        net = dict(network=a.network, spec_name=a.network.name,
-                   sizes="-".join(map(str, sizes)), K=self.name(f"{p}_K"),
-                   n=self.name(f"{p}_n"), W=self.name(f"{p}_W"), b=self.name(f"{p}_b"))
+        net = {"network": a.network, "spec_name": a.network.name,
+               "sizes": "-".join(map(str, sizes)), "K": self.name(f"{p}_K"),
+               "n": self.name(f"{p}_n"), "W": self.name(f"{p}_W"), "b": self.name(f"{p}_b")}
         layers = a.network.layers
         self.chunks.append(f"param {net['K']} := {len(layers)};")
         self.chunks.append(f"param {net['n']} :=" +

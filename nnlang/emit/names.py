@@ -370,7 +370,7 @@ def fmt_numbers(values: np.ndarray, suffix: str = "") -> list[str]:
     out = list(map(("%r" + suffix).__mod__, v.tolist()))
     if whole.any():
         for i in np.flatnonzero(whole).tolist():
-            out[i] = "%d%s" % (v[i], suffix)
+            out[i] = f"{int(v[i])}{suffix}"
     return out
 
 

@@ -21,51 +21,51 @@ class Aff:
         return int(self.c.size)
 
     @staticmethod
-    def const(value: np.ndarray, n: int) -> "Aff":
+    def const(value: np.ndarray, n: int) -> Aff:
         v = np.asarray(value, dtype=float)
         return Aff(sp.csr_matrix((v.size, n)), v.ravel().copy(), tuple(v.shape))
 
     @staticmethod
-    def columns(offset: int, size: int, n: int, shape: tuple[int, ...]) -> "Aff":
+    def columns(offset: int, size: int, n: int, shape: tuple[int, ...]) -> Aff:
         """The identity over columns ``offset .. offset + size``."""
         A = sp.csr_matrix((np.ones(size), np.arange(offset, offset + size),
                            np.arange(size + 1)), shape=(size, n))
         return Aff(A, np.zeros(size), shape)
 
-    def padded(self, n: int) -> "Aff":
+    def padded(self, n: int) -> Aff:
         if self.A.shape[1] == n:
             return self
         A = self.A.copy()
         A.resize((A.shape[0], n))
         return Aff(A, self.c, self.shape)
 
-    def rows(self, idx: np.ndarray, shape: tuple[int, ...]) -> "Aff":
+    def rows(self, idx: np.ndarray, shape: tuple[int, ...]) -> Aff:
         return Aff(self.A[idx], self.c[idx], shape)
 
-    def broadcast(self, shape: tuple[int, ...]) -> "Aff":
+    def broadcast(self, shape: tuple[int, ...]) -> Aff:
         if tuple(shape) == self.shape:
             return self
         idx = np.broadcast_to(np.arange(self.size).reshape(self.shape), shape).ravel()
         return self.rows(idx, tuple(shape))
 
-    def scaled(self, factor: np.ndarray) -> "Aff":
+    def scaled(self, factor: np.ndarray) -> Aff:
         f = np.asarray(factor, dtype=float)
         shape = tuple(np.broadcast_shapes(f.shape, self.shape))
         base = self.broadcast(shape)
         fv = np.broadcast_to(f, shape).ravel()
         return Aff(sp.diags(fv).tocsr() @ base.A, fv * base.c, shape)
 
-    def __add__(self, other: "Aff") -> "Aff":
+    def __add__(self, other: Aff) -> Aff:
         shape = tuple(np.broadcast_shapes(self.shape, other.shape))
         a, b = self.broadcast(shape), other.broadcast(shape)
         n = max(a.A.shape[1], b.A.shape[1])
         a, b = a.padded(n), b.padded(n)
         return Aff((a.A + b.A).tocsr(), a.c + b.c, shape)
 
-    def __neg__(self) -> "Aff":
+    def __neg__(self) -> Aff:
         return Aff(-self.A, -self.c, self.shape)
 
-    def __sub__(self, other: "Aff") -> "Aff":
+    def __sub__(self, other: Aff) -> Aff:
         return self + (-other)
 
     def is_constant(self) -> bool:

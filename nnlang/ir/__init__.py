@@ -1,8 +1,21 @@
 """The typed, checked model: networks, parameters, variables, expressions, constraints."""
 
 from nnlang.ir.nodes import (
-    ATOMS, Add, Apply, Atom, Const, Expr, Index, LayerRef, MatMul, NetworkDef, Reshape,
-    Scale, Sum, Var, VarRef,
+    ATOMS,
+    Add,
+    Apply,
+    Atom,
+    Const,
+    Expr,
+    Index,
+    LayerRef,
+    MatMul,
+    NetworkDef,
+    Reshape,
+    Scale,
+    Sum,
+    Var,
+    VarRef,
 )
 from nnlang.ir.options import Options
 from nnlang.ir.program import Comparison, Objective, Program

@@ -39,7 +39,7 @@ def load_npz(path: Path, activations: list[str] | None = None) -> Network:
         )
     if w_keys != list(range(len(w_keys))):
         raise DataError(f"weights file '{path}': layer keys must be W0..W{len(w_keys) - 1}, "
-                        f"found {', '.join('W%d' % k for k in w_keys)}")
+                        f"found {', '.join(f'W{k}' for k in w_keys)}")
     n_layers = len(w_keys)
     for k in range(n_layers):
         if f"b{k}" not in arrays:

@@ -899,7 +899,7 @@ def _conv2d(X: np.ndarray, K: np.ndarray, strides: list[int], dil: list[int], pa
     """ONNX ``Conv`` without bias: ``X`` (B, C, H, W), ``K`` (M, C/group, kh, kw)."""
     from numpy.lib.stride_tricks import sliding_window_view
 
-    B, C, H, W = X.shape
+    B = X.shape[0]
     M, Cg, kh, kw = K.shape
     Xp = np.pad(X, ((0, 0), (0, 0), (pads[0], pads[2]), (pads[1], pads[3])))
     eh, ew = (kh - 1) * dil[0] + 1, (kw - 1) * dil[1] + 1

@@ -2,4 +2,4 @@
 
 from nnlang.parse.parser import parse_expr, parse_file, parse_text
 
-__all__ = ["parse_file", "parse_text", "parse_expr"]
+__all__ = ["parse_expr", "parse_file", "parse_text"]

@@ -36,49 +36,49 @@ class Name(Node):
 
 @dataclass(frozen=True)
 class ListLit(Node):
-    items: tuple["Expr", ...]
+    items: tuple[Expr, ...]
 
 
 @dataclass(frozen=True)
 class BinOp(Node):
     op: str  # + - * / @ %
-    left: "Expr"
-    right: "Expr"
+    left: Expr
+    right: Expr
 
 
 @dataclass(frozen=True)
 class Neg(Node):
-    operand: "Expr"
+    operand: Expr
 
 
 @dataclass(frozen=True)
 class Slice(Node):
-    start: "Expr | None"
-    stop: "Expr | None"
+    start: Expr | None
+    stop: Expr | None
 
 
 @dataclass(frozen=True)
 class Index(Node):
-    base: "Expr"
-    items: tuple["Expr | Slice", ...]
+    base: Expr
+    items: tuple[Expr | Slice, ...]
 
 
 @dataclass(frozen=True)
 class Attr(Node):
-    base: "Expr"
+    base: Expr
     name: str
 
 
 @dataclass(frozen=True)
 class Kwarg(Node):
     name: str
-    value: "Expr"
+    value: Expr
 
 
 @dataclass(frozen=True)
 class Call(Node):
     func: str
-    args: tuple["Expr", ...]
+    args: tuple[Expr, ...]
     kwargs: tuple[Kwarg, ...]
 
 
@@ -86,9 +86,9 @@ class Call(Node):
 class Approx(Node):
     """``expr approx method(args)``, e.g. ``sumsq(d) approx pwl(17)``."""
 
-    expr: "Expr"
+    expr: Expr
     method: str
-    args: tuple["Expr", ...]
+    args: tuple[Expr, ...]
     kwargs: tuple[Kwarg, ...]
 
 
@@ -108,7 +108,7 @@ class CondCmp(Node):
 @dataclass(frozen=True)
 class CondBool(Node):
     op: str  # and | or | not
-    operands: tuple["Cond", ...]
+    operands: tuple[Cond, ...]
 
 
 Cond = CondCmp | CondBool

@@ -87,8 +87,8 @@ def dnf_lines(dnf: tuple[Conjunction, ...], name: str, indent: str = "    ",
               out: str = "y", margin: str | None = None) -> list[str]:
     """The constraint lines for an output condition (empty list: always true)."""
     if margin is None and any(c.rows == 0 for c in dnf):
-        return [f"{indent}# the output condition always holds: any input in the box is a "
-                "counterexample"]
+        return [(f"{indent}# the output condition always holds: any input in the box is a "
+                 "counterexample")]
     if not dnf:
         raise ValueError("an empty output condition (false) has no spec")
     if len(dnf) == 1:
@@ -155,8 +155,8 @@ def spec_text(network_path: str, prop: Property, cases: list[Case] | None = None
         lo = np.min([c.lo for c in cases], axis=0)
         hi = np.max([c.hi for c in cases], axis=0)
         arrays["lo"], arrays["hi"] = lo, hi
-        head += [f"# The input region is the union of {len(cases)} boxes (an 'or' in the "
-                 "VNN-LIB file);",
+        head += [(f"# The input region is the union of {len(cases)} boxes (an 'or' in the "
+                  "VNN-LIB file);"),
                  "# x ranges over their hull and the constraint 'input_region' picks one box.",
                  f'param lo[{n}] = data("{box_file}", "lo")      # the hull of the boxes',
                  f'param hi[{n}] = data("{box_file}", "hi")']

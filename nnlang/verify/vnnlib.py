@@ -344,7 +344,7 @@ class _Reader:
                 raise self.error(SyntaxError_, f"'{op}' needs at least two arguments", head)
             terms = [self.linear(a) for a in args]
             ids: list[int] = []
-            for a, b in zip(terms, terms[1:]):
+            for a, b in itertools.pairwise(terms):
                 if op in ("<=", "<", "="):
                     ids.append(self.atom(_sub(a, b), head))
                 if op in (">=", ">", "="):

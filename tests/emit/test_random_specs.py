@@ -46,7 +46,7 @@ def random_spec(seed: int, folder: Path) -> str:
     lines.append(f"y = net({inp})")
     second = rng.random()
     if second < 0.2:  # a second application of the same network: shared weights
-        lines.append("var x2[%d] in [0, 1]" % n_in)
+        lines.append(f"var x2[{n_in}] in [0, 1]")
         lines.append("y2 = net(x2)")
     elif second < 0.35:  # a chained network: its input is y's output layer
         net2 = random_network([n_out, 3, 2], seed=seed + 1000)

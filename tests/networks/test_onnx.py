@@ -15,12 +15,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 onnx = pytest.importorskip("onnx")
-from onnx import TensorProto, helper, numpy_helper  # noqa: E402
-from onnx.reference import ReferenceEvaluator  # noqa: E402
+from onnx import TensorProto, helper, numpy_helper
+from onnx.reference import ReferenceEvaluator
 
-from nnlang.errors import DataError, UnsupportedError  # noqa: E402
-from nnlang.networks.load import load_network  # noqa: E402
-from nnlang.networks.onnx import load_onnx  # noqa: E402
+from nnlang.errors import DataError, UnsupportedError
+from nnlang.networks.load import load_network
+from nnlang.networks.onnx import load_onnx
 
 SHARED = Path(__file__).resolve().parents[3] / "shared"
 DATA = SHARED / "data"
@@ -230,7 +230,7 @@ def test_scalar_normalization_constant_nodes_and_flatten(tmp_path):
     # Like the ERAN net: Constant Sub 0.1307, Constant Div 0.3081, Flatten of [1,1,4,4].
     rng = np.random.default_rng(9)
     W, b = rand(rng, 5, 16), rand(rng, 5)
-    mk = lambda name, v: helper.make_node(  # noqa: E731
+    mk = lambda name, v: helper.make_node(
         "Constant", [], [name], value=_init(name, v))
     nodes = [
         mk("mu", 0.1307), helper.make_node("Sub", ["x", "mu"], ["s"]),

@@ -2,12 +2,18 @@
 
     python benchmarks/results/dnn_quick/bounds_lp_relaxation_script.py mnist_dnn3 0.02
 """
-import sys, os, tempfile, pathlib, time
+import pathlib
+import sys
+import tempfile
+import time
+
 REPO = str(pathlib.Path(__file__).resolve().parents[3])
-import numpy as np
 sys.path.insert(0, REPO); sys.path.insert(0, REPO + '/tests/encode')
-import nnlang, nnlang.encode.partition as P
 from test_partition import lp_relaxation
+
+import nnlang
+import nnlang.encode.partition as P
+
 net = sys.argv[1]; eps = float(sys.argv[2])
 d = pathlib.Path(tempfile.mkdtemp())
 spec = f'''network net = load("{REPO}/examples/models/{net}.npz")
