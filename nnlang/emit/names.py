@@ -35,7 +35,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from nnlang.errors import Span
-from nnlang.ir.milp import AppEncoding, MilpModel, RowBlock, VarBlock
+from nnlang.ir.milp import AppEncoding, MilpModel, RowBlock, VarBlock, entry_suffixes
 
 MAX_LEN = 255
 
@@ -97,12 +97,7 @@ def indexed(base: str, shape: tuple[int, ...], size: int, sep: str = "_") -> lis
 
 def spec_indexed(name: str, shape: tuple[int, ...], size: int) -> list[str]:
     """``x[i,j]`` for every entry (``x`` for a scalar): how the spec writes it."""
-    if size == 1 and shape == ():
-        return [name]
-    if len(shape) <= 1 or int(np.prod(shape)) != size:
-        return [f"{name}[{i}]" for i in range(size)]
-    coords = np.stack(np.unravel_index(np.arange(size), shape), axis=1).tolist()
-    return [f"{name}[{','.join(map(str, c))}]" for c in coords]
+    return [name + s for s in entry_suffixes(shape, size)]
 
 
 # ---------------------------------------------------------------- network structure
@@ -250,6 +245,8 @@ def column_names(milp: MilpModel, layers: dict[str, LayerInfo] | None = None,
                 tag = "s" if block is info.s else "z"
                 nm = [f"{base}_L{k}_{tag}{i}" for i in info.unstable.tolist()]
                 og = [f"{label}.L{k}.{tag}[{i}]" for i in info.unstable.tolist()]
+        elif block.labels is not None and len(block.labels) == block.size:
+            nm, og = [sanitize(lab) for lab in block.labels], list(block.labels)
         else:
             nm = indexed(sanitize(block.name), block.shape, block.size)
             og = spec_indexed(block.name, block.shape, block.size)

@@ -13,17 +13,21 @@ import scipy.sparse as sp
 
 from nnlang.encode.affine import Aff, interval
 from nnlang.errors import SemanticError, Span
+from nnlang.ir.milp import entry_suffixes
 
 
-def _epigraph_rows(builder, name: str, e: Aff, t_cols: np.ndarray, span: Span) -> None:
-    """Rows ``e_i - t_{k(i)} <= 0`` and ``-e_i - t_{k(i)} <= 0``."""
+def _epigraph_rows(builder, name: str, e: Aff, t_cols: np.ndarray, span: Span,
+                   entries: list[str] | None = None) -> None:
+    """Rows ``e_i - t_{k(i)} <= 0`` and ``-e_i - t_{k(i)} <= 0`` (``entries``: the
+    index of each row's entry as the spec writes it, e.g. ``[4]``)."""
     n = builder.n
     m = e.size
     T = sp.csr_matrix((np.ones(m), (np.arange(m), t_cols)), shape=(m, n))
     A = e.padded(n).A
     inf = np.full(m, -np.inf)
-    builder.add_rows(f"{name}.pos", (A - T).tocsr(), inf, -e.c, "aux", span)
-    builder.add_rows(f"{name}.neg", (-A - T).tocsr(), inf, e.c, "aux", span)
+    for tag, M, hi in (("pos", A - T, -e.c), ("neg", -A - T, e.c)):
+        labels = None if entries is None else [f"{name}.{tag}{i}" for i in entries]
+        builder.add_rows(f"{name}.{tag}", M.tocsr(), inf, hi, "aux", span, labels)
 
 
 def _range(builder, e: Aff) -> tuple[np.ndarray, np.ndarray]:
@@ -51,10 +55,13 @@ def encode_abs(builder, e: Aff, span: Span) -> Aff:
         return e.scaled(sign.reshape(e.shape))
     name = builder.fresh("abs", span)
     bound = np.maximum(np.abs(lo[free]), np.abs(hi[free]))
+    # the columns and rows keep the entries' own indices: abs_L19[4] is |e[4]|
+    entries = entry_suffixes(e.shape, e.size)
+    entries = [entries[i] for i in free.tolist()]
     t = builder.add_block(name, (free.size,), "continuous", np.zeros(free.size), bound, "aux",
-                          span)
+                          span, [name + s for s in entries])
     _epigraph_rows(builder, name, e.rows(free, (free.size,)),
-                   t.offset + np.arange(free.size), span)
+                   t.offset + np.arange(free.size), span, entries)
     n = builder.n
     fixed = e.padded(n).scaled(sign.reshape(e.shape))  # zero rows where free
     T = sp.csr_matrix((np.ones(free.size), (free, t.offset + np.arange(free.size))),

@@ -54,10 +54,10 @@ class Builder:
         self._names[tag] = k + 1
         return tag if k == 0 else f"{tag}_{k}"
 
-    def add_block(self, name, shape, kind, lb, ub, role, span=None) -> VarBlock:
+    def add_block(self, name, shape, kind, lb, ub, role, span=None, labels=None) -> VarBlock:
         lb = np.asarray(lb, dtype=float).ravel()
         ub = np.asarray(ub, dtype=float).ravel()
-        block = VarBlock(name, tuple(shape), kind, lb, ub, self.n, role, span)
+        block = VarBlock(name, tuple(shape), kind, lb, ub, self.n, role, span, labels)
         self.blocks.append(block)
         self.n += block.size
         return block

@@ -17,6 +17,17 @@ from nnlang.errors import Span
 from nnlang.networks.network import Network
 
 
+def entry_suffixes(shape: tuple[int, ...], size: int) -> list[str]:
+    """How the spec indexes each entry of an array, row-major: ``[i,j]`` (``""`` for a
+    scalar; ``[k]`` by position when ``shape`` does not hold ``size`` entries)."""
+    if size == 1 and shape == ():
+        return [""]
+    if len(shape) <= 1 or int(np.prod(shape)) != size:
+        return [f"[{i}]" for i in range(size)]
+    coords = np.stack(np.unravel_index(np.arange(size), shape), axis=1).tolist()
+    return [f"[{','.join(map(str, c))}]" for c in coords]
+
+
 @dataclass(eq=False)
 class VarBlock:
     """A contiguous range of columns ``offset .. offset + size``."""
@@ -29,6 +40,9 @@ class VarBlock:
     offset: int
     role: str  # user | layer | slack | relu_binary | aux
     span: Span | None = None
+    # per column, how the spec would write it (a block over some entries of a larger
+    # expression: ``abs_L19[4]`` is entry 4 of that line's ``abs``), else by position
+    labels: list[str] | None = None
 
     @property
     def size(self) -> int:

@@ -90,3 +90,24 @@ def test_scip_reads_the_quadratic_objective_and_agrees(tmp_path, readers, fmt):
     (path,) = emit_files(m, fmt, tmp_path / "out")
     readers.same((ref.status, ref.objective), readers.scip(path), f"SCIP on {path.name}",
                  rel=1e-5)
+
+
+def test_abs_columns_and_rows_keep_the_entry_index(tmp_path):
+    """``norm1(x - xbar)`` needs epigraph columns only where the sign is free; each
+    is named by its entry (``abs_L19_4`` is ``|x[4] - xbar[4]|``), not by a counter."""
+    from nnlang.emit.names import column_names
+
+    m = nnlang.compile(REPO / "examples" / "breast_cancer_adversarial.nnq")
+    names, origins = column_names(m.milp)
+    block = next(b for b in m.milp.blocks if b.name.startswith("abs"))
+    cols = names[block.cols]
+    assert len(cols) < 9  # sign-fixed entries have no column
+    for name, origin in zip(cols, origins[block.cols]):
+        i = int(name.rsplit("_", 1)[1])
+        assert origin == f"{block.name}[{i}]"
+        # the rows of that column hold x[i] and no other entry of x
+        for tag in ("pos", "neg"):
+            rows = next(r for r in m.milp.rows if r.name == f"{block.name}.{tag}")
+            row = rows.A[rows.labels.index(f"{block.name}.{tag}[{i}]")]
+            x = next(b for b in m.milp.blocks if b.name == "x")
+            assert set(row.indices.tolist()) == {x.offset + i, block.offset + cols.index(name)}

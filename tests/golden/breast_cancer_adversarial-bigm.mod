@@ -59,15 +59,15 @@ subject to wrong_class:
 # abs_L19.pos: aux rows (breast_cancer_adversarial.nnq:19)
 subject to abs_L19_pos_0:
     x[0] - abs_L19[0] <= 2;
-subject to abs_L19_pos_1:
+subject to abs_L19_pos_4:
     x[4] - abs_L19[1] <= 2;
-subject to abs_L19_pos_2:
+subject to abs_L19_pos_6:
     x[6] - abs_L19[2] <= 3;
 # abs_L19.neg: aux rows (breast_cancer_adversarial.nnq:19)
 subject to abs_L19_neg_0:
     - x[0] - abs_L19[0] <= -2;
-subject to abs_L19_neg_1:
+subject to abs_L19_neg_4:
     - x[4] - abs_L19[1] <= -2;
-subject to abs_L19_neg_2:
+subject to abs_L19_neg_6:
     - x[6] - abs_L19[2] <= -3;
 

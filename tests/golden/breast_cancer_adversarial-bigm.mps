@@ -43,12 +43,12 @@ ROWS
  G  wrong_class
 * abs_L19.pos: aux rows (breast_cancer_adversarial.nnq:19)
  L  abs_L19_pos_0
- L  abs_L19_pos_1
- L  abs_L19_pos_2
+ L  abs_L19_pos_4
+ L  abs_L19_pos_6
 * abs_L19.neg: aux rows (breast_cancer_adversarial.nnq:19)
  L  abs_L19_neg_0
- L  abs_L19_neg_1
- L  abs_L19_neg_2
+ L  abs_L19_neg_4
+ L  abs_L19_neg_6
 COLUMNS
     MARKER0  'MARKER'  'INTORG'
     x_0  y_L1_eq_0  0.09008344149091746
@@ -71,8 +71,8 @@ COLUMNS
     x_4  y_L1_eq_0  0.007412736414342429
     x_4  y_L1_eq_1  0.08351946775344199
     x_4  y_L1_eq_2  0.004419767286652438
-    x_4  abs_L19_pos_1  1
-    x_4  abs_L19_neg_1  -1
+    x_4  abs_L19_pos_4  1
+    x_4  abs_L19_neg_4  -1
     x_5  obj  1
     x_5  y_L1_eq_0  0.10590700728916307
     x_5  y_L1_eq_1  -0.1339241468872102
@@ -80,8 +80,8 @@ COLUMNS
     x_6  y_L1_eq_0  0.047540857882508177
     x_6  y_L1_eq_1  0.18262766473554176
     x_6  y_L1_eq_2  0.05668261004846894
-    x_6  abs_L19_pos_2  1
-    x_6  abs_L19_neg_2  -1
+    x_6  abs_L19_pos_6  1
+    x_6  abs_L19_neg_6  -1
     x_7  obj  1
     x_7  y_L1_eq_0  0.024814530639945716
     x_7  y_L1_eq_1  -0.06371736549334718
@@ -165,12 +165,12 @@ COLUMNS
     abs_L19_0  obj  1
     abs_L19_0  abs_L19_pos_0  -1
     abs_L19_0  abs_L19_neg_0  -1
-    abs_L19_1  obj  1
-    abs_L19_1  abs_L19_pos_1  -1
-    abs_L19_1  abs_L19_neg_1  -1
-    abs_L19_2  obj  1
-    abs_L19_2  abs_L19_pos_2  -1
-    abs_L19_2  abs_L19_neg_2  -1
+    abs_L19_4  obj  1
+    abs_L19_4  abs_L19_pos_4  -1
+    abs_L19_4  abs_L19_neg_4  -1
+    abs_L19_6  obj  1
+    abs_L19_6  abs_L19_pos_6  -1
+    abs_L19_6  abs_L19_neg_6  -1
     obj_constant  obj  -6
 RHS
     RHS  y_L1_eq_0  0.7710958639090502
@@ -190,11 +190,11 @@ RHS
     RHS  y_L3_bigm_s_0  15.91969944318392
     RHS  y_L3_bigm_s_1  0.27408613336571325
     RHS  abs_L19_pos_0  2
-    RHS  abs_L19_pos_1  2
-    RHS  abs_L19_pos_2  3
+    RHS  abs_L19_pos_4  2
+    RHS  abs_L19_pos_6  3
     RHS  abs_L19_neg_0  -2
-    RHS  abs_L19_neg_1  -2
-    RHS  abs_L19_neg_2  -3
+    RHS  abs_L19_neg_4  -2
+    RHS  abs_L19_neg_6  -3
 BOUNDS
  LO BND  x_0  1
  UP BND  x_0  10
@@ -264,9 +264,9 @@ BOUNDS
  UP BND  y_L3_z1  1
  LO BND  abs_L19_0  0
  UP BND  abs_L19_0  8
- LO BND  abs_L19_1  0
- UP BND  abs_L19_1  8
- LO BND  abs_L19_2  0
- UP BND  abs_L19_2  7
+ LO BND  abs_L19_4  0
+ UP BND  abs_L19_4  8
+ LO BND  abs_L19_6  0
+ UP BND  abs_L19_6  7
  FX BND  obj_constant  1
 ENDATA

@@ -102,15 +102,15 @@ subject to few_changes:
 # abs_L20.pos: aux rows (breast_cancer_few_changes.nnq:20)
 subject to abs_L20_pos_0:
     x[0] - abs_L20[0] <= 2;
-subject to abs_L20_pos_1:
+subject to abs_L20_pos_4:
     x[4] - abs_L20[1] <= 2;
-subject to abs_L20_pos_2:
+subject to abs_L20_pos_6:
     x[6] - abs_L20[2] <= 3;
 # abs_L20.neg: aux rows (breast_cancer_few_changes.nnq:20)
 subject to abs_L20_neg_0:
     - x[0] - abs_L20[0] <= -2;
-subject to abs_L20_neg_1:
+subject to abs_L20_neg_4:
     - x[4] - abs_L20[1] <= -2;
-subject to abs_L20_neg_2:
+subject to abs_L20_neg_6:
     - x[6] - abs_L20[2] <= -3;
 
