@@ -390,7 +390,8 @@ def run_outer(model: MilpModel, options: Options, model_at=None,
         result.message = "no feasible solution found within the time limit"
         if np.isfinite(lower):
             result.bound = sign * lower
-    note = (f"outer approximation: {rounds} master MILPs, {env.count} tangents, "
+    note = (f"outer approximation: {rounds} master MILP{'s' if rounds != 1 else ''}, "
+            f"{env.count} tangents, "
             f"fixed-integer QPs {qp_seconds:.2f} s")
     if qp_failed:
         note += f" ({qp_failed} not solved in time)"
@@ -404,6 +405,7 @@ def run_outer(model: MilpModel, options: Options, model_at=None,
         # a point of this value met the model's rows but not its cutoff: outside the
         # ball its neuron bounds may not hold, so it is a hint, not a solution
         result.search["beyond"] = sign * upper
+        result.candidate = (sign * upper, best[0], best[1])
     return result
 
 

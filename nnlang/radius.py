@@ -51,6 +51,8 @@ MIN_GROWTH = 1.1
 # infeasible steps about 2x slower (DNN5 image 3: 34 -> 65 s) and 784-32-16-10
 # images 0-5 lost two of five solved at 30 s (docs/benchmarks.md): off.
 LOWER_ROW = False
+# seconds for confirming a point found beyond a step's ball (its input fixed)
+CONFIRM_SECONDS = 5.0
 # seconds of optimized slopes (alpha-CROWN over the ball) for each step's bounds
 OPTIMIZE = 0.0  # measured: 1-2 fewer unstable ReLUs, no faster steps (docs/benchmarks.md)
 
@@ -160,6 +162,7 @@ def solve_by_radius(compiled, options, run, shrink: bool = False):
     box_unstable = _unstable(milp, {})
     lower, steps, result = 0.0, [], None
     beyond = np.inf  # the least value of a point found beyond a step's cutoff
+    candidate = None  # that point (Result.candidate), for a run that ends without one
     nodes = 0
     solve_seconds = 0.0
     while True:
@@ -200,6 +203,9 @@ def solve_by_radius(compiled, options, run, shrink: bool = False):
             result = run(step, options.updated(time_limit=left, solver_args=args))
         nodes += result.nodes or 0
         solve_seconds += result.solve_seconds
+        if result.candidate is not None and (candidate is None
+                                             or result.candidate[0] < candidate[0]):
+            candidate = result.candidate
         unstable = sum(s.unstable for e in step.applications for s in e.stats)
         steps.append({"value": value, "status": result.status, "unstable": unstable,
                       "seconds": round(time.perf_counter() - t, 4),
@@ -234,14 +240,70 @@ def solve_by_radius(compiled, options, run, shrink: bool = False):
             result.bound = lower if lower > 0 else None
         if result.objective is not None and result.bound is not None:
             result.gap = abs(result.objective - result.bound) / max(abs(result.objective), 1e-9)
+    if result.status == "time_limit" and result.objective is None and candidate is not None:
+        _adopt(compiled, result, candidate, options)
     result.nodes = nodes
     result.solve_seconds = solve_seconds
     result.bounds_seconds += sum(s["bounds_seconds"] for s in steps)
     result.search = {"lower": lower, "largest": top, "steps": steps}
+
     def masters(s: dict) -> str:  # outer approximation's master MILPs in the step
-        return f", {len(s['masters'])} masters" if "masters" in s else ""
+        k = len(s.get("masters", []))
+        return f", {k} master{'s' if k != 1 else ''}" if "masters" in s else ""
 
     result.notes.append(
         "radius search: " + ", ".join(f"{s['value']:.4g} {s['status']} ({s['seconds']:.2f} s, "
                                       f"{s['unstable']} unstable{masters(s)})" for s in steps))
     return result
+
+
+def confirm_point(model: MilpModel, step: MilpModel, x: np.ndarray,
+                  options) -> np.ndarray | None:
+    """Column values of ``model`` with the user variables of ``x`` (columns of the
+    radius step ``step``) and every other column found by HiGHS with them fixed: the
+    network's true values there. None if the spec's rows do not hold at that input."""
+    import highspy
+
+    from nnlang.highs import milp_to_highs, set_time_limit
+    from nnlang.ir.milp import LinearObjective
+
+    values = {b.name: x[b.cols] for b in step.blocks if b.role == "user"}
+    blocks = []
+    for b in model.blocks:
+        if b.role == "user" and b.name in values:
+            v = np.clip(values[b.name], b.lb, b.ub)
+            b = dataclasses.replace(b, lb=v.copy(), ub=v.copy())
+        blocks.append(b)
+    fixed = dataclasses.replace(model, blocks=blocks, objective_cutoff=None,
+                                objective=LinearObjective("minimize", np.zeros(model.n)))
+    h, _ = milp_to_highs(fixed, False)
+    if options.threads is not None:
+        h.setOptionValue("threads", int(options.threads))
+    set_time_limit(h, CONFIRM_SECONDS)
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return None
+    return np.asarray(h.getSolution().col_value, dtype=float)
+
+
+def _adopt(compiled, result, candidate, options) -> None:
+    """Out of time without a solution, but a step found a point beyond its ball: if
+    the original model confirms it, report it (with the search's bound)."""
+    from nnlang.outer import _Objective
+    from nnlang.solve import _take_solution
+
+    value, step, x = candidate
+    full = confirm_point(compiled.milp, step, x, options)
+    if full is None:
+        result.notes.append(f"a point of value {value:.6g} found beyond a radius step's "
+                            "ball was not confirmed in the original model")
+        return
+    obj = _Objective(compiled.milp)
+    result.objective = obj.sign * obj.value(full)
+    result.message = ""
+    if result.bound is not None:
+        result.gap = abs(result.objective - result.bound) / max(abs(result.objective), 1e-9)
+    _take_solution(compiled.milp, full, result)
+    result.notes.append(f"best point: found beyond the ball of a radius step (value "
+                        f"{result.objective:.6g}), confirmed with its input fixed in the "
+                        "original model; not proven optimal")

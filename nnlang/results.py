@@ -56,6 +56,10 @@ class Result:
     search: dict[str, Any] | None = None  # radius search steps (nnlang.radius)
     approximations: dict[str, dict[str, float]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # (value, model, column values) of a point a sub-problem found outside its region
+    # (a radius step's ball, nnlang.outer): not a solution until the radius search
+    # confirms it in the original model. Not serialized.
+    candidate: tuple[float, MilpModel, np.ndarray] | None = field(default=None, repr=False)
 
     @property
     def layers(self) -> dict[str, list[np.ndarray]]:

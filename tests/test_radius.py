@@ -136,3 +136,64 @@ def test_a_point_beyond_the_cutoff_caps_the_next_radius(tmp_path):
     assert v[1] == pytest.approx(1.05 * cutoffs[0])  # the hint, not the usual 1.1-1.5x
     # the hint is used up: the step after it grows as usual
     assert v[2] >= radius.MIN_GROWTH * v[1] * (1 - 1e-9)
+
+
+def _timed_out_after_a_hint(m, point_of):
+    """A fake step runner: step 1 infeasible with a candidate point beyond its ball
+    (``point_of(step)`` gives its columns), step 2 out of time without a point."""
+    from nnlang.results import Result
+
+    calls = []
+
+    def fake(milp, options, model_at=None):
+        calls.append(milp)
+        if len(calls) == 1:
+            x, value = point_of(milp)
+            return Result("infeasible", search={"beyond": value}, candidate=(value, milp, x))
+        return Result("time_limit", bound=0.5 * milp.objective_cutoff)
+
+    return radius.solve_by_radius(m, m.options, fake, shrink=True)
+
+
+def test_a_run_out_of_time_reports_a_confirmed_point_from_beyond_a_ball(tmp_path):
+    """No step found a point inside its ball in time, but one found a point beyond
+    it: fixed in the original model it meets the spec, so it is reported (time limit,
+    the search's bound, the forward-pass check), not 'no solution'."""
+    import numpy as np
+
+    _, path = _spec(tmp_path, 1, "sumsq(x - c)")
+    m = nnlang.compile(path)
+    exact = m.solve(radius_search=False, mip_gap=1e-8)
+    assert exact.status == "optimal"
+
+    def point_of(step):
+        x = np.zeros(step.n)
+        x[step.block("x").cols] = exact.values["x"]
+        return x, exact.objective
+
+    r = _timed_out_after_a_hint(m, point_of)
+    assert r.status == "time_limit"
+    assert r.objective == pytest.approx(exact.objective, rel=1e-7)
+    np.testing.assert_allclose(r.values["x"], exact.values["x"], atol=1e-9)
+    assert r.bound is not None and r.bound <= r.objective and r.gap is not None
+    assert r.forward_gap < 1e-6 and r.max_violation < 1e-6
+    assert any("confirmed" in n for n in r.notes)
+
+
+def test_a_point_the_original_model_rejects_is_not_reported(tmp_path):
+    """The candidate's input does not flip the class (the centre itself): not a
+    solution, so the run ends without one, and says why."""
+    import numpy as np
+
+    _, path = _spec(tmp_path, 1, "sumsq(x - c)")
+    m = nnlang.compile(path)
+    centre = np.asarray(m.program.params["c"], dtype=float)
+
+    def point_of(step):
+        x = np.zeros(step.n)
+        x[step.block("x").cols] = centre
+        return x, 0.25
+
+    r = _timed_out_after_a_hint(m, point_of)
+    assert r.status == "time_limit" and r.objective is None and not r.values
+    assert any("not confirmed" in n for n in r.notes)
