@@ -170,19 +170,20 @@ class Envelope:
         return np.clip(sign * (r[rows] - start), 0.0, length)
 
 
-def _fixed_qp(model: MilpModel, obj: _Objective, x: np.ndarray, seconds: float,
+def _fixed_qp(model: MilpModel, obj: _Objective, x: np.ndarray | None, seconds: float,
               threads: int | None) -> np.ndarray | None:
-    """The QP with the integer columns fixed at ``x``'s (rounded) values: its optimal
-    point, or None (not solved in time)."""
+    """The QP with the integer columns fixed at ``x``'s (rounded) values (relaxed to
+    their bounds if ``x`` is None): its optimal point, or None (not solved in time)."""
     import highspy
 
     from nnlang.highs import milp_to_highs, set_time_limit
 
     h, _ = milp_to_highs(_linear_copy(model), False)
     ints = model.integer_columns()
-    fixed = np.round(x[ints])
+    fixed = None if x is None else np.round(x[ints])
     if ints.size:
-        h.changeColsBounds(int(ints.size), ints.astype(np.int32), fixed, fixed)
+        if fixed is not None:
+            h.changeColsBounds(int(ints.size), ints.astype(np.int32), fixed, fixed)
         h.changeColsIntegrality(int(ints.size), ints.astype(np.int32),
                                 np.zeros(ints.size, np.uint8))
     H, lin, const = obj.qp_terms()
@@ -194,11 +195,49 @@ def _fixed_qp(model: MilpModel, obj: _Objective, x: np.ndarray, seconds: float,
                   H.indptr.astype(np.int32), H.indices.astype(np.int32), H.data)
     if threads is not None:
         h.setOptionValue("threads", int(threads))
+    start = time.perf_counter()
     set_time_limit(h, seconds)
     h.run()
-    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+    if h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+        return np.asarray(h.getSolution().col_value, dtype=float)
+    # HiGHS's QP solver sometimes stops with "Solve error" or stalls (measured: 3 of
+    # the 8 QPs of image 3's last steps, the same pattern each time, so three masters
+    # returned it again): the interior-point solver Clarabel solves the same QP
+    return _clarabel_qp(model, obj, fixed,
+                        max(seconds - (time.perf_counter() - start), QP_SECONDS))
+
+
+def _clarabel_qp(model: MilpModel, obj: _Objective, fixed: np.ndarray | None,
+                 seconds: float) -> np.ndarray | None:
+    """The QP of :func:`_fixed_qp` with Clarabel (integer columns at ``fixed``, or
+    relaxed): its solution clipped into the column bounds, or None."""
+    import clarabel
+
+    lb, ub = (b.copy() for b in model.column_bounds())
+    ints = model.integer_columns()
+    if fixed is not None and ints.size:
+        lb[ints] = ub[ints] = fixed
+    rows = model.linear_rows()
+    A = sp.vstack([r.A for r in rows], format="csr") if rows else sp.csr_matrix((0, model.n))
+    lo = np.concatenate([r.lo for r in rows]) if rows else np.zeros(0)
+    hi = np.concatenate([r.hi for r in rows]) if rows else np.zeros(0)
+    eye = sp.identity(model.n, format="csr")
+    eq, col_eq = lo == hi, lb == ub
+    up, down = np.isfinite(hi) & ~eq, np.isfinite(lo) & ~eq
+    col_up, col_down = np.isfinite(ub) & ~col_eq, np.isfinite(lb) & ~col_eq
+    zero = sp.vstack([A[eq], eye[col_eq]], format="csc")
+    nonneg = sp.vstack([A[up], -A[down], eye[col_up], -eye[col_down]], format="csc")
+    M = sp.vstack([zero, nonneg], format="csc")
+    b = np.concatenate([lo[eq], lb[col_eq], hi[up], -lo[down], ub[col_up], -lb[col_down]])
+    H, lin, _ = obj.qp_terms()
+    settings = clarabel.DefaultSettings()
+    settings.verbose = False
+    settings.time_limit = float(seconds)
+    cones = [clarabel.ZeroConeT(zero.shape[0]), clarabel.NonnegativeConeT(nonneg.shape[0])]
+    sol = clarabel.DefaultSolver(sp.triu(H, format="csc"), lin, M, b, cones, settings).solve()
+    if str(sol.status) not in ("Solved", "AlmostSolved"):
         return None
-    return np.asarray(h.getSolution().col_value, dtype=float)
+    return np.clip(np.asarray(sol.x, dtype=float), lb, ub)
 
 
 def _linear_copy(model: MilpModel) -> MilpModel:

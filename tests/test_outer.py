@@ -116,3 +116,49 @@ def test_envelope_segments_pay_exactly_the_envelope(seed):
     pts = env.points[env.rows == 1]
     np.testing.assert_allclose(env.value(np.full(m, 0.5))[1], 0.25)
     assert pts.size >= 2
+
+
+@pytest.mark.parametrize("seed", [0, 4, 8])  # seeds whose flip is feasible
+@pytest.mark.parametrize("relaxed", [False, True])
+def test_clarabel_solves_the_same_fixed_pattern_qp_as_highs(tmp_path, monkeypatch, seed,
+                                                           relaxed):
+    """The fallback for HiGHS's QP solver (which sometimes stops with 'Solve error'):
+    the same optimum for a solution's ReLU pattern (or with the binaries relaxed), at
+    a point that meets the rows and the fixed binaries."""
+    from nnlang.radius import confirm_point
+
+    _, path = _spec(tmp_path, seed)
+    m = nnlang.compile(path)
+    r = m.solve(radius_search=False)
+    assert r.status == "optimal"
+    model, obj = m.milp, outer._Objective(m.milp)
+    x = np.zeros(model.n)
+    x[model.block("x").cols] = r.values["x"]
+    x = confirm_point(model, model, x, m.options)  # every column at that input
+    assert x is not None
+    ints = model.integer_columns()
+    fixed = None if relaxed else np.round(x[ints])
+    ref = outer._fixed_qp(model, obj, None if relaxed else x, 5.0, 1)
+    got = outer._clarabel_qp(model, obj, fixed, 5.0)
+    assert ref is not None and got is not None
+    assert obj.value(got) == pytest.approx(obj.value(ref), rel=1e-6, abs=1e-7)
+    if not relaxed:  # the pattern's QP holds the solution itself
+        assert obj.value(got) <= r.objective + 1e-6
+        np.testing.assert_array_equal(got[ints], fixed)
+    lb, ub = model.column_bounds()
+    assert np.all(got >= lb) and np.all(got <= ub)
+    # HiGHS out of time at once: _fixed_qp falls back to Clarabel
+    calls = []
+    real = outer._clarabel_qp
+
+    def spy(*args):
+        calls.append(args)
+        return real(*args)
+
+    monkeypatch.setattr(outer, "_clarabel_qp", spy)
+    again = outer._fixed_qp(model, obj, None if relaxed else x, 1e-9, 1)
+    assert calls and again is not None
+    assert obj.value(again) == pytest.approx(obj.value(ref), rel=1e-6, abs=1e-7)
+    for row in model.linear_rows():
+        ax = row.A @ got
+        assert np.all(ax >= row.lo - 1e-6) and np.all(ax <= row.hi + 1e-6)
