@@ -173,14 +173,29 @@ class Envelope:
 def _fixed_qp(model: MilpModel, obj: _Objective, x: np.ndarray | None, seconds: float,
               threads: int | None) -> np.ndarray | None:
     """The QP with the integer columns fixed at ``x``'s (rounded) values (relaxed to
-    their bounds if ``x`` is None): its optimal point, or None (not solved in time)."""
+    their bounds if ``x`` is None): its optimal point, or None (not solved in time).
+
+    HiGHS's QP solver first; it sometimes stops with "Solve error" or stalls
+    (measured: 3 of the 8 QPs of 784-32-16-10 image 3's last steps, the same pattern
+    each time, so three masters in a row returned it): then Clarabel."""
+    start = time.perf_counter()
+    fixed = None if x is None else np.round(x[model.integer_columns()])
+    point = _highs_qp(model, obj, fixed, seconds, threads)
+    if point is not None:
+        return point
+    return _clarabel_qp(model, obj, fixed,
+                        max(seconds - (time.perf_counter() - start), QP_SECONDS))
+
+
+def _highs_qp(model: MilpModel, obj: _Objective, fixed: np.ndarray | None, seconds: float,
+              threads: int | None) -> np.ndarray | None:
+    """The QP of :func:`_fixed_qp` with HiGHS: its optimal point, or None."""
     import highspy
 
     from nnlang.highs import milp_to_highs, set_time_limit
 
     h, _ = milp_to_highs(_linear_copy(model), False)
     ints = model.integer_columns()
-    fixed = None if x is None else np.round(x[ints])
     if ints.size:
         if fixed is not None:
             h.changeColsBounds(int(ints.size), ints.astype(np.int32), fixed, fixed)
@@ -195,16 +210,11 @@ def _fixed_qp(model: MilpModel, obj: _Objective, x: np.ndarray | None, seconds: 
                   H.indptr.astype(np.int32), H.indices.astype(np.int32), H.data)
     if threads is not None:
         h.setOptionValue("threads", int(threads))
-    start = time.perf_counter()
     set_time_limit(h, seconds)
     h.run()
-    if h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
-        return np.asarray(h.getSolution().col_value, dtype=float)
-    # HiGHS's QP solver sometimes stops with "Solve error" or stalls (measured: 3 of
-    # the 8 QPs of image 3's last steps, the same pattern each time, so three masters
-    # returned it again): the interior-point solver Clarabel solves the same QP
-    return _clarabel_qp(model, obj, fixed,
-                        max(seconds - (time.perf_counter() - start), QP_SECONDS))
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return None
+    return np.asarray(h.getSolution().col_value, dtype=float)
 
 
 def _clarabel_qp(model: MilpModel, obj: _Objective, fixed: np.ndarray | None,
