@@ -52,6 +52,7 @@ QP_SECONDS = 2.0  # a fixed-integer QP gets at least this long (10x the longest 
 # last steps' masters 3/6/4 -> 2/3/3; 20 instead of 5 changed nothing (3-4 improving
 # solutions per master); all feasible solutions (not only improving ones) 106 s.
 IMPROVING = 5
+CLARABEL_SECONDS = 0.5  # at least this long for Clarabel after HiGHS's QP solver failed
 
 
 def outer_highs(model: MilpModel, options: Options) -> bool:
@@ -184,7 +185,7 @@ def _fixed_qp(model: MilpModel, obj: _Objective, x: np.ndarray | None, seconds: 
     if point is not None:
         return point
     return _clarabel_qp(model, obj, fixed,
-                        max(seconds - (time.perf_counter() - start), QP_SECONDS))
+                        max(seconds - (time.perf_counter() - start), CLARABEL_SECONDS))
 
 
 def _highs_qp(model: MilpModel, obj: _Objective, fixed: np.ndarray | None, seconds: float,
@@ -418,10 +419,12 @@ def run_outer(model: MilpModel, options: Options, model_at=None,
             seen = {tuple(np.round(x[ints]).astype(int))}
             for y in reversed(found[:-1] if len(found) > 1 else []):
                 key = tuple(np.round(y[ints]).astype(int))
-                if key in seen or len(seen) > IMPROVING:
+                if key in seen:
                     continue
-                seen.add(key)
                 left = None if deadline is None else deadline - time.perf_counter()
+                if len(seen) > IMPROVING or (left is not None and left <= 0.01):
+                    break
+                seen.add(key)
                 yq = _fixed_qp(current, obj, y, cap if left is None else min(cap, left),
                                options.threads)
                 if yq is not None:
