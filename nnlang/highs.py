@@ -75,16 +75,8 @@ def milp_to_highs(milp, verbose: bool = False) -> tuple[highspy.Highs, float]:
     bounds, integer columns and objective) and the objective's sign as HiGHS sees
     it: HiGHS minimizes ``sign * objective``, so a maximized one is negated."""
     import numpy as np
-    import scipy.sparse as sp
 
-    rows = milp.linear_rows()
-    if rows:
-        A = sp.vstack([r.A for r in rows], format="csc")
-        rlo = np.concatenate([r.lo for r in rows]).astype(float)
-        rhi = np.concatenate([r.hi for r in rows]).astype(float)
-    else:
-        A = sp.csc_matrix((0, milp.n))
-        rlo = rhi = np.zeros(0)
+    A, rlo, rhi = milp.linear_system()
     clo, chi = milp.column_bounds()
     sign = -1.0 if milp.objective.sense == "maximize" else 1.0
     h = highs_from_matrix(A, clo, chi, rlo, rhi, sign * np.asarray(milp.objective.c, dtype=float),

@@ -195,7 +195,7 @@ def _highs_qp(model: MilpModel, obj: _Objective, fixed: np.ndarray | None, secon
 
     from nnlang.highs import milp_to_highs, set_time_limit
 
-    h, _ = milp_to_highs(_linear_copy(model), False)
+    h, _ = milp_to_highs(model.without_objective(), False)
     ints = model.integer_columns()
     if ints.size:
         if fixed is not None:
@@ -228,10 +228,7 @@ def _clarabel_qp(model: MilpModel, obj: _Objective, fixed: np.ndarray | None,
     ints = model.integer_columns()
     if fixed is not None and ints.size:
         lb[ints] = ub[ints] = fixed
-    rows = model.linear_rows()
-    A = sp.vstack([r.A for r in rows], format="csr") if rows else sp.csr_matrix((0, model.n))
-    lo = np.concatenate([r.lo for r in rows]) if rows else np.zeros(0)
-    hi = np.concatenate([r.hi for r in rows]) if rows else np.zeros(0)
+    A, lo, hi = model.linear_system()
     eye = sp.identity(model.n, format="csr")
     eq, col_eq = lo == hi, lb == ub
     up, down = np.isfinite(hi) & ~eq, np.isfinite(lo) & ~eq
@@ -251,15 +248,6 @@ def _clarabel_qp(model: MilpModel, obj: _Objective, fixed: np.ndarray | None,
     return np.clip(np.asarray(sol.x, dtype=float), lb, ub)
 
 
-def _linear_copy(model: MilpModel) -> MilpModel:
-    from dataclasses import replace
-
-    from nnlang.ir.milp import LinearObjective
-
-    return replace(model, objective=LinearObjective("minimize", np.zeros(model.n)),
-                   objective_cutoff=None)
-
-
 def _master(model: MilpModel, obj: _Objective, env: Envelope, lo: np.ndarray,
             hi: np.ndarray, cutoff: float | None, options: Options):
     """The master MILP over ``[x, piece columns]`` (see :class:`Envelope`), with the
@@ -268,7 +256,7 @@ def _master(model: MilpModel, obj: _Objective, env: Envelope, lo: np.ndarray,
 
     from nnlang.highs import milp_to_highs
 
-    h, _ = milp_to_highs(_linear_copy(model), options.verbose)
+    h, _ = milp_to_highs(model.without_objective(), options.verbose)
     n, m = model.n, obj.Q.shape[0]
     segs, anchor = env.segments(lo, hi)
     rows, sign, _, length, slope = segs
@@ -484,7 +472,6 @@ def run_outer(model: MilpModel, options: Options, model_at=None,
     if np.isfinite(upper) and not within(upper):
         # a point of this value met the model's rows but not its cutoff: outside the
         # ball its neuron bounds may not hold, so it is a hint, not a solution
-        result.search["beyond"] = sign * upper
         result.candidate = (sign * upper, best[0], best[1])
     return result
 

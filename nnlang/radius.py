@@ -215,12 +215,11 @@ def solve_by_radius(compiled, options, run, shrink: bool = False):
         if result.status == "infeasible" and value < top:
             lower = value
             grown = next_value(balls, value, top, unstable)
-            # a point of value ``hint`` beyond the cutoff (nnlang.outer): probably a
+            # a point beyond the cutoff (Result.candidate, nnlang.outer): probably a
             # solution, so the next ball need not be larger than it (a hint only:
             # if it was not one, that step is infeasible like any other)
-            hint = (result.search or {}).get("beyond")
-            if hint is not None:
-                beyond = min(beyond, hint)
+            if result.candidate is not None:
+                beyond = min(beyond, result.candidate[0])
             value = beyond if value < beyond < grown else grown
             continue
         break
@@ -265,7 +264,6 @@ def confirm_point(model: MilpModel, step: MilpModel, x: np.ndarray,
     import highspy
 
     from nnlang.highs import milp_to_highs, set_time_limit
-    from nnlang.ir.milp import LinearObjective
 
     values = {b.name: x[b.cols] for b in step.blocks if b.role == "user"}
     blocks = []
@@ -274,9 +272,7 @@ def confirm_point(model: MilpModel, step: MilpModel, x: np.ndarray,
             v = np.clip(values[b.name], b.lb, b.ub)
             b = dataclasses.replace(b, lb=v.copy(), ub=v.copy())
         blocks.append(b)
-    fixed = dataclasses.replace(model, blocks=blocks, objective_cutoff=None,
-                                objective=LinearObjective("minimize", np.zeros(model.n)))
-    h, _ = milp_to_highs(fixed, False)
+    h, _ = milp_to_highs(dataclasses.replace(model, blocks=blocks).without_objective(), False)
     if options.threads is not None:
         h.setOptionValue("threads", int(options.threads))
     set_time_limit(h, CONFIRM_SECONDS)

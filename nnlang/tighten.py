@@ -111,10 +111,7 @@ def region_overrides(milp: MilpModel, value: float, overrides: dict | None = Non
 
 def _relaxation(milp: MilpModel, cutoff: float | None) -> highspy.Highs:
     # conditional (indicator) rows are left out: dropping rows only relaxes
-    rows = milp.linear_rows()
-    A = sp.vstack([r.A for r in rows], format="csr") if rows else sp.csr_matrix((0, milp.n))
-    lo = np.concatenate([r.lo for r in rows]) if rows else np.zeros(0)
-    hi = np.concatenate([r.hi for r in rows]) if rows else np.zeros(0)
+    A, lo, hi = milp.linear_system()
     if cutoff is not None and np.any(milp.objective.c):
         row, clo, chi = cutoff_row(milp, cutoff)
         A = sp.vstack([A, row], format="csr")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -127,7 +128,8 @@ def test_a_point_beyond_the_cutoff_caps_the_next_radius(tmp_path):
     def fake(milp, options, model_at=None):
         cutoffs.append(milp.objective_cutoff)
         if len(cutoffs) == 1:
-            return Result("infeasible", search={"beyond": 1.05 * milp.objective_cutoff})
+            value = 1.05 * milp.objective_cutoff
+            return Result("infeasible", candidate=(value, milp, np.zeros(milp.n)))
         return Result("infeasible" if len(cutoffs) == 2 else "optimal", objective=1.0)
 
     r = radius.solve_by_radius(m, m.options, fake, shrink=True)
@@ -149,7 +151,7 @@ def _timed_out_after_a_hint(m, point_of):
         calls.append(milp)
         if len(calls) == 1:
             x, value = point_of(milp)
-            return Result("infeasible", search={"beyond": value}, candidate=(value, milp, x))
+            return Result("infeasible", candidate=(value, milp, x))
         return Result("time_limit", bound=0.5 * milp.objective_cutoff)
 
     return radius.solve_by_radius(m, m.options, fake, shrink=True)
@@ -159,8 +161,6 @@ def test_a_run_out_of_time_reports_a_confirmed_point_from_beyond_a_ball(tmp_path
     """No step found a point inside its ball in time, but one found a point beyond
     it: fixed in the original model it meets the spec, so it is reported (time limit,
     the search's bound, the forward-pass check), not 'no solution'."""
-    import numpy as np
-
     _, path = _spec(tmp_path, 1, "sumsq(x - c)")
     m = nnlang.compile(path)
     exact = m.solve(radius_search=False, mip_gap=1e-8)
@@ -183,8 +183,6 @@ def test_a_run_out_of_time_reports_a_confirmed_point_from_beyond_a_ball(tmp_path
 def test_a_point_the_original_model_rejects_is_not_reported(tmp_path):
     """The candidate's input does not flip the class (the centre itself): not a
     solution, so the run ends without one, and says why."""
-    import numpy as np
-
     _, path = _spec(tmp_path, 1, "sumsq(x - c)")
     m = nnlang.compile(path)
     centre = np.asarray(m.program.params["c"], dtype=float)

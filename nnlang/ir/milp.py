@@ -8,7 +8,7 @@ objective. Nothing here refers to the syntax tree.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -191,6 +191,21 @@ class MilpModel:
     def linear_rows(self) -> list[RowBlock]:
         """The rows that are plain linear inequalities."""
         return [r for r in self.rows if r.when is None]
+
+    def linear_system(self) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
+        """``(A, lo, hi)`` of the linear rows stacked: ``lo <= A x <= hi``."""
+        rows = self.linear_rows()
+        if not rows:
+            return sp.csr_matrix((0, self.n)), np.zeros(0), np.zeros(0)
+        return (sp.vstack([r.A for r in rows], format="csr"),
+                np.concatenate([r.lo for r in rows]).astype(float),
+                np.concatenate([r.hi for r in rows]).astype(float))
+
+    def without_objective(self) -> MilpModel:
+        """The same rows and columns with a zero objective and no cutoff (a
+        feasibility model, or one whose objective a caller sets itself)."""
+        return replace(self, objective=LinearObjective("minimize", np.zeros(self.n)),
+                       objective_cutoff=None)
 
     def column_bounds(self) -> tuple[np.ndarray, np.ndarray]:
         lb = np.concatenate([b.lb.ravel() for b in self.blocks]) if self.blocks else np.zeros(0)
