@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import dataclasses
+import hashlib
 import json
 import math
 import multiprocessing
@@ -591,13 +592,34 @@ def _meta_code(config: BatchConfig) -> str:
         return code_version()
 
 
+def _digest(path: Path | str | None) -> str | None:
+    """SHA-256 of a file's bytes (None without a file)."""
+    if path is None:
+        return None
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
 def _meta(config: BatchConfig) -> dict[str, Any]:
-    return {"spec": str(config.spec.resolve()),
+    return {"spec": str(config.spec.resolve()), "spec_sha256": _digest(config.spec),
             "data": None if config.over is None else str(Path(config.over).resolve()),
+            "data_sha256": _digest(config.over),
             "param": config.param, "sets": {k: str(v) for k, v in config.sets.items()},
             "options": {k: v for k, v in config.options.items()},
             "time_limit": None if config.time_limit is None else float(config.time_limit),
             "tighten": config.tighten, "code": code_version()}
+
+
+def _same_entry(key: str, old: dict[str, Any], new: dict[str, Any]) -> bool:
+    """Whether ``key`` of two batch records agrees. The spec and the data file are
+    the same when their contents are (a moved or re-cloned checkout continues its
+    batches); records written before the digests compare paths."""
+    digest = f"{key}_sha256"
+    if key in ("spec", "data") and old.get(digest) and new.get(digest):
+        return old[digest] == new[digest]
+    return json.dumps(old.get(key), sort_keys=True) == json.dumps(new.get(key), sort_keys=True)
 
 
 def _check_meta(config: BatchConfig, meta: dict[str, Any]) -> None:
@@ -610,12 +632,12 @@ def _check_meta(config: BatchConfig, meta: dict[str, Any]) -> None:
         old = json.loads(path.read_text())
     except ValueError:
         return
-    diff = [k for k in _SAME if json.dumps(old.get(k), sort_keys=True)
-            != json.dumps(meta.get(k), sort_keys=True)]
+    diff = [k for k in _SAME if not _same_entry(k, old, meta)]
     if diff and (config.out_dir / RESULTS).exists():
         k = diff[0]
+        what = " (other contents)" if old.get(f"{k}_sha256") else ""
         raise SemanticError(f"'{config.out_dir}' holds the results of a different batch "
-                            f"({k}: {old.get(k)!r} there, {meta.get(k)!r} now): use another "
+                            f"({k}{what}: {old.get(k)!r} there, {meta.get(k)!r} now): use another "
                             f"-o DIR, or remove that one to start over")
     before = old.get("code")
     if before and (config.out_dir / RESULTS).exists():

@@ -137,6 +137,31 @@ def test_a_different_batch_in_the_same_folder_is_refused(tmp_path, capsys):
     assert "different batch" in capsys.readouterr().err
 
 
+def _copy_breast(folder: Path) -> Path:
+    """The breast-cancer spec with its model and data, under ``folder``."""
+    for rel in ("models/breast_9_3_3_2.npz", "data/breast_samples.npz"):
+        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+        (folder / rel).write_bytes((EXAMPLES / rel).read_bytes())
+    spec = folder / BREAST.name
+    spec.write_text(BREAST.read_text())
+    return spec
+
+
+def test_a_moved_spec_continues_its_batch_and_a_changed_one_is_refused(tmp_path, capsys):
+    out = tmp_path / "out"
+    first, second = _copy_breast(tmp_path / "a"), _copy_breast(tmp_path / "b")
+    args = ["--param", "sample", "--count", "1", "-o", str(out), "-q", "--time-limit", "30"]
+    assert main(["batch", str(first), *args]) == 0
+    assert json.loads((out / "batch.json").read_text())["spec_sha256"]
+    # the same contents at another path (a moved or re-cloned checkout): continued
+    assert main(["batch", str(second), *args[:3], "2", *args[4:]]) == 0
+    assert [ln["instance"] for ln in _lines(out)] == [0, 1]
+    # other contents at the first path: refused
+    first.write_text(first.read_text() + "\n# changed\n")
+    assert main(["batch", str(first), *args]) == 1
+    assert "other contents" in capsys.readouterr().err
+
+
 def test_bad_instance_selection_is_a_clear_error(tmp_path, capsys):
     assert main(["batch", str(BREAST), "--count", "1", "-o", str(tmp_path)]) == 1
     err = capsys.readouterr().err
