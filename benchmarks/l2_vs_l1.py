@@ -9,7 +9,7 @@ compact ``instances.json[:batch,batch]`` (``{batch name: [record, ...]}``, writt
 steps with their masters, without the pixel values). Prints, per distance, the
 solved count and the mean / median / min / max solve seconds, and the L2 / L1
 ratio of the mean solve times over the images both solved (and the per-image
-ratios' median and range).
+ratios' median and range), and where L2's time goes (radius steps and master MILPs).
 """
 
 from __future__ import annotations
@@ -53,6 +53,39 @@ def describe(name: str, d: dict[int, dict]) -> str:
             f"{min(t):.2f} | {max(t):.2f} |")
 
 
+def breakdown(L2: dict[int, dict], both: list[int], l1_total: float) -> str:
+    """Where exact L2's time goes over ``both``: the last radius step's first,
+    middle and final (proving) master MILPs, the step before, the rest, each
+    against L1's total time on the same images."""
+    parts = {"last step, first master": 0.0, "last step, middle masters": 0.0,
+             "last step, final master (the proof)": 0.0, "last step, QPs and rest": 0.0,
+             "the step before the last": 0.0, "earlier steps and setup": 0.0}
+    counts = []
+    for i in both:
+        steps = L2[i].get("steps") or []
+        if not steps:
+            continue
+        last = steps[-1]
+        ms = [m["seconds"] for m in last.get("masters", [])]
+        counts.append(len(ms))
+        parts["last step, first master"] += ms[0] if len(ms) > 1 else 0.0
+        parts["last step, middle masters"] += sum(ms[1:-1])
+        parts["last step, final master (the proof)"] += ms[-1] if ms else 0.0
+        parts["last step, QPs and rest"] += last["seconds"] - sum(ms)
+        parts["the step before the last"] += steps[-2]["seconds"] if len(steps) > 1 else 0.0
+        parts["earlier steps and setup"] += (L2[i]["solve_seconds"] - last["seconds"]
+                                             - (steps[-2]["seconds"] if len(steps) > 1 else 0))
+    if not counts:
+        return "(no radius steps recorded)"
+    total = sum(parts.values())
+    lines = [(f"\nwhere L2's time goes ({len(counts)} images; L1's total there "
+              f"{l1_total:.0f} s; masters in the last step: median {st.median(counts):g}):"),
+             "| part | seconds | share | x L1's total |", "|---|---:|---:|---:|"]
+    lines += [f"| {k} | {v:.0f} | {100 * v / total:.0f} % | {v / l1_total:.2f} |"
+              for k, v in parts.items()]
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--l1", nargs="*", default=[])
@@ -85,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nsolved by both: {len(both)}; mean solve L1 {m1:.2f} s, L2 {m2:.2f} s: "
           f"L2 / L1 = {m2 / m1:.1f}x (per image: median {st.median(ratios):.1f}x, "
           f"{ratios[0]:.1f}-{ratios[-1]:.1f}x)")
+    print(breakdown(L2, both, m1 * len(both)))
     rest = [(i, L2[i]["status"], L2[i]["objective"], L2[i]["bound"]) for i in sorted(L2)
             if L2[i]["status"] != "optimal"]
     for i, status, obj, bound in rest:

@@ -5,6 +5,7 @@ instead of the specs' exact MILP bounds, which take minutes for DNN2."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 from pathlib import Path
 
@@ -77,18 +78,50 @@ def test_scip_time_limit_is_not_optimal():
         assert r.bound is not None and r.bound <= r.objective + 1e-9 and r.gap > 0
 
 
-def test_reproduce_script_studies():
-    spec = importlib.util.spec_from_file_location("reproduce", REPO / "benchmarks" /
-                                                  "reproduce.py")
+def _script(name: str):
+    """A benchmarks/ script as a module."""
+    spec = importlib.util.spec_from_file_location(name, REPO / "benchmarks" / f"{name}.py")
     mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod  # its dataclasses look their module up
+    sys.modules[spec.name] = mod  # dataclasses look their module up
     try:
         spec.loader.exec_module(mod)
     finally:
         del sys.modules[spec.name]
+    return mod
+
+
+def test_reproduce_script_studies():
+    mod = _script("reproduce")
     studies = mod.studies()
     assert len(studies) == 2 * 9 + 4 + 3
     for s in studies:
         assert s.spec.exists(), s.spec
         cmd = mod.batch_command(s, REPO / "out", 3, 30)
         assert cmd[:3] == ["nnlang", "batch", str(s.spec.relative_to(REPO))]
+
+
+def test_l2_vs_l1_table_and_time_breakdown(tmp_path, capsys):
+    def step(seconds, masters):
+        return {"seconds": seconds, "masters": [{"seconds": m} for m in masters]}
+
+    l2 = [{"instance": 0, "status": "optimal", "solve_seconds": 20.0, "forward_gap": 0.0,
+           "steps": [step(1.0, [1.0]), step(4.0, [1.5, 2.0]), step(14.0, [3.0, 4.0, 5.0])]},
+          {"instance": 1, "status": "time_limit", "solve_seconds": 300.0, "objective": 2.0,
+           "bound": 1.5, "steps": []}]
+    l1 = [{"instance": 0, "status": "optimal", "solve_seconds": 4.0},
+          {"instance": 1, "status": "optimal", "solve_seconds": 6.0}]
+    path = tmp_path / "instances.json"
+    path.write_text(json.dumps({"l1": l1, "l2": l2}))
+    assert _script("l2_vs_l1").main(["--l1", f"{path}:l1", "--l2", f"{path}:l2"]) == 0
+    out = capsys.readouterr().out
+    assert "L2 / L1 = 5.0x" in out  # image 0 only: 20 s against 4 s
+    rows = {ln.split(" | ")[0].strip("| "): ln.split(" | ")[1:] for ln in out.splitlines()
+            if ln.startswith(("| last", "| the", "| earlier"))}
+    assert rows["last step, first master"][0] == "3"
+    assert rows["last step, middle masters"][0] == "4"
+    assert rows["last step, final master (the proof)"][0] == "5"
+    assert rows["last step, QPs and rest"][0] == "2"
+    assert rows["the step before the last"][0] == "4"
+    assert rows["earlier steps and setup"][0] == "2"  # 20 - 14 - 4
+    assert rows["last step, final master (the proof)"][2] == "1.25 |"  # 5 s / L1's 4 s
+    assert "L2 image 1: time_limit" in out
