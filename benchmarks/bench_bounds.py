@@ -55,7 +55,6 @@ import gzip
 import json
 import math
 import os
-import platform
 import re
 import statistics
 import sys
@@ -71,7 +70,7 @@ if str(REPO) not in sys.path:
 
 import nnlang
 from nnlang.networks.npz import load_npz
-from nnlang.provenance import code_version
+from nnlang.provenance import machine, versions
 
 SPEC = REPO / "examples" / "mnist_adversarial_dnn.nnq"
 SPEC_NETWORK = "models/mnist_784_8_8_8_10.npz"
@@ -362,20 +361,10 @@ def main(argv=None) -> int:
         out_dir.mkdir(parents=True, exist_ok=True)
     log = lambda msg: print(msg, flush=True)
 
-    import cvxpy
-    import highspy
-
-    h = highspy.Highs()
-    versions = {"nnlang": nnlang.__version__, "cvxpy": cvxpy.__version__,
-                "highspy": f"{h.versionMajor()}.{h.versionMinor()}.{h.versionPatch()}",
-                "numpy": np.__version__, "python": platform.python_version()}
-    header = (f"# {platform.machine()}, {os.cpu_count()} CPUs, "
-              + ", ".join(f"{k} {v}" for k, v in versions.items())
-              + f"; time limit {args.time_limit:g} s; methods "
-              + ", ".join(m["config"] for m in methods)
+    header = (f"# {machine()}; nnlang {nnlang.__version__}; time limit {args.time_limit:g} s; "
+              "methods " + ", ".join(m["config"] for m in methods)
               + (f"; mnist32: {', '.join(m['config'] for m in methods_32)}"
-                 if methods_32 is not methods else "")
-              + f"; code {code_version()}")
+                 if methods_32 is not methods else ""))
     log(header)
     counts = {k: (args.count_32 if k == "mnist32" else args.count) for k in keys}
     done: dict[tuple, dict] = {}
@@ -454,7 +443,7 @@ def main(argv=None) -> int:
                 if rows:
                     groups.setdefault(key, {})[label] = summarize(rows)
             if out_dir:
-                _write_summary(out_dir, header, versions, args, groups, started, stopped)
+                _write_summary(out_dir, header, {"nnlang": nnlang.__version__, **versions()}, args, groups, started, stopped)
             log(f"# round {r + 1}/{rounds} done, elapsed {time.perf_counter() - started:.0f} s")
         if stopped:
             log(f"# budget of {args.budget:g} s reached in round {stopped[0] + 1} "
@@ -465,7 +454,7 @@ def main(argv=None) -> int:
     log("\n" + text)
     log(f"\nwall clock {time.perf_counter() - started:.0f} s")
     if out_dir:
-        _write_summary(out_dir, header, versions, args, groups, started, stopped)
+        _write_summary(out_dir, header, {"nnlang": nnlang.__version__, **versions()}, args, groups, started, stopped)
     return 0
 
 

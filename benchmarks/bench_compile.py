@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -127,12 +126,9 @@ def main() -> None:
     if args.child:
         _child(*args.child)
         return
-    import cvxpy
 
-    from nnlang.provenance import code_version
-    print(f"# machine: {platform.machine()}, {platform.processor() or 'cpu'}; "
-          f"Python {platform.python_version()}, cvxpy {cvxpy.__version__}, numpy {np.__version__}; "
-          f"code {code_version()}")
+    from nnlang.provenance import machine
+    print(f"# machine: {machine()}")
     tmp = Path(tempfile.mkdtemp())
     print(f"# load average at the start: {', '.join(f'{v:.1f}' for v in os.getloadavg())} "
           f"on {os.cpu_count()} cores; best of {args.repeats} (wall), CPU time of that run")

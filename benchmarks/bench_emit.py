@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import resource
 import subprocess
 import sys
@@ -134,19 +133,13 @@ def main() -> None:
         out = subprocess.run([sys.executable, __file__, "--child", fmt, args.sizes,
                               str(args.seed), "1" if args.tracemalloc else "0"], capture_output=True, text=True, check=True)
         results.append(json.loads(out.stdout.strip().splitlines()[-1]))
-    import highspy
-    import numpy
-    import scipy
 
     first = results[0]
     print(f"MNIST L1 adversarial on a random {args.sizes} network (seed {args.seed}): "
           f"{first['columns']} columns, {first['rows']} rows, {first['nnz']} nonzeros; "
           f"compile {first['compile_s']:.2f} s")
-    from nnlang.provenance import code_version
-    print(f"machine: {platform.machine()}, {__import__('os').cpu_count()} cores; Python "
-          f"{platform.python_version()}, numpy {numpy.__version__}, scipy {scipy.__version__}, "
-          f"highspy {highspy.Highs().version()}; code {code_version()}")
-    print(f"load average at the end: {', '.join(f'{v:.1f}' for v in __import__('os').getloadavg())}")
+    from nnlang.provenance import machine
+    print(f"machine: {machine()}")
     print()
     print("| format | file(s) | size (MB) | write wall (s) | write CPU (s) | RSS after compile (MB) "
           "| peak RSS (MB) | tracemalloc peak (MB) |")

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
 import time
 
 import nnlang
-from nnlang.provenance import code_version
+from nnlang.provenance import machine
 
 
 def main() -> None:
@@ -30,13 +29,11 @@ def main() -> None:
     ap.add_argument("--out", default=None)
     ap.add_argument("--no-tighten", action="store_true", help="one solve, no LP tightening rounds")
     args = ap.parse_args()
-    import cvxpy
     import highspy  # noqa: F401
 
-    print(f"# {platform.machine()}, Python {platform.python_version()}, "
-          f"cvxpy {cvxpy.__version__}, nnlang {nnlang.__version__}; spec {args.spec}; "
+    print(f"# {machine()}; nnlang {nnlang.__version__}; spec {args.spec}; "
           f"time limit {args.time_limit} s; bounds {args.bounds or 'spec default'}; "
-          f"tighten {'off' if args.no_tighten else 'on'}; code {code_version()}")
+          f"tighten {'off' if args.no_tighten else 'on'}")
     rows = []
     # kept open for the whole run (a line per instance as it finishes), closed after the loop
     out = open(args.out, "w") if args.out else None  # noqa: SIM115

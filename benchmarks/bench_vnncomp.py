@@ -27,11 +27,12 @@ import argparse
 import csv
 import json
 import multiprocessing as mp
-import platform
 import statistics
 import sys
 import time
 from pathlib import Path
+
+from nnlang.provenance import machine
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
@@ -141,28 +142,6 @@ def subtable(records: list[dict]) -> str:
         lines.append(f"| {Path(net).stem} | {len(g)} | {g.count('correct_sat')} | "
                      f"{g.count('correct_unsat')} | {g.count('wrong')} | {g.count('timeout')} |")
     return "\n".join(lines) if nets else ""
-
-
-def machine() -> str:
-    import highspy  # noqa: F401
-    import numpy
-
-    from nnlang.provenance import code_version
-
-    try:
-        from importlib.metadata import version
-        hv = version("highspy")
-    except Exception:  # noqa: BLE001
-        hv = "?"
-    try:
-        load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
-    except OSError:
-        load = "?"
-    import os
-
-    return (f"{platform.platform()}, {os.cpu_count()} CPU cores, Python "
-            f"{platform.python_version()}, numpy {numpy.__version__}, highspy {hv}; "
-            f"load average at the end {load}; code {code_version()}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shlex
 import subprocess
 import sys
@@ -44,7 +43,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from nnlang.batch import load_results, summarize
-from nnlang.provenance import code_version
+from nnlang.provenance import machine
 
 SPECS = REPO / "examples" / "reproductions"
 RESULTS = REPO / "benchmarks" / "results" / "reproductions"
@@ -356,23 +355,6 @@ def tables(out: Path, record: dict | None = None) -> tuple[str, dict]:
          "seed: sum of abs. changes"],
         rows))
     return "\n\n".join(parts) + "\n", data
-
-
-def machine() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    import cvxpy
-    import highspy  # noqa: F401
-    import numpy
-
-    try:
-        hv, sv = version("highspy"), version("pyscipopt")
-    except PackageNotFoundError:  # pragma: no cover
-        hv = sv = "?"
-    load = os.getloadavg() if hasattr(os, "getloadavg") else ("?",)
-    return (f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
-            f"cvxpy {cvxpy.__version__}, highspy {hv}, pyscipopt {sv}, numpy {numpy.__version__}; "
-            f"load average now {', '.join(f'{x:.2f}' for x in load)}; code {code_version()}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -38,7 +38,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from nnlang.errors import DataError, NnlangError, SemanticError
-from nnlang.provenance import code_version
+from nnlang.provenance import code_version, machine
 
 RESULTS = "results.jsonl"
 SUMMARY = "summary.md"
@@ -490,30 +490,6 @@ def _instance_table(lines: list[dict]) -> str:
     return _table(header, rows, {0, 2, 3, 4, 5, 6, 7})
 
 
-def _machine() -> str:
-    import platform
-
-    import cvxpy
-
-    try:
-        from importlib.metadata import version
-
-        hv = version("highspy")
-    except Exception:  # noqa: BLE001  # pragma: no cover
-        hv = "?"
-    cpu = platform.processor() or platform.machine()
-    try:
-        for row in Path("/proc/cpuinfo").read_text().splitlines():
-            if row.startswith("model name"):
-                cpu = row.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (f"{platform.node() or 'host'}: {cpu}, "
-            f"{os.cpu_count()} CPUs, Python {platform.python_version()}, "
-            f"cvxpy {cvxpy.__version__}, highspy {hv}")
-
-
 def write_summary(config: BatchConfig, lines: list[dict], summary: dict,
                   extra: list[str]) -> str:
     stem = config.spec.stem
@@ -528,7 +504,7 @@ def write_summary(config: BatchConfig, lines: list[dict], summary: dict,
             f"- time limit: {config.time_limit if config.time_limit is not None else 'spec'} s",
             f"- options: {opts}"
             + (f"; --set {json.dumps(config.sets)}" if config.sets else ""),
-            f"- machine: {_machine()}",
+            f"- machine: {machine(load=False, code=False)}",
             f"- code: {_meta_code(config)}", ""]
     body = [summary_table({stem: summary}), "", f"Statuses: {_status_line(summary)}.", "",
             ("Columns: Obj. = mean objective of the instances with a solution; %solved = "

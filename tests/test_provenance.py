@@ -1,10 +1,12 @@
 """Which code produced a record: NNLANG_COMMIT, a git commit, or neither."""
 
+import platform
 import shutil
 import subprocess
 
 import pytest
 
+from nnlang import provenance
 from nnlang.provenance import ENV, code_version
 
 
@@ -36,3 +38,13 @@ def test_a_git_tree_gives_its_commit_and_whether_it_changed(monkeypatch, tmp_pat
     assert code_version(tmp_path) == head
     (tmp_path / "a.txt").write_text("two\n")
     assert code_version(tmp_path) == head + "+changes"
+
+
+def test_machine_line_names_processor_packages_load_and_code(monkeypatch):
+    monkeypatch.setenv("NNLANG_COMMIT", "abc1234")
+    line = provenance.machine()
+    assert "CPUs" in line and "highspy " in line and "numpy " in line
+    assert "load average" in line and line.endswith("code abc1234")
+    short = provenance.machine(load=False, code=False)
+    assert "load average" not in short and "abc1234" not in short
+    assert provenance.versions()["python"] == platform.python_version()
