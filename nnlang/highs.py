@@ -2,11 +2,66 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
+
 import highspy
 
 # The thread count HiGHS's process-wide scheduler was last started with by
 # :func:`use_threads` (None: not by us; it may hold HiGHS's default).
 _scheduler_threads: int | None = None
+
+
+# whether this process has made its first ``Highs`` object (see :func:`silence_banner`)
+_banner_done = False
+
+
+@contextlib.contextmanager
+def _stdout_to_devnull():
+    """File descriptor 1 goes to /dev/null inside the block (C code's prints too)."""
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no file descriptor 1: nothing to silence
+        yield
+        return
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 1)
+        yield
+    finally:
+        with contextlib.suppress(Exception):  # C's buffer, before fd 1 is restored
+            import ctypes
+
+            ctypes.CDLL(None).fflush(None)
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(null)
+
+
+def silence_banner() -> None:
+    """Make this process's first ``Highs`` object with stdout silenced.
+
+    HiGHS (1.16) prints "Running HiGHS ... Copyright" once per process, when the
+    first ``Highs`` object is made, whatever its options: on stdout, so ``nnlang
+    solve -q`` and JSON sent to stdout carried it. Later objects (nnlang's and
+    CVXPY's) print nothing unless their ``output_flag`` is on."""
+    global _banner_done
+    if _banner_done:
+        return
+    with _stdout_to_devnull():
+        highspy.Highs()
+    _banner_done = True
+
+
+def new_highs(verbose: bool = False) -> highspy.Highs:
+    """A ``Highs`` object that logs only if ``verbose`` (no banner otherwise)."""
+    if not verbose:
+        silence_banner()
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", bool(verbose))
+    return h
 
 
 def use_threads(threads: int | None) -> None:
@@ -64,8 +119,7 @@ def highs_from_matrix(A, col_lower, col_upper, row_lower, row_upper, cost=None,
     lp.a_matrix_.start_ = A.indptr
     lp.a_matrix_.index_ = A.indices
     lp.a_matrix_.value_ = A.data
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", bool(verbose))
+    h = new_highs(verbose)
     h.passModel(lp)
     return h
 

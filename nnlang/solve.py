@@ -72,9 +72,11 @@ def run_solver(model: MilpModel, cvx: CvxpyModel, options: Options) -> Result:
                           "bigm, or a piecewise-linear approximation")
     problem = cvx.problem
     if name == "HIGHS":
-        from nnlang.highs import use_threads
+        from nnlang.highs import silence_banner, use_threads
 
         use_threads(options.threads)
+        if not options.verbose:
+            silence_banner()
     start = time.perf_counter()
     try:
         with warnings.catch_warnings():

@@ -33,6 +33,7 @@ from nnlang.bounds.symbolic import (
     symbolic_bounds,
     symbolic_layer,
 )
+from nnlang.highs import new_highs
 from nnlang.networks.network import Network
 
 MARGIN = 1e-9  # relative to the magnitude of the safe-bound terms, plus absolute
@@ -131,8 +132,7 @@ def highs_model(model: LayerModel, integer: bool = False) -> highspy.Highs:
     lp.row_upper_ = np.where(np.isfinite(model.row_hi), model.row_hi, inf)
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
     lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = A.indptr, A.indices, A.data
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+    h = new_highs()
     h.passModel(lp)
     if integer and model.integer.size:
         kind = np.full(model.integer.size, int(highspy.HighsVarType.kInteger), np.uint8)

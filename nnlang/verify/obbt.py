@@ -24,7 +24,7 @@ import time
 import numpy as np
 import scipy.sparse as sp
 
-from nnlang.highs import set_time_limit
+from nnlang.highs import new_highs, set_time_limit
 from nnlang.networks.network import Network
 
 SAFETY = 1e-9  # relative outward margin on every LP bound
@@ -133,8 +133,7 @@ def tighten(network: Network, lo: np.ndarray, hi: np.ndarray, bounds: list,
         lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
         lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = \
             A.indptr, A.indices, A.data
-        h = highspy.Highs()
-        h.setOptionValue("output_flag", False)
+        h = new_highs()
         h.setOptionValue("simplex_strategy", STRATEGY)
         h.setOptionValue("presolve", "off")
         h.passModel(lp)

@@ -53,3 +53,20 @@ def test_console_script_entry_point():
     proc = subprocess.run([sys.executable, "-m", "nnlang", "--version"], capture_output=True,
                           text=True)
     assert proc.returncode == 0 and proc.stdout.startswith("nnlang ")
+
+
+@pytest.mark.parametrize("spec", ["breast_cancer_adversarial.nnq", "qp"])
+def test_quiet_solve_prints_nothing_not_even_the_highs_banner(spec, tmp_path):
+    # HiGHS prints its banner once per process on stdout: a fresh process is needed.
+    # The breast-cancer MILP goes to highspy directly, the QP through CVXPY.
+    path = EXAMPLES / spec
+    if spec == "qp":
+        path = tmp_path / "qp.nnq"
+        path.write_text("var x[2] in [0, 1]\nminimize sumsq(x - 0.3)\n")
+    out = tmp_path / "r.json"
+    proc = subprocess.run([sys.executable, "-m", "nnlang", "solve", str(path), "-q",
+                           "--json", str(out)], capture_output=True, text=True,
+                          check=False, timeout=120, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == ""
+    assert json.loads(out.read_text())["status"] == "optimal"
