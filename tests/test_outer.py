@@ -3,6 +3,8 @@ MIQP, sound bounds, and the cutoff of a radius step."""
 
 from __future__ import annotations
 
+import importlib.util
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -48,9 +50,46 @@ def test_same_optimum_as_scip(tmp_path, seed, objective, search):
         assert note.count(" master") == sum("masters" in st_ for st_ in steps)
 
 
+@pytest.mark.parametrize("seed", [1, 4, 7])
+def test_a_maximized_concave_objective_is_the_negated_minimum(tmp_path, seed):
+    """``maximize y[0] - 2 * sumsq(x - c)`` is ``minimize 2 * sumsq(x - c) - y[0]``
+    negated: the same point, the bound on the right side, with HiGHS (outer
+    approximation over the box; no radius search for a maximization) and SCIP."""
+    _, path = _spec(tmp_path, seed, "2 * sumsq(x - c) - y[0]")
+    low = nnlang.compile(path).solve(solver="highs", mip_gap=1e-7)
+    path.write_text(path.read_text().replace("minimize 2 * sumsq(x - c) - y[0]",
+                                             "maximize y[0] - 2 * sumsq(x - c)"))
+    m = nnlang.compile(path)
+    assert m.milp.objective.sense == "maximize" and m.milp.objective_ball is None
+    high = m.solve(solver="highs", mip_gap=1e-7)
+    assert high.status == low.status
+    if low.status != "optimal":
+        return
+    assert high.objective == pytest.approx(-low.objective, rel=1e-5, abs=1e-6)
+    assert high.bound >= high.objective - 1e-9 * (1 + abs(high.objective))
+    assert high.forward_gap < 1e-6 and high.max_violation < 1e-6
+    assert any("outer approximation" in n for n in high.notes)
+    if importlib.util.find_spec("pyscipopt"):
+        ref = m.solve(solver="scip", mip_gap=1e-9)
+        assert ref.objective == pytest.approx(high.objective, rel=1e-5, abs=1e-6)
+
+
+@pytest.mark.parametrize("objective", ["maximize sumsq(x - c)", "minimize -sumsq(x - c)",
+                                       "minimize y[0]\nsubject to\n    r: sumsq(x - c) <= 1"])
+def test_a_sum_of_squares_that_is_not_minimized_is_a_clear_error(tmp_path, objective):
+    _, path = _spec(tmp_path, 2)
+    text = path.read_text().replace("minimize sumsq(x - c)\nsubject to\n", objective + "\n")
+    if "subject to" not in objective:
+        text = text.replace("    flip:", "subject to\n    flip:")
+    path.write_text(text)
+    with pytest.raises(nnlang.NnlangError, match="can only be a term of the objective"):
+        nnlang.compile(path)
+
+
 def test_a_concave_objective_is_refused(tmp_path):
-    """The language only minimizes sums of squares; a model built otherwise is not
-    convex and outer approximation would be wrong: refused."""
+    """The language only minimizes sums of squares (or maximizes their negation); a
+    model built otherwise is not convex and outer approximation would be wrong:
+    refused."""
     _, path = _spec(tmp_path, 3)
     m = nnlang.compile(path)
     m.milp.objective.quad[0].coef = -1.0

@@ -162,9 +162,13 @@ def _atom(b: Builder, e: ir.Atom, sign, scale) -> Aff:
                                 "can be minimized or bounded above, not maximized", e.span)
         return atoms.encode_sumsq_pwl(b, b.lower(e.arg, 0), e.approx[0], e.approx[1], e.span)
     if e.func == "sumsq":
-        if not b.in_objective or sign != 1 or scale is None or scale <= 0:
-            raise SemanticError("sumsq() can only be minimized, as a term of the objective "
-                                "(it makes the problem a MIQP)", e.span)
+        # ``sign == 1``: the term is minimized (``minimize c * sumsq``, c > 0, or
+        # ``maximize -c * sumsq``), so the objective stays convex (concave if maximized)
+        if not b.in_objective or sign != 1 or scale is None or scale == 0:
+            raise SemanticError("sumsq() can only be a term of the objective that is "
+                                "minimized (minimize c * sumsq(...) or maximize "
+                                "-c * sumsq(...), c > 0): the problem must stay convex "
+                                "apart from its integer variables", e.span)
         arg = b.lower(e.arg, 0).padded(b.n)
         b.quad.append(QuadTerm(scale, arg.A, arg.c))
         return Aff.const(0.0, b.n)
@@ -234,7 +238,7 @@ def encode_program(program: Program, bound_overrides=None) -> MilpModel:
         b.in_objective = True
         sense = program.objective.sense
         s = 1 if sense == "minimize" else -1
-        aff = b.lower(program.objective.expr, s, 1.0 if s == 1 else None)
+        aff = b.lower(program.objective.expr, s, 1.0)
         b.in_objective = False
         objective = LinearObjective(sense, aff.padded(b.n).A.toarray().ravel(),
                                     float(aff.c[0]), b.quad)
