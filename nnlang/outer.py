@@ -62,7 +62,7 @@ def outer_highs(model: MilpModel, options: Options) -> bool:
             and model.num_integer > 0 and not model.conditional_rows)
 
 
-class _Objective:
+class SquaresObjective:
     """``c x + const + sum_i w_i (Q x + q)_i^2`` as minimized (a maximized concave
     objective is negated; anything else is not convex)."""
 
@@ -171,7 +171,7 @@ class Envelope:
         return np.clip(sign * (r[rows] - start), 0.0, length)
 
 
-def _fixed_qp(model: MilpModel, obj: _Objective, x: np.ndarray | None, seconds: float,
+def _fixed_qp(model: MilpModel, obj: SquaresObjective, x: np.ndarray | None, seconds: float,
               threads: int | None) -> np.ndarray | None:
     """The QP with the integer columns fixed at ``x``'s (rounded) values (relaxed to
     their bounds if ``x`` is None): its optimal point, or None (not solved in time).
@@ -188,7 +188,7 @@ def _fixed_qp(model: MilpModel, obj: _Objective, x: np.ndarray | None, seconds: 
                         max(seconds - (time.perf_counter() - start), CLARABEL_SECONDS))
 
 
-def _highs_qp(model: MilpModel, obj: _Objective, fixed: np.ndarray | None, seconds: float,
+def _highs_qp(model: MilpModel, obj: SquaresObjective, fixed: np.ndarray | None, seconds: float,
               threads: int | None) -> np.ndarray | None:
     """The QP of :func:`_fixed_qp` with HiGHS: its optimal point, or None."""
     import highspy
@@ -218,7 +218,7 @@ def _highs_qp(model: MilpModel, obj: _Objective, fixed: np.ndarray | None, secon
     return np.asarray(h.getSolution().col_value, dtype=float)
 
 
-def _clarabel_qp(model: MilpModel, obj: _Objective, fixed: np.ndarray | None,
+def _clarabel_qp(model: MilpModel, obj: SquaresObjective, fixed: np.ndarray | None,
                  seconds: float) -> np.ndarray | None:
     """The QP of :func:`_fixed_qp` with Clarabel (integer columns at ``fixed``, or
     relaxed): its solution clipped into the column bounds, or None."""
@@ -248,7 +248,7 @@ def _clarabel_qp(model: MilpModel, obj: _Objective, fixed: np.ndarray | None,
     return np.clip(np.asarray(sol.x, dtype=float), lb, ub)
 
 
-def _master(model: MilpModel, obj: _Objective, env: Envelope, lo: np.ndarray,
+def _master(model: MilpModel, obj: SquaresObjective, env: Envelope, lo: np.ndarray,
             hi: np.ndarray, cutoff: float | None, options: Options):
     """The master MILP over ``[x, piece columns]`` (see :class:`Envelope`), with the
     objective at most ``cutoff``."""
@@ -281,7 +281,7 @@ def _master(model: MilpModel, obj: _Objective, env: Envelope, lo: np.ndarray,
     return h
 
 
-def _ranges(model: MilpModel, obj: _Objective, cutoff: float | None):
+def _ranges(model: MilpModel, obj: SquaresObjective, cutoff: float | None):
     """Each residual's range over the column bounds, within ``sqrt(cutoff / w_i)``
     when the objective is at most ``cutoff`` (``w_i r_i^2 <= cutoff - the rest``)."""
     lb, ub = model.column_bounds()
@@ -315,7 +315,7 @@ def run_outer(model: MilpModel, options: Options, model_at=None,
     start = time.perf_counter()
     deadline = None if options.time_limit is None else start + float(options.time_limit)
     rel_gap = REL_GAP if options.mip_gap is None else float(options.mip_gap)
-    base_obj = _Objective(model)
+    base_obj = SquaresObjective(model)
     sign = base_obj.sign
     limit = None if model.objective_cutoff is None else sign * model.objective_cutoff
     env = Envelope(base_obj.Q.shape[0]) if envelope is None else envelope
@@ -350,7 +350,7 @@ def run_outer(model: MilpModel, options: Options, model_at=None,
         if model_at is not None and within(upper):
             if ball is None or ball[0] != upper:  # encode once per incumbent value
                 at = model_at(sign * upper)
-                ball = (upper, at, base_obj if at is model else _Objective(at))
+                ball = (upper, at, base_obj if at is model else SquaresObjective(at))
                 balls.append(upper)
             _, current, obj = ball
         lo, hi = _ranges(current, obj, cutoff)

@@ -285,7 +285,7 @@ def confirm_point(model: MilpModel, step: MilpModel, x: np.ndarray,
 def _adopt(compiled, result, candidate, options) -> None:
     """Out of time without a solution, but a step found a point beyond its ball: if
     the original model confirms it, report it (with the search's bound)."""
-    from nnlang.outer import _Objective
+    from nnlang.outer import SquaresObjective
     from nnlang.solve import _take_solution
 
     value, step, x = candidate
@@ -294,7 +294,7 @@ def _adopt(compiled, result, candidate, options) -> None:
         result.notes.append(f"a point of value {value:.6g} found beyond a radius step's "
                             "ball was not confirmed in the original model")
         return
-    obj = _Objective(compiled.milp)
+    obj = SquaresObjective(compiled.milp)
     result.objective = obj.sign * obj.value(full)
     result.message = ""
     if result.bound is not None:

@@ -170,7 +170,7 @@ def test_clarabel_solves_the_same_fixed_pattern_qp_as_highs(tmp_path, monkeypatc
     m = nnlang.compile(path)
     r = m.solve(radius_search=False)
     assert r.status == "optimal"
-    model, obj = m.milp, outer._Objective(m.milp)
+    model, obj = m.milp, outer.SquaresObjective(m.milp)
     x = np.zeros(model.n)
     x[model.block("x").cols] = r.values["x"]
     x = confirm_point(model, model, x, m.options)  # every column at that input
