@@ -18,6 +18,7 @@ from nnlang.ir.program import Program
 from nnlang.lower.cvxpy import CvxpyModel, to_cvxpy
 from nnlang.outer import Envelope, outer_highs, run_outer
 from nnlang.parse import parse_file, parse_text
+from nnlang.progress import Listener, listening
 from nnlang.results import Result
 from nnlang.solve import direct_highs, run_highs, run_solver
 
@@ -49,10 +50,16 @@ class CompiledModel:
     def compile_seconds(self) -> float:
         return sum(self.timings.values())
 
-    def solve(self, **options: Any) -> Result:
+    def solve(self, progress: Listener | None = None, **options: Any) -> Result:
         """Solve with the spec's options, overridden by ``options``
         (``solver``, ``time_limit``, ``mip_gap``, ``threads``, ``verbose``,
-        ``tighten``, ``radius_search``)."""
+        ``tighten``, ``radius_search``). ``progress(message, transient)`` hears
+        what a long solve is doing (radius steps, masters, HiGHS's nodes and
+        bounds about every second: ``transient``): :mod:`nnlang.progress`."""
+        with listening(progress):
+            return self._solve(**options)
+
+    def _solve(self, **options: Any) -> Result:
         for key in ("encoding", "bounds"):
             if options.get(key) is not None and options[key] != getattr(self.options, key):
                 raise ValueError(f"'{key}' changes the encoding: pass it to nnlang.compile()")

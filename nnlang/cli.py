@@ -50,30 +50,54 @@ def _bounds_option(value: str) -> dict:
     return {"bounds": name.strip(), "bounds_args": args}
 
 
-class _Ticker:
-    """Shows the elapsed time on a terminal while the solver runs."""
+class _Progress:
+    """What a solve is doing, on stderr: milestones (radius steps, masters) as lines
+    with the elapsed time; on a terminal also one status line, redrawn twice a
+    second, with the elapsed time and the latest message (HiGHS's nodes and
+    bounds). Off with ``-q``."""
 
-    def __init__(self, label: str, enabled: bool):
-        self.label, self.enabled = label, enabled
+    def __init__(self, label: str, enabled: bool, live: bool):
+        self.label, self.enabled, self.live = label, enabled, live
+        self.latest = ""
+        self.start = time.perf_counter()
+        self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
+    def listener(self, message: str, transient: bool) -> None:
+        with self._lock:
+            if not transient:
+                elapsed = time.perf_counter() - self.start
+                clear = "\r\033[K" if self.live else ""
+                sys.stderr.write(f"{clear}[{elapsed:7.1f} s] {message}\n")
+                sys.stderr.flush()
+            self.latest = message
+            if self.live:
+                self._draw()
+
+    def _draw(self) -> None:
+        line = f"{self.label} {time.perf_counter() - self.start:6.1f} s"
+        if self.latest:
+            line += f"  {self.latest}"
+        sys.stderr.write("\r\033[K" + line[:160])
+        sys.stderr.flush()
+
     def _run(self) -> None:
-        start = time.perf_counter()
         while not self._stop.wait(0.5):
-            sys.stderr.write(f"\r{self.label} {time.perf_counter() - start:6.1f} s")
-            sys.stderr.flush()
+            with self._lock:
+                self._draw()
 
     def __enter__(self):
-        if self.enabled:
+        if self.live:
             self._thread.start()
         return self
 
     def __exit__(self, *exc):
-        if self.enabled:
+        if self.live:
             self._stop.set()
             self._thread.join()
-            sys.stderr.write("\r" + " " * (len(self.label) + 12) + "\r")
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
         return False
 
 
@@ -101,8 +125,11 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_solve(args: argparse.Namespace) -> int:
     m = _compile(args)
     label = f"solving with {m.options.solver}"
-    with _Ticker(label, sys.stderr.isatty() and not args.verbose and not args.quiet):
-        result = m.solve(verbose=args.verbose or None,
+    shown = _Progress(label, not args.quiet,
+                      sys.stderr.isatty() and not args.verbose and not args.quiet)
+    with shown:
+        result = m.solve(progress=shown.listener if shown.enabled else None,
+                         verbose=args.verbose or None,
                          tighten=False if args.no_tighten else None,
                          radius_search=False if args.no_radius_search else None)
     payload = result.to_dict()

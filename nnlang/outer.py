@@ -28,11 +28,12 @@ import time
 import numpy as np
 import scipy.sparse as sp
 
+from nnlang import progress
 from nnlang.encode.affine import Aff, interval
 from nnlang.errors import SolverError
 from nnlang.ir.milp import MilpModel
 from nnlang.ir.options import Options
-from nnlang.results import Result
+from nnlang.results import Result, relative_gap
 
 ROUNDS = 200  # master MILPs at most (each adds tangents)
 ABS_GAP = 1e-6  # HiGHS's mip_abs_gap default
@@ -338,6 +339,7 @@ def run_outer(model: MilpModel, options: Options, model_at=None,
     qp_longest, qp_failed, masters = 0.0, 0, []
     status = "time_limit"
     S = highspy.HighsModelStatus
+    improving = highspy.cb.HighsCallbackType.kCallbackMipImprovingSolution
     while rounds < ROUNDS:
         left = None if deadline is None else deadline - time.perf_counter()
         if left is not None and left <= 0.01:
@@ -363,13 +365,19 @@ def run_outer(model: MilpModel, options: Options, model_at=None,
         if left is not None:
             set_time_limit(h, left)
         found: list[np.ndarray] = []
-        if IMPROVING:
-            def collect(kind, message, out, into, data, n=current.n, found=found):
-                if out.mip_solution is not None:
-                    found.append(np.array(out.mip_solution[:n], dtype=float))
+        tick = progress.mip_ticker(f"outer approximation, master {rounds + 1}", sign)
+        if IMPROVING or tick is not None:
+            def callback(kind, message, out, into, data, n=current.n, found=found, tick=tick):
+                if int(kind) == int(improving):
+                    if IMPROVING and out.mip_solution is not None:
+                        found.append(np.array(out.mip_solution[:n], dtype=float))
+                elif tick is not None:
+                    tick(out)
 
-            h.setCallback(collect, None)
-            h.startCallback(highspy.cb.HighsCallbackType.kCallbackMipImprovingSolution)
+            h.setCallback(callback, None)
+            h.startCallback(improving)
+            if tick is not None:
+                h.startCallback(highspy.cb.HighsCallbackType.kCallbackMipInterrupt)
         t = time.perf_counter()
         h.run()
         rounds += 1
@@ -381,6 +389,10 @@ def run_outer(model: MilpModel, options: Options, model_at=None,
         nodes += int(getattr(info, "mip_node_count", 0) or 0)
         ms = h.getModelStatus()
         if ms in (S.kInfeasible, S.kUnboundedOrInfeasible):
+            what = (f"nothing better than {_show(sign * upper)}" if within(upper)
+                    else "no point within the cutoff")
+            progress.say(f"outer approximation, master {rounds}: {what} "
+                         f"({masters[-1]['seconds']:.1f} s)")
             # nothing beats the incumbent by more than the gap (or meets the limit)
             status = "optimal" if within(upper) else "infeasible"
             lower = upper if within(upper) else lower
@@ -425,6 +437,9 @@ def run_outer(model: MilpModel, options: Options, model_at=None,
                 upper, best = f, (current, p)
         masters[-1].update(lower=sign * lower if np.isfinite(lower) else None,
                            upper=sign * upper if np.isfinite(upper) else None)
+        beyond = "" if within(upper) else " beyond the cutoff"
+        progress.say(f"outer approximation, master {rounds}: bound {_show(sign * lower)}, "
+                     f"best {_show(sign * upper)}{beyond} ({masters[-1]['seconds']:.1f} s)")
         if within(upper) and upper - lower <= max(ABS_GAP, rel_gap * abs(upper)):
             status = "optimal"
             break
@@ -452,7 +467,7 @@ def run_outer(model: MilpModel, options: Options, model_at=None,
         result.objective = sign * upper
         if np.isfinite(lower):
             result.bound = sign * min(lower, upper)
-            result.gap = (upper - min(lower, upper)) / max(abs(upper), 1e-9)
+            result.gap = relative_gap(result.objective, result.bound)
         _take_solution(best[0], best[1], result)
     elif status == "time_limit":
         result.message = "no feasible solution found within the time limit"
@@ -474,6 +489,10 @@ def run_outer(model: MilpModel, options: Options, model_at=None,
         # ball its neuron bounds may not hold, so it is a hint, not a solution
         result.candidate = (sign * upper, best[0], best[1])
     return result
+
+
+def _show(value: float) -> str:
+    return f"{value:.6g}" if np.isfinite(value) else "none"
 
 
 def _add_rows(h, A: sp.spmatrix, lo: np.ndarray, hi: np.ndarray) -> None:

@@ -25,8 +25,10 @@ import time
 
 import numpy as np
 
+from nnlang import progress
 from nnlang.encode import encode_program
 from nnlang.ir.milp import MilpModel, RowBlock
+from nnlang.results import relative_gap
 from nnlang.tighten import cutoff_row, input_balls, region_overrides
 
 GROWTH = 1.5  # measured better than 2 (docs/benchmarks.md)
@@ -191,6 +193,9 @@ def solve_by_radius(compiled, options, run, shrink: bool = False):
                 "radius_lower", row, np.array([lower - step.objective.constant]),
                 np.array([np.inf]), "aux")])
         bounds_seconds = time.perf_counter() - t
+        unstable = sum(s.unstable for e in step.applications for s in e.stats)
+        where = "the whole box" if step is milp else f"objective <= {value:.6g}"
+        progress.say(f"radius step {len(steps) + 1}: {where} ({unstable} unstable ReLUs)")
         args = {k: {**v, **options.solver_args.get(k, {})} for k, v in STEP_OPTIONS.items()}
         if shrink and step.objective.quad:
             # an incumbent of value u < value: later masters over the ball of u
@@ -206,10 +211,11 @@ def solve_by_radius(compiled, options, run, shrink: bool = False):
         if result.candidate is not None and (candidate is None
                                              or result.candidate[0] < candidate[0]):
             candidate = result.candidate
-        unstable = sum(s.unstable for e in step.applications for s in e.stats)
         steps.append({"value": value, "status": result.status, "unstable": unstable,
                       "seconds": round(time.perf_counter() - t, 4),
                       "bounds_seconds": round(bounds_seconds, 4)})
+        progress.say(f"radius step {len(steps)}: {_outcome(result, value, step is milp)} "
+                     f"({steps[-1]['seconds']:.2f} s)")
         if result.search and "masters" in result.search:  # outer approximation's rounds
             steps[-1]["masters"] = result.search["masters"]
         if result.status == "infeasible" and value < top:
@@ -238,7 +244,7 @@ def solve_by_radius(compiled, options, run, shrink: bool = False):
         else:
             result.bound = lower if lower > 0 else None
         if result.objective is not None and result.bound is not None:
-            result.gap = abs(result.objective - result.bound) / max(abs(result.objective), 1e-9)
+            result.gap = relative_gap(result.objective, result.bound)
     if result.status == "time_limit" and result.objective is None and candidate is not None:
         _adopt(compiled, result, candidate, options)
     result.nodes = nodes
@@ -254,6 +260,16 @@ def solve_by_radius(compiled, options, run, shrink: bool = False):
         "radius search: " + ", ".join(f"{s['value']:.4g} {s['status']} ({s['seconds']:.2f} s, "
                                       f"{s['unstable']} unstable{masters(s)})" for s in steps))
     return result
+
+
+def _outcome(result, value: float, whole: bool) -> str:
+    """A radius step's result in words (``whole``: the step was the original
+    problem), for progress messages."""
+    if result.status == "infeasible" and not whole:
+        return f"nothing with objective <= {value:.6g}"
+    if result.objective is None:
+        return result.status.replace("_", " ")
+    return f"{result.status.replace('_', ' ')}, objective {result.objective:.6g}"
 
 
 def confirm_point(model: MilpModel, step: MilpModel, x: np.ndarray,
@@ -298,7 +314,7 @@ def _adopt(compiled, result, candidate, options) -> None:
     result.objective = obj.sign * obj.value(full)
     result.message = ""
     if result.bound is not None:
-        result.gap = abs(result.objective - result.bound) / max(abs(result.objective), 1e-9)
+        result.gap = relative_gap(result.objective, result.bound)
     _take_solution(compiled.milp, full, result)
     result.notes.append(f"best point: found beyond the ball of a radius step (value "
                         f"{result.objective:.6g}), confirmed with its input fixed in the "

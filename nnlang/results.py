@@ -33,6 +33,14 @@ class NetworkResult:
         return int(np.argmax(self.forward[-1]))
 
 
+def relative_gap(objective: float | None, bound: float | None) -> float | None:
+    """``|objective - bound| / |objective|`` (denominator at least 1e-9): the gap of
+    every result, whichever solver or search produced it."""
+    if objective is None or bound is None:
+        return None
+    return abs(objective - bound) / max(abs(objective), 1e-9)
+
+
 @dataclass
 class Result:
     status: str

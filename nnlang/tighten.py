@@ -17,6 +17,7 @@ import highspy
 import numpy as np
 import scipy.sparse as sp
 
+from nnlang import progress
 from nnlang.bounds.alpha import tighten_alpha
 from nnlang.bounds.region import Ball, shrink_box
 from nnlang.bounds.symbolic import ordered, symbolic_bounds
@@ -25,6 +26,7 @@ from nnlang.encode.affine import Aff, interval
 from nnlang.highs import highs_from_matrix, set_time_limit
 from nnlang.ir.milp import MilpModel
 from nnlang.ir.program import Program
+from nnlang.results import relative_gap
 
 MARGIN = 1e-6
 LP_LIMIT = 2.0  # seconds per LP; a timed-out LP leaves its bound as it was (sound)
@@ -216,6 +218,9 @@ def solve_tightened(compiled, options, run):
     if left is not None and left <= 1.0:
         return first
     cutoff = first.objective if first.values else None
+    found = "no point" if cutoff is None else f"best {cutoff:.6g}"
+    progress.say(f"first solve: {found} after {first.solve_seconds:.1f} s; tightening the "
+                 "neuron bounds by LP")
     deadline = None if left is None else time.perf_counter() + 0.3 * left
     region = {} if cutoff is None else region_overrides(compiled.milp, cutoff)
     overrides, stats = tighten(compiled.program, cutoff, deadline, region)
@@ -224,6 +229,8 @@ def solve_tightened(compiled, options, run):
         row, lo, hi = cutoff_row(milp, cutoff)
         milp.rows.append(RowBlock("incumbent_cutoff", row, np.array([lo]), np.array([hi]), "aux"))
     left = None if total is None else max(0.5, total - (time.perf_counter() - start))
+    progress.say(f"unstable ReLUs {stats.before_unstable} -> {stats.after_unstable} "
+                 f"({stats.lps} LPs, {stats.seconds:.1f} s); second solve")
     second = run(milp, options.updated(time_limit=left))
     info = {"first_objective": first.objective, "first_seconds": first.solve_seconds,
             "before_unstable": stats.before_unstable, "after_unstable": stats.after_unstable,
@@ -240,7 +247,7 @@ def solve_tightened(compiled, options, run):
         elif second.bound is not None:
             result.bound = (min(second.bound, first.objective) if sense == "minimize"
                             else max(second.bound, first.objective))
-            result.gap = abs(first.objective - result.bound) / max(abs(first.objective), 1e-9)
+            result.gap = relative_gap(first.objective, result.bound)
         result.nodes = second.nodes
     result.solve_seconds = first.solve_seconds + second.solve_seconds
     result.bounds_seconds += stats.seconds
