@@ -4,6 +4,7 @@ CVXPY gives the answer CVXPY gives."""
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,8 +14,10 @@ from hypothesis import strategies as st
 import nnlang
 from nnlang.ir.options import Options
 from nnlang.lower.cvxpy import to_cvxpy
-from nnlang.solve import direct_highs, run_highs, run_solver, solver_options
+from nnlang.solve import direct_highs, run_highs, run_solver, snap_user_values, solver_options
 from nnlang.testing import network_strategy, spec_vector, write_network
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 EXPECTED = {
     "highs": {"time_limit": 2.5, "mip_rel_gap": 1e-4, "threads": 2},
@@ -90,3 +93,26 @@ def test_direct_highs_only_for_linear_highs_models(tmp_path):
     assert not direct_highs(m.milp, m.options.updated(solver="scip"))
     r = run_highs(m.milp, m.options)
     assert (r.status, r.objective, r.values["x"].tolist()) == ("optimal", 0.0, [0.0, 0.0])
+
+
+def test_user_values_snap_onto_bounds_and_integers_within_tolerance():
+    m = nnlang.compile(text="var x[3] in [0, 1]\nvar k[2] integer in [1, 10]\n"
+                            "minimize sum(x) + sum(k)\n")
+    raw = np.zeros(m.milp.n)
+    cols = {b.name: b.cols for b in m.milp.blocks if b.role == "user"}
+    raw[cols["x"]] = [-2.8e-17, 1.0 + 4e-7, 0.5]
+    raw[cols["k"]] = [2.9999997, 4.4]
+    x = snap_user_values(m.milp, raw)
+    assert x[cols["x"]].tolist() == [0.0, 1.0, 0.5]
+    assert x[cols["k"]].tolist() == [3.0, 4.4]  # 4.4 is no integer: left for the checks
+    far = raw.copy()
+    far[cols["x"]] = [-0.01, 1.01, 0.5]
+    assert snap_user_values(m.milp, far)[cols["x"]].tolist() == [-0.01, 1.01, 0.5]
+
+
+def test_an_integer_example_reports_integers():
+    r = nnlang.compile(EXAMPLES / "breast_cancer_adversarial.nnq").solve()
+    assert r.status == "optimal"
+    x = np.asarray(r.values["x"])
+    assert np.array_equal(x, np.round(x)) and x.min() >= 1 and x.max() <= 10
+    assert r.forward_gap < 1e-6
