@@ -64,6 +64,10 @@ class CompiledModel:
             if options.get(key) is not None and options[key] != getattr(self.options, key):
                 raise ValueError(f"'{key}' changes the encoding: pass it to nnlang.compile()")
         opts = self.options.updated(**options)
+        hints = self.milp.solver_args  # the encoding's, overridden by the caller's
+        if hints:
+            merged = {k: {**v, **opts.solver_args.get(k, {})} for k, v in hints.items()}
+            opts = opts.updated(solver_args={**opts.solver_args, **merged})
 
         # an exact sum of squares with HiGHS: tangents shared by every sub-problem
         shared = Envelope.for_model(self.milp) if outer_highs(self.milp, opts) else None

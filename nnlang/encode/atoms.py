@@ -15,6 +15,9 @@ from nnlang.encode.affine import Aff, interval
 from nnlang.errors import SemanticError, Span
 from nnlang.ir.milp import entry_suffixes
 
+# HiGHS's presolve_rule_off bit that switches off probing (2**15)
+NO_PROBING = 32768
+
 
 def _epigraph_rows(builder, name: str, e: Aff, t_cols: np.ndarray, span: Span,
                    entries: list[str] | None = None) -> None:
@@ -138,6 +141,11 @@ def encode_sumsq_pwl(builder, e: Aff, n: int, form: str, span: Span) -> Aff:
         builder.add_rows(f"{name}.segments", A, np.full(rows.size, -np.inf),
                          rhs.ravel() - slope.ravel() * d.c[jj], "aux", span)
     else:
+        # HiGHS's presolve probes every binary: on these (one per segment and entry:
+        # 3,136 on DNN1 with 5 breakpoints) probing alone overran 300 s time limits
+        # by up to 161 s on DNN1 images 4-7 at 300 s; without it they solve in 18-40 s
+        # (docs/benchmarks.md)
+        builder.solver_args.setdefault("HIGHS", {})["presolve_rule_off"] = NO_PROBING
         lam = builder.add_block(f"{name}.lambda", (m, n), "continuous", np.zeros(m * n),
                                 np.ones(m * n), "aux", span)
         seg = builder.add_block(f"{name}.segment", (m, n - 1), "binary", np.zeros(m * (n - 1)),

@@ -47,6 +47,7 @@ class Builder:
         self.quad: list[QuadTerm] = []
         self.bounds_seconds = 0.0
         self.approximations: list = []
+        self.solver_args: dict[str, dict] = {}
 
     def fresh(self, base: str, span: Span | None) -> str:
         tag = f"{base}_L{span.line}" if span is not None else base
@@ -253,7 +254,7 @@ def encode_program(program: Program, bound_overrides=None) -> MilpModel:
             row.A.resize((row.A.shape[0], b.n))
     approximations = [(name, e.padded(b.n), t) for name, e, t in b.approximations]
     return MilpModel(b.blocks, b.rows, objective, b.app_order, b.n, b.bounds_seconds,
-                     approximations, ball)
+                     approximations, ball, solver_args=b.solver_args)
 
 
 _BALL_ATOMS = ("norm1", "norminf", "norm0", "sumsq")

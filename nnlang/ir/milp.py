@@ -159,6 +159,9 @@ class MilpModel:
     # the whole objective (quadratic terms included) at most this value: a convex
     # quadratic constraint for in-process solves only (the radius search's steps)
     objective_cutoff: float | None = None
+    # native solver options the encoding asks for, per solver (the user's
+    # solver_args override them), e.g. {"HIGHS": {"presolve_rule_off": 32768}}
+    solver_args: dict = field(default_factory=dict)
 
     def block(self, name: str) -> VarBlock:
         for b in self.blocks:

@@ -161,3 +161,31 @@ def test_abs_of_sign_fixed_entries_needs_no_column(tmp_path, net, seed):
                 f"    up: t >= x - c\n    down: t >= c - x\n")
     r2 = nnlang.compile(text=explicit, path=tmp_path / "e.nnq").solve(tighten=False)
     assert r.objective == pytest.approx(r2.objective, abs=1e-6)
+
+
+def test_the_lambda_form_asks_highs_not_to_probe_and_the_caller_can_overrule(tmp_path,
+                                                                            monkeypatch):
+    """The lambda form's segment binaries made HiGHS's probing overrun time limits
+    (docs/benchmarks.md): its model asks HiGHS for no probing; the epigraph's does
+    not; options given to solve() win."""
+    from nnlang import api
+    from nnlang.encode.atoms import NO_PROBING
+
+    seen = []
+    real = api.run_solver
+
+    def spy(milp, cvx, options):
+        seen.append(dict(options.solver_args.get("HIGHS", {})))
+        return real(milp, cvx, options)
+
+    monkeypatch.setattr(api, "run_solver", spy)
+    (tmp_path / "s.nnq").write_text(SPEC.format(
+        objective="sumsq(x - c) approx pwl(5, form = lambda)"))
+    m = nnlang.compile(tmp_path / "s.nnq")
+    assert m.milp.solver_args == {"HIGHS": {"presolve_rule_off": NO_PROBING}}
+    assert m.solve(radius_search=False).status == "optimal"
+    assert seen[-1]["presolve_rule_off"] == NO_PROBING
+    m.solve(radius_search=False, solver_args={"HIGHS": {"presolve_rule_off": 0}})
+    assert seen[-1]["presolve_rule_off"] == 0
+    (tmp_path / "e.nnq").write_text(SPEC.format(objective="sumsq(x - c) approx pwl(5)"))
+    assert nnlang.compile(tmp_path / "e.nnq").milp.solver_args == {}
