@@ -130,12 +130,7 @@ def run_solver(model: MilpModel, cvx: CvxpyModel, options: Options) -> Result:
             _scip_stats(scip, model, result)
         x = cvx.column_values(model.n)
         if x is not None:
-            polished = polish(model, x, result.objective)
-            if polished is not None:
-                x, result.objective = polished
-                if result.bound is not None:
-                    result.gap = relative_gap(result.objective, result.bound)
-            _take_solution(model, x, result)
+            _take_solution(model, _polished(model, x, result), result)
     elif status == "time_limit":
         result.message = "no feasible solution found within the time limit"
     return result
@@ -192,6 +187,18 @@ def polish(model: MilpModel, x: np.ndarray, objective: float) -> tuple[np.ndarra
     if abs(value - objective) > 1e-6 * (1.0 + abs(objective)):
         return None
     return np.asarray(h.getSolution().col_value, dtype=float), value
+
+
+def _polished(model: MilpModel, x: np.ndarray, result: Result) -> np.ndarray:
+    """``x`` after :func:`polish` where it applies, with ``result``'s objective and
+    gap moved to the polished point's."""
+    polished = polish(model, x, result.objective)
+    if polished is None:
+        return x
+    x, result.objective = polished
+    if result.bound is not None:
+        result.gap = relative_gap(result.objective, result.bound)
+    return x
 
 
 def _take_solution(model: MilpModel, x: np.ndarray, result: Result) -> None:
@@ -267,12 +274,7 @@ def run_highs(model: MilpModel, options: Options) -> Result:
             # model's constant (103.8 % for a bound of 0 on seed001_l1.nnq image 1)
             result.gap = relative_gap(result.objective, result.bound)
         x = np.asarray(h.getSolution().col_value, dtype=float)
-        polished = polish(model, x, result.objective)
-        if polished is not None:
-            x, result.objective = polished
-            if result.bound is not None:
-                result.gap = relative_gap(result.objective, result.bound)
-        _take_solution(model, x, result)
+        _take_solution(model, _polished(model, x, result), result)
     elif state == "time_limit":
         result.message = "no feasible solution found within the time limit"
     return result

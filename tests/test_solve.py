@@ -110,8 +110,10 @@ def test_user_values_snap_onto_bounds_and_integers_within_tolerance():
     assert snap_user_values(m.milp, far)[cols["x"]].tolist() == [-0.01, 1.01, 0.5]
 
 
-def test_an_integer_example_reports_integers_and_an_integer_objective():
-    r = nnlang.compile(EXAMPLES / "breast_cancer_adversarial.nnq").solve()
+@pytest.mark.parametrize("search", [True, False])  # radius steps via highspy; CVXPY
+def test_an_integer_example_reports_integers_and_an_integer_objective(search):
+    r = nnlang.compile(EXAMPLES / "breast_cancer_adversarial.nnq").solve(
+        radius_search=search, tighten=search)
     assert r.status == "optimal"
     x = np.asarray(r.values["x"])
     assert np.array_equal(x, np.round(x)) and x.min() >= 1 and x.max() <= 10
