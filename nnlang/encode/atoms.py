@@ -17,6 +17,9 @@ from nnlang.ir.milp import entry_suffixes
 
 # HiGHS's presolve_rule_off bit that switches off probing (2**15)
 NO_PROBING = 32768
+# the epigraph PWL form as segment columns (:func:`_pwl_segment_columns`) instead of
+# one row per segment line
+EPIGRAPH_COLUMNS = True
 
 
 def _epigraph_rows(builder, name: str, e: Aff, t_cols: np.ndarray, span: Span,
@@ -107,6 +110,43 @@ def encode_norm0(builder, e: Aff, span: Span) -> Aff:
     return Aff(total, np.zeros(1), ())
 
 
+def _pwl_segment_columns(builder, name: str, e: Aff, b: np.ndarray, lo: np.ndarray,
+                         hi: np.ndarray, t_cols: np.ndarray, span: Span) -> None:
+    """``t_j`` at least the interpolant at ``|e_j|`` by segment columns: each
+    segment ``[b_k, b_k+1]`` of ``|e_j|``'s axis that ``e_j``'s range reaches is a
+    column ``0 <= delta <= length`` on the positive and one on the negative side,
+    ``e_j = sum(delta+) - sum(delta-)`` and ``t_j = sum(slope_k * delta)``. The
+    slopes (``b_k + b_k+1``) grow outwards, so a minimizing LP fills the segments in
+    order and pays the interpolant exactly; any other filling pays more. No ``|e|``
+    column, and 2 rows per entry instead of ``n - 1``."""
+    m = b.shape[0]
+    start, end = b[:, :-1], b[:, 1:]  # (m, n-1) segments of the magnitude axis
+    slope = start + end
+    sides = []
+    for sign, reach in ((1.0, np.maximum(hi, 0.0)), (-1.0, np.maximum(-lo, 0.0))):
+        length = np.clip(np.minimum(end, reach[:, None]) - start, 0.0, None)
+        j, k = np.nonzero(length > 0)
+        sides.append((np.full(j.size, sign), j, length[j, k], slope[j, k]))
+    sign = np.concatenate([s[0] for s in sides])
+    rows = np.concatenate([s[1] for s in sides])
+    length = np.concatenate([s[2] for s in sides])
+    cost = np.concatenate([s[3] for s in sides])
+    k = rows.size
+    seg = builder.add_block(f"{name}.segments", (k,), "continuous", np.zeros(k), length, "aux",
+                            span)
+    cols = seg.offset + np.arange(k)
+    N = builder.n
+    eA = e.padded(N).A.tocsr()
+    # e_j - sum(sign * delta) = -c_j
+    link = (eA + sp.csr_matrix((-sign, (rows, cols)), shape=(m, N))).tocsr()
+    builder.add_rows(f"{name}.sum", link, -e.c, -e.c, "aux", span)
+    # t_j - sum(slope * delta) = 0
+    value = sp.csr_matrix((np.concatenate([np.ones(m), -cost]),
+                           (np.concatenate([np.arange(m), rows]), np.concatenate([t_cols, cols]))),
+                          shape=(m, N))
+    builder.add_rows(f"{name}.value", value, np.zeros(m), np.zeros(m), "aux", span)
+
+
 def encode_sumsq_pwl(builder, e: Aff, n: int, form: str, span: Span) -> Aff:
     """Piecewise-linear over-approximation of ``sum(e**2)`` (seed 003, section 4.2).
 
@@ -123,10 +163,18 @@ def encode_sumsq_pwl(builder, e: Aff, n: int, form: str, span: Span) -> Aff:
         raise SemanticError("sumsq(...) approx pwl needs a bounded argument: give the "
                             "variables in it bounds", span)
     m = e.size
-    d = encode_abs(builder, e, span)  # an epigraph column, or +-e where the sign is fixed
     frac = np.linspace(0.0, 1.0, n)
     b = D[:, None] * frac[None, :]  # (m, n) breakpoints
     f = b ** 2
+    if form == "epigraph" and EPIGRAPH_COLUMNS:
+        name = builder.fresh("pwl", span)
+        t = builder.add_block(f"{name}.t", (m,), "continuous", np.zeros(m), D ** 2, "aux", span)
+        _pwl_segment_columns(builder, name, e, b, lo, hi, t.offset + np.arange(m), span)
+        builder.approximations.append((name, e, t))
+        total = sp.csr_matrix((np.ones(m), (np.zeros(m, dtype=int), t.offset + np.arange(m))),
+                              shape=(1, builder.n))
+        return Aff(total, np.zeros(1), ())
+    d = encode_abs(builder, e, span)  # an epigraph column, or +-e where the sign is fixed
     name = builder.fresh("pwl", span)
     t = builder.add_block(f"{name}.t", (m,), "continuous", np.zeros(m), D ** 2, "aux", span)
     t_cols = t.offset + np.arange(m)
