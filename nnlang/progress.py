@@ -14,6 +14,8 @@ import time
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 
+from nnlang.results import relative_gap
+
 Listener = Callable[[str, bool], None]  # (message, transient)
 
 _listener: ContextVar[Listener | None] = ContextVar("nnlang_progress", default=None)
@@ -61,8 +63,8 @@ def mip_ticker(label: str, sign: float = 1.0) -> Callable | None:
             text += f", best {sign * best:.6g}"
         if abs(bound) < 1e30:
             text += f", bound {sign * bound:.6g}"
-        if abs(best) < 1e30 and abs(bound) < 1e30:
-            text += f", gap {100 * out.mip_gap:.2f} %"
+        if abs(best) < 1e30 and abs(bound) < 1e30:  # the gap of every nnlang result
+            text += f", gap {100 * relative_gap(sign * best, sign * bound):.2f} %"
         listener(text, True)
 
     return tick

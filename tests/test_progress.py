@@ -49,10 +49,10 @@ def test_no_listener_no_messages_and_a_ticker_only_with_one():
     with progress.listening(lambda msg, transient: heard.append((msg, transient))):
         tick = progress.mip_ticker("HiGHS", sign=-1.0)
         out = SimpleNamespace(mip_node_count=12, objective_function_value=-3.5,
-                              mip_dual_bound=-4.0, mip_gap=0.125)
+                              mip_dual_bound=-4.0, mip_gap=0.5)  # HiGHS's own gap: unused
         tick(out)
         tick(out)  # within a second of the first: not repeated
-    assert heard == [("HiGHS: 12 nodes, best 3.5, bound 4, gap 12.50 %", True)]
+    assert heard == [("HiGHS: 12 nodes, best 3.5, bound 4, gap 14.29 %", True)]
     assert not progress.active()
 
 
