@@ -124,6 +124,20 @@ def highs_from_matrix(A, col_lower, col_upper, row_lower, row_upper, cost=None,
     return h
 
 
+def relax_integers(h: highspy.Highs, cols, values=None) -> None:
+    """Make the integer columns ``cols`` of ``h`` continuous, fixed at ``values``
+    if given (the fixed-pattern QPs of the outer approximation, the polish LP)."""
+    import numpy as np
+
+    cols = np.asarray(cols, dtype=np.int32)
+    if not cols.size:
+        return
+    if values is not None:
+        values = np.asarray(values, dtype=float)
+        h.changeColsBounds(int(cols.size), cols, values, values)
+    h.changeColsIntegrality(int(cols.size), cols, np.zeros(cols.size, np.uint8))
+
+
 def milp_to_highs(milp, verbose: bool = False) -> tuple[highspy.Highs, float]:
     """A ``Highs`` object holding a linear ``MilpModel`` (its linear rows, column
     bounds, integer columns and objective) and the objective's sign as HiGHS sees

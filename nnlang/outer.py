@@ -194,15 +194,10 @@ def _highs_qp(model: MilpModel, obj: SquaresObjective, fixed: np.ndarray | None,
     """The QP of :func:`_fixed_qp` with HiGHS: its optimal point, or None."""
     import highspy
 
-    from nnlang.highs import milp_to_highs, set_time_limit
+    from nnlang.highs import milp_to_highs, relax_integers, set_time_limit
 
     h, _ = milp_to_highs(model.without_objective(), False)
-    ints = model.integer_columns()
-    if ints.size:
-        if fixed is not None:
-            h.changeColsBounds(int(ints.size), ints.astype(np.int32), fixed, fixed)
-        h.changeColsIntegrality(int(ints.size), ints.astype(np.int32),
-                                np.zeros(ints.size, np.uint8))
+    relax_integers(h, model.integer_columns(), fixed)
     H, lin, const = obj.qp_terms()
     H = sp.tril(H, format="csc")
     H.sort_indices()

@@ -171,14 +171,11 @@ def polish(model: MilpModel, x: np.ndarray, objective: float) -> tuple[np.ndarra
         return None
     import highspy
 
-    from nnlang.highs import milp_to_highs
+    from nnlang.highs import milp_to_highs, relax_integers
 
     ints = model.integer_columns()
     h, sign = milp_to_highs(model, False)
-    fixed = np.round(x[ints])
-    h.changeColsBounds(int(ints.size), ints.astype(np.int32), fixed, fixed)
-    h.changeColsIntegrality(int(ints.size), ints.astype(np.int32),
-                            np.zeros(ints.size, np.uint8))
+    relax_integers(h, ints, np.round(x[ints]))
     h.setOptionValue("time_limit", 5.0)
     h.run()
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:

@@ -33,7 +33,7 @@ from nnlang.bounds.symbolic import (
     symbolic_bounds,
     symbolic_layer,
 )
-from nnlang.highs import new_highs
+from nnlang.highs import highs_from_matrix
 from nnlang.networks.network import Network
 
 MARGIN = 1e-9  # relative to the magnitude of the safe-bound terms, plus absolute
@@ -122,18 +122,7 @@ def build_model(network: Network, lo: np.ndarray, hi: np.ndarray, bounds: Bounds
 
 def highs_model(model: LayerModel, integer: bool = False) -> highspy.Highs:
     """A quiet HiGHS instance holding ``model`` (zero objective, minimize)."""
-    A = model.A.tocsc()
-    inf = highspy.kHighsInf
-    lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = A.shape[1], A.shape[0]
-    lp.col_cost_ = np.zeros(A.shape[1])
-    lp.col_lower_, lp.col_upper_ = model.col_lo, model.col_hi
-    lp.row_lower_ = np.where(np.isfinite(model.row_lo), model.row_lo, -inf)
-    lp.row_upper_ = np.where(np.isfinite(model.row_hi), model.row_hi, inf)
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = A.indptr, A.indices, A.data
-    h = new_highs()
-    h.passModel(lp)
+    h = highs_from_matrix(model.A, model.col_lo, model.col_hi, model.row_lo, model.row_hi)
     if integer and model.integer.size:
         kind = np.full(model.integer.size, int(highspy.HighsVarType.kInteger), np.uint8)
         h.changeColsIntegrality(model.integer.size, model.integer.astype(np.int32), kind)

@@ -24,7 +24,7 @@ import time
 import numpy as np
 import scipy.sparse as sp
 
-from nnlang.highs import new_highs, set_time_limit
+from nnlang.highs import highs_from_matrix, set_time_limit
 from nnlang.networks.network import Network
 
 SAFETY = 1e-9  # relative outward margin on every LP bound
@@ -107,7 +107,6 @@ def _safe_min(c: np.ndarray, A: sp.csc_matrix, rlo, rhi, clo, chi, y: np.ndarray
 def tighten(network: Network, lo: np.ndarray, hi: np.ndarray, bounds: list,
             deadline: float, log=None) -> tuple[list, dict]:
     """Tighter pre-activation bounds (a new list; ``bounds`` is not changed)."""
-    import highspy
 
     from nnlang.verify.split import backward_symbolic
 
@@ -123,20 +122,9 @@ def tighten(network: Network, lo: np.ndarray, hi: np.ndarray, bounds: list,
         if not todo.size or time.perf_counter() > deadline:
             continue
         A, rlo, rhi, clo, chi, a_off = _layer_lp(network, lo, hi, bounds, k)
-        inf = highspy.kHighsInf
-        lp = highspy.HighsLp()
-        lp.num_col_, lp.num_row_ = A.shape[1], A.shape[0]
-        lp.col_cost_ = np.zeros(A.shape[1])
-        lp.col_lower_, lp.col_upper_ = clo, chi
-        lp.row_lower_ = np.where(np.isfinite(rlo), rlo, -inf)
-        lp.row_upper_ = np.where(np.isfinite(rhi), rhi, inf)
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = \
-            A.indptr, A.indices, A.data
-        h = new_highs()
+        h = highs_from_matrix(A, clo, chi, rlo, rhi)
         h.setOptionValue("simplex_strategy", STRATEGY)
         h.setOptionValue("presolve", "off")
-        h.passModel(lp)
         n_prev = network.layers[k - 1].n_out
         cols = np.arange(a_off, a_off + n_prev, dtype=np.int32)
         stopped = False
