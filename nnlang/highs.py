@@ -16,6 +16,16 @@ _scheduler_threads: int | None = None
 # whether this process has made its first ``Highs`` object (see :func:`silence_banner`)
 _banner_done = False
 
+# bits of HiGHS's ``presolve_rule_off`` option (its PresolveRuleType numbers)
+SPARSIFY = 1 << 14
+PROBING = 1 << 15
+# the presolve rules nnlang switches off on every ``Highs`` object and CVXPY solve.
+# Sparsify removed no nonzero from nnlang's MILPs and took 2.1 / 8.6 / 33.8 / ~120 s
+# of presolve on random 784-{128,256,512,1024}x2-10 networks (0.1 / 0.2 / 0.7 s
+# without), ignoring the time limit: a 3 s solve of the largest took 124 s
+# (benchmarks/bench_presolve.py, docs/benchmarks.md)
+RULES_OFF = SPARSIFY
+
 
 @contextlib.contextmanager
 def _stdout_to_devnull():
@@ -56,11 +66,13 @@ def silence_banner() -> None:
 
 
 def new_highs(verbose: bool = False) -> highspy.Highs:
-    """A ``Highs`` object that logs only if ``verbose`` (no banner otherwise)."""
+    """A ``Highs`` object that logs only if ``verbose`` (no banner otherwise), with
+    the presolve rules in ``RULES_OFF`` switched off."""
     if not verbose:
         silence_banner()
     h = highspy.Highs()
     h.setOptionValue("output_flag", bool(verbose))
+    h.setOptionValue("presolve_rule_off", RULES_OFF)
     return h
 
 

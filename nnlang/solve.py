@@ -53,6 +53,10 @@ def solver_options(options: Options) -> dict[str, Any]:
         params[gap_name] = float(gap)
     if threads is not None and threads_name is not None:
         params[threads_name] = int(threads)
+    if name == "HIGHS":
+        from nnlang.highs import RULES_OFF
+
+        params["presolve_rule_off"] = RULES_OFF  # as on nnlang's own Highs objects
     params.update(options.solver_args.get(name, {}))
     if group is None:
         return params

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import nnlang
+from nnlang.highs import RULES_OFF, SPARSIFY, new_highs
 from nnlang.ir.options import Options
 from nnlang.lower.cvxpy import to_cvxpy
 from nnlang.solve import direct_highs, run_highs, run_solver, snap_user_values, solver_options
@@ -20,7 +21,8 @@ from nnlang.testing import network_strategy, spec_vector, write_network
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 EXPECTED = {
-    "highs": {"time_limit": 2.5, "mip_rel_gap": 1e-4, "threads": 2},
+    "highs": {"time_limit": 2.5, "mip_rel_gap": 1e-4, "threads": 2,
+              "presolve_rule_off": RULES_OFF},
     "scip": {"scip_params": {"limits/time": 2.5, "limits/gap": 1e-4}},
     "gurobi": {"TimeLimit": 2.5, "MIPGap": 1e-4, "Threads": 2},
     "cplex": {"cplex_params": {"timelimit": 2.5, "mip.tolerances.mipgap": 1e-4}},
@@ -33,14 +35,28 @@ EXPECTED = {
 def test_options_in_the_solvers_names(solver):
     opts = Options(solver=solver, time_limit=2.5, mip_gap=1e-4, threads=2)
     assert solver_options(opts) == EXPECTED[solver]
-    assert solver_options(Options(solver=solver)) == {}
+    defaults = {"presolve_rule_off": RULES_OFF} if solver == "highs" else {}
+    assert solver_options(Options(solver=solver)) == defaults
 
 
 def test_solver_args_reach_their_solver_only():
     args = {"HIGHS": {"mip_heuristic_run_rins": False}}
     assert solver_options(Options(solver="highs", solver_args=args)) == {
-        "mip_heuristic_run_rins": False}
+        "mip_heuristic_run_rins": False, "presolve_rule_off": RULES_OFF}
     assert solver_options(Options(solver="scip", solver_args=args)) == {}
+
+
+
+def test_highs_never_sparsifies():
+    """HiGHS's sparsify rule removed no nonzero from nnlang's models and overran
+    time limits by minutes on wide networks (docs/benchmarks.md): it is off on
+    every Highs object nnlang makes and in every CVXPY solve with HiGHS, unless a
+    caller's native options say otherwise."""
+    assert RULES_OFF & SPARSIFY
+    assert new_highs().getOptionValue("presolve_rule_off")[1] == RULES_OFF
+    assert solver_options(Options(solver="highs"))["presolve_rule_off"] == RULES_OFF
+    mine = Options(solver="highs", solver_args={"HIGHS": {"presolve_rule_off": 0}})
+    assert solver_options(mine)["presolve_rule_off"] == 0
 
 
 SPEC = """network net = load("net.npz")

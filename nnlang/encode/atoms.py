@@ -13,10 +13,11 @@ import scipy.sparse as sp
 
 from nnlang.encode.affine import Aff, interval
 from nnlang.errors import SemanticError, Span
+from nnlang.highs import PROBING, RULES_OFF
 from nnlang.ir.milp import entry_suffixes
 
-# HiGHS's presolve_rule_off bit that switches off probing (2**15)
-NO_PROBING = 32768
+# HiGHS's presolve_rule_off for the lambda form: nnlang's default and probing
+NO_PROBING = RULES_OFF | PROBING
 # the epigraph PWL form as segment columns (:func:`_pwl_segment_columns`) instead of
 # one row per segment line. Measured: DNN2 pwl(5) images 0-3 1.5-2.2x faster, DNN1 a
 # wash (docs/benchmarks.md)
