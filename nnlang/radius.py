@@ -196,7 +196,8 @@ def solve_by_radius(compiled, options, run, shrink: bool = False):
         unstable = sum(s.unstable for e in step.applications for s in e.stats)
         where = "the whole box" if step is milp else f"objective <= {value:.6g}"
         progress.say(f"radius step {len(steps) + 1}: {where} ({unstable} unstable ReLUs)")
-        args = {k: {**v, **options.solver_args.get(k, {})} for k, v in STEP_OPTIONS.items()}
+        args = {**options.solver_args,  # the caller's, over the steps' own for HiGHS
+                **{k: {**v, **options.solver_args.get(k, {})} for k, v in STEP_OPTIONS.items()}}
         if shrink and step.objective.quad:
             # an incumbent of value u < value: later masters over the ball of u
             def model_at(u: float, cap=value, step=step) -> MilpModel:

@@ -115,6 +115,25 @@ def test_spec_can_turn_it_off(tmp_path):
     assert m.solve().search is None
 
 
+def test_steps_pass_on_every_solver_s_native_options(tmp_path):
+    """A caller's native options reach each step for any solver (they kept only
+    STEP_OPTIONS' solvers before); the caller's win over the steps' own."""
+    from nnlang.results import Result
+
+    _, path = _spec(tmp_path, 4)
+    m = nnlang.compile(path)
+    seen = []
+
+    def fake(milp, options, model_at=None):
+        seen.append(options.solver_args)
+        return Result("optimal", objective=1.0)
+
+    mine = {"SCIP": {"limits/nodes": 7}, "HIGHS": {"mip_heuristic_run_rins": True}}
+    radius.solve_by_radius(m, m.options.updated(solver_args=mine), fake)
+    assert seen and seen[0]["SCIP"] == {"limits/nodes": 7}
+    assert seen[0]["HIGHS"] == {**radius.STEP_OPTIONS["HIGHS"], "mip_heuristic_run_rins": True}
+
+
 def test_a_point_beyond_the_cutoff_caps_the_next_radius(tmp_path):
     """An outer-approximation step that is infeasible for its cutoff but met a point
     of value ``h`` beyond it: the next step is at ``h`` if that is below the usual
