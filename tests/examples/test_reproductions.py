@@ -125,3 +125,24 @@ def test_l2_vs_l1_table_and_time_breakdown(tmp_path, capsys):
     assert rows["earlier steps and setup"][0] == "2"  # 20 - 14 - 4
     assert rows["last step, final master (the proof)"][2] == "1.25 |"  # 5 s / L1's 4 s
     assert "L2 image 1: time_limit" in out
+
+
+def test_compare_batches_ratios_over_images_both_solved(tmp_path, capsys):
+    def rec(i, status, seconds, objective):
+        return {"instance": i, "status": status, "solve_seconds": seconds,
+                "objective": objective}
+
+    epi = [rec(0, "optimal", 2.0, 1.0), rec(1, "optimal", 4.0, 2.0), rec(2, "optimal", 1.0, 3.0)]
+    lam = [rec(0, "optimal", 8.0, 1.0), rec(1, "optimal", 4.0, 2.0002),
+           rec(2, "time_limit", 300.0, 3.5)]
+    path = tmp_path / "instances.json"
+    path.write_text(json.dumps({"epi": epi, "lam": lam}))
+    mod = _script("compare_batches")
+    assert mod.main([f"e={path}:epi", f"l={path}:lam"]) == 0
+    out = capsys.readouterr().out
+    assert "| l | 3 | 2 | 104.00 | 8.00 | 300.00 |" in out
+    # images 0 and 1: (8 + 4) / (2 + 4) = 2x; per image 4x and 1x; e faster on 1 of 2
+    assert "over the 2 images both solved" in out and "= 2.00x" in out
+    assert "median 2.50x, 1.00-4.00x" in out and "e faster on 1/2" in out
+    assert "within 1.0e-04" in out
+    assert mod.main(["no-name-given"]) == 2
