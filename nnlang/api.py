@@ -75,8 +75,8 @@ class CompiledModel:
         def run(milp: MilpModel, o: Options, model_at=None) -> Result:
             if outer_highs(milp, o):
                 r = run_outer(milp, o, model_at, shared)
-            elif milp is not self.milp and direct_highs(milp, o):
-                r = run_highs(milp, o)  # a sub-problem (radius step): no CVXPY lowering
+            elif direct_highs(milp, o):
+                r = run_highs(milp, o)  # straight to highspy: no CVXPY lowering
             else:
                 cvx = self.cvxpy if milp is self.milp else to_cvxpy(milp)
                 r = run_solver(milp, cvx, o)

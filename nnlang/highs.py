@@ -150,6 +150,29 @@ def relax_integers(h: highspy.Highs, cols, values=None) -> None:
     h.changeColsIntegrality(int(cols.size), cols, np.zeros(cols.size, np.uint8))
 
 
+# the rows of a MilpModel given to HiGHS in CVXPY's order (:func:`cvxpy_row_order`)
+# instead of the model's. See docs/benchmarks.md.
+CVXPY_ROW_ORDER = True
+
+
+def cvxpy_row_order(A, lo, hi):
+    """The rows ``lo <= A x <= hi`` as CVXPY hands them to HiGHS: the equalities,
+    then every finite upper side ``A x <= hi``, then every finite lower side
+    negated, ``-A x <= -lo`` (a two-sided row becomes two rows)."""
+    import numpy as np
+    import scipy.sparse as sp
+
+    A = sp.csr_matrix(A)
+    eq = lo == hi
+    up = ~eq & np.isfinite(hi)
+    low = ~eq & np.isfinite(lo)
+    B = sp.vstack([A[eq], A[up], -A[low]], format="csr")
+    n_le = int(up.sum() + low.sum())
+    new_lo = np.concatenate([hi[eq], np.full(n_le, -np.inf)])
+    new_hi = np.concatenate([hi[eq], hi[up], -lo[low]])
+    return B, new_lo, new_hi
+
+
 def milp_to_highs(milp, verbose: bool = False) -> tuple[highspy.Highs, float]:
     """A ``Highs`` object holding a linear ``MilpModel`` (its linear rows, column
     bounds, integer columns and objective) and the objective's sign as HiGHS sees
@@ -157,6 +180,8 @@ def milp_to_highs(milp, verbose: bool = False) -> tuple[highspy.Highs, float]:
     import numpy as np
 
     A, rlo, rhi = milp.linear_system()
+    if CVXPY_ROW_ORDER:
+        A, rlo, rhi = cvxpy_row_order(A, rlo, rhi)
     clo, chi = milp.column_bounds()
     sign = -1.0 if milp.objective.sense == "maximize" else 1.0
     h = highs_from_matrix(A, clo, chi, rlo, rhi, sign * np.asarray(milp.objective.c, dtype=float),

@@ -172,13 +172,13 @@ def test_the_lambda_form_asks_highs_not_to_probe_and_the_caller_can_overrule(tmp
     from nnlang.encode.atoms import NO_PROBING
 
     seen = []
-    real = api.run_solver
+    real = api.run_highs
 
-    def spy(milp, cvx, options):
+    def spy(milp, options):
         seen.append(dict(options.solver_args.get("HIGHS", {})))
-        return real(milp, cvx, options)
+        return real(milp, options)
 
-    monkeypatch.setattr(api, "run_solver", spy)
+    monkeypatch.setattr(api, "run_highs", spy)
     (tmp_path / "s.nnq").write_text(SPEC.format(
         objective="sumsq(x - c) approx pwl(5, form = lambda)"))
     m = nnlang.compile(tmp_path / "s.nnq")
