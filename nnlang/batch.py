@@ -512,7 +512,8 @@ def write_summary(config: BatchConfig, lines: list[dict], summary: dict,
              "optimality gap, 0 for optimal instances, 100 without a solution; "
              "%gap unsolved = the same over time-limited instances only; Nodes = mean "
              "branch-and-bound nodes; Time = mean solver seconds; t.pre = mean bound "
-             "computation seconds; compile = mean parse+check+encode+CVXPY seconds; "
+             "computation seconds; compile = mean parse+check+encode seconds (and the "
+             "CVXPY problem when the solver needs it); "
              "wall = mean seconds per instance end to end (docs/batch.md)."), ""]
     body += ["## Instances", "", _instance_table(lines), ""] + extra
     text = "\n".join(head + body) + "\n"
