@@ -20,10 +20,10 @@ _banner_done = False
 SPARSIFY = 1 << 14
 PROBING = 1 << 15
 # the presolve rules nnlang switches off on every ``Highs`` object and CVXPY solve.
-# Sparsify removed no nonzero from nnlang's MILPs and took 2.1 / 8.6 / 33.8 / ~120 s
-# of presolve on random 784-{128,256,512,1024}x2-10 networks (0.1 / 0.2 / 0.7 s
-# without), ignoring the time limit: a 3 s solve of the largest took 124 s
-# (benchmarks/bench_presolve.py, docs/benchmarks.md)
+# Sparsify removed no nonzero from nnlang's MILPs and took 2.0 / 8.4 / 33.5 / 124.8 s
+# of presolve on random 784-{128,256,512,1024}x2-10 networks (0.1 / 0.3 / 0.5 / 1.7 s
+# without), ignoring the time limit: a 3 s solve of the largest took 135.8 s, 11.3 s
+# without (benchmarks/bench_presolve.py, docs/benchmarks.md)
 RULES_OFF = SPARSIFY
 
 
