@@ -29,22 +29,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from bench_compile import SPEC as LARGE  # the same L1 problem as the compile benchmark
+from bench_compile import _network_path
 
 import nnlang
 from nnlang.provenance import machine
 from nnlang.solve import run_highs, run_solver
 
 SMALL = ROOT / "examples/reproductions/seed001_l1.nnq"
-LARGE = """network net = load("{net}")
-param image[784] = data("{data}", "images")[0]
-param label = data("{data}", "labels")[0]
-param target = (label + 5) % 10
-var x[784] in [0, 1]
-y = net(x)
-minimize norm1(x - image)
-subject to
-    misclassified: y[target] >= y[j] + 0.2  for j in 0..9 if j != target
-"""
 
 
 def one(path: str, compiled, limit: float) -> dict:
@@ -79,10 +73,8 @@ def small(images: int, limit: float) -> list[str]:
 
 
 def large(limit: float, repeats: int) -> list[str]:
-    from nnlang.testing import random_network, write_network
-
     tmp = Path(tempfile.mkdtemp())
-    net = write_network(random_network([784, 1024, 1024, 10], seed=0), tmp / "net.npz")
+    net = _network_path("784-1024-1024-10", tmp)
     spec = tmp / "spec.nnq"
     spec.write_text(LARGE.format(net=net, data=ROOT / "examples/data/mnist_samples.npz"))
     rows = ["| run | path | status | HiGHS s | outside HiGHS s | wall s |",
