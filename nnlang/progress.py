@@ -32,10 +32,6 @@ def listening(listener: Listener | None) -> Iterator[None]:
         _listener.reset(token)
 
 
-def active() -> bool:
-    return _listener.get() is not None
-
-
 def say(message: str, transient: bool = False) -> None:
     """Report ``message`` to the current listener, if any."""
     listener = _listener.get()

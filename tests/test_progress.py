@@ -53,7 +53,7 @@ def test_no_listener_no_messages_and_a_ticker_only_with_one():
         tick(out)
         tick(out)  # within a second of the first: not repeated
     assert heard == [("HiGHS: 12 nodes, best 3.5, bound 4, gap 14.29 %", True)]
-    assert not progress.active()
+    assert progress.mip_ticker("HiGHS") is None  # the listener is gone with the block
 
 
 def test_the_command_shows_milestones_on_stderr_unless_quiet(tmp_path, capsys):

@@ -16,8 +16,9 @@ from nnlang.errors import SemanticError, Span
 from nnlang.highs import PROBING, RULES_OFF
 from nnlang.ir.milp import entry_suffixes
 
-# HiGHS's presolve_rule_off for the lambda form: nnlang's default and probing
-NO_PROBING = RULES_OFF | PROBING
+# HiGHS's presolve_rule_off for the lambda form: nnlang's rules off (RULES_OFF) and
+# probing
+LAMBDA_RULES_OFF = RULES_OFF | PROBING
 # the epigraph PWL form as segment columns (:func:`_pwl_segment_columns`) instead of
 # one row per segment line. Measured: DNN2 pwl(5) images 0-3 1.5-2.2x faster, DNN1 a
 # wash (docs/benchmarks.md)
@@ -195,7 +196,7 @@ def encode_sumsq_pwl(builder, e: Aff, n: int, form: str, span: Span) -> Aff:
         # 3,136 on DNN1 with 5 breakpoints) probing alone overran 300 s time limits
         # by up to 161 s on DNN1 images 4-7 at 300 s; without it they solve in 18-40 s
         # (docs/benchmarks.md)
-        builder.solver_args.setdefault("HIGHS", {})["presolve_rule_off"] = NO_PROBING
+        builder.solver_args.setdefault("HIGHS", {})["presolve_rule_off"] = LAMBDA_RULES_OFF
         lam = builder.add_block(f"{name}.lambda", (m, n), "continuous", np.zeros(m * n),
                                 np.ones(m * n), "aux", span)
         seg = builder.add_block(f"{name}.segment", (m, n - 1), "binary", np.zeros(m * (n - 1)),

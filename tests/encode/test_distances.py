@@ -169,7 +169,7 @@ def test_the_lambda_form_asks_highs_not_to_probe_and_the_caller_can_overrule(tmp
     (docs/benchmarks.md): its model asks HiGHS for no probing; the epigraph's does
     not; options given to solve() win."""
     from nnlang import api
-    from nnlang.encode.atoms import NO_PROBING
+    from nnlang.encode.atoms import LAMBDA_RULES_OFF
 
     seen = []
     real = api.run_highs
@@ -182,9 +182,9 @@ def test_the_lambda_form_asks_highs_not_to_probe_and_the_caller_can_overrule(tmp
     (tmp_path / "s.nnq").write_text(SPEC.format(
         objective="sumsq(x - c) approx pwl(5, form = lambda)"))
     m = nnlang.compile(tmp_path / "s.nnq")
-    assert m.milp.solver_args == {"HIGHS": {"presolve_rule_off": NO_PROBING}}
+    assert m.milp.solver_args == {"HIGHS": {"presolve_rule_off": LAMBDA_RULES_OFF}}
     assert m.solve(radius_search=False).status == "optimal"
-    assert seen[-1]["presolve_rule_off"] == NO_PROBING
+    assert seen[-1]["presolve_rule_off"] == LAMBDA_RULES_OFF
     m.solve(radius_search=False, solver_args={"HIGHS": {"presolve_rule_off": 0}})
     assert seen[-1]["presolve_rule_off"] == 0
     (tmp_path / "e.nnq").write_text(SPEC.format(objective="sumsq(x - c) approx pwl(5)"))
