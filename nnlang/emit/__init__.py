@@ -133,9 +133,11 @@ def _milp_of(model: Any) -> MilpModel:
 
 
 def default_header(compiled: Any, fmt: str) -> dict[str, str]:
-    """The comment header of a compile: spec, options, sizes, fingerprint."""
+    """The comment header of a compile: spec, options, sizes, the HiGHS options
+    nnlang solves it with (files do not carry them), fingerprint."""
     from nnlang import __version__
     from nnlang.api import model_size
+    from nnlang.highs import RULES_OFF
 
     opts = compiled.options
     bounds = opts.bounds + (f"({', '.join(f'{k}={v}' for k, v in opts.bounds_args.items())})"
@@ -146,7 +148,15 @@ def default_header(compiled: Any, fmt: str) -> dict[str, str]:
         "spec": str(compiled.program.path),
         "options": f"encoding={opts.encoding} bounds={bounds}",
         "size": ", ".join(f"{v} {k}" for k, v in size.items()),
+        "highs options": highs_options_line(
+            {"presolve_rule_off": RULES_OFF, **compiled.milp.solver_args.get("HIGHS", {})}),
     }
+
+
+def highs_options_line(options: dict[str, Any]) -> str:
+    """``options`` as the lines of a HiGHS options file, joined by ``; ``."""
+    return "; ".join(f"{k} = {v}" for k, v in options.items()) + \
+        " (as nnlang solves it; for a HiGHS options file)"
 
 
 def write(model: Any, fmt: str, out_dir: str | Path, stem: str,

@@ -187,6 +187,10 @@ def test_the_lambda_form_asks_highs_not_to_probe_and_the_caller_can_overrule(tmp
     assert seen[-1]["presolve_rule_off"] == LAMBDA_RULES_OFF
     m.solve(radius_search=False, solver_args={"HIGHS": {"presolve_rule_off": 0}})
     assert seen[-1]["presolve_rule_off"] == 0
+    # emitted files cannot carry options: their header names them for HiGHS
+    from nnlang.emit import emit_files
+    lp = emit_files(m, "lp", tmp_path)[0].read_text()
+    assert f"\\ highs options: presolve_rule_off = {LAMBDA_RULES_OFF} " in lp
     (tmp_path / "e.nnq").write_text(SPEC.format(objective="sumsq(x - c) approx pwl(5)"))
     assert nnlang.compile(tmp_path / "e.nnq").milp.solver_args == {}
 

@@ -2,6 +2,7 @@
 * spec: examples/breast_cancer_adversarial.nnq
 * options: encoding=bigm bounds=interval
 * size: 36 variables, 8 binaries, 9 integers, 31 constraints, 104 nonzeros
+* highs options: presolve_rule_off = 16384 (as nnlang solves it; for a HiGHS options file)
 * fingerprint: bcc0160b7742e6d4
 NAME breast_cancer_adversarial
 ROWS

@@ -2,6 +2,7 @@
 # spec: examples/breast_cancer_features.nnq
 # options: encoding=indicator bounds=interval
 # size: 33 variables, 8 binaries, 9 integers, 24 constraints, 74 nonzeros
+# highs options: presolve_rule_off = 16384 (as nnlang solves it; for a HiGHS options file)
 # fingerprint: 28475e194bcd8c59
 #
 # AMPL model, also GNU MathProg: glpsol --math breast_cancer_features.mod --data breast_cancer_features.dat

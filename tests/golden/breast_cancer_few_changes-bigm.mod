@@ -2,6 +2,7 @@
 # spec: examples/breast_cancer_few_changes.nnq
 # options: encoding=bigm bounds=interval
 # size: 45 variables, 17 binaries, 9 integers, 50 constraints, 143 nonzeros
+# highs options: presolve_rule_off = 16384 (as nnlang solves it; for a HiGHS options file)
 # fingerprint: 902c9abe99ae7f51
 #
 # AMPL model, also GNU MathProg: glpsol --math breast_cancer_few_changes.mod --data breast_cancer_few_changes.dat
