@@ -1,6 +1,6 @@
 """Reproduce the seeds' studies with nnlang batch (issue 5; docs/reproductions.md).
 
-    python benchmarks/reproduce.py --quick      # 3 images, 30 s each: 11 min measured on 2 cores (2026-11-27)
+    python benchmarks/reproduce.py --quick      # 3 images, 30 s each: 11-13 min measured on 2 cores
     python benchmarks/reproduce.py              # 100 images, 300 s each (days on 2 cores)
     python benchmarks/reproduce.py --tables --quick   # only reprint the tables
 
