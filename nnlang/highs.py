@@ -25,6 +25,9 @@ PROBING = 1 << 15
 # without), ignoring the time limit: a 3 s solve of the largest took 135.8 s, 11.3 s
 # without (benchmarks/bench_presolve.py, docs/benchmarks.md)
 RULES_OFF = SPARSIFY
+# the HiGHS options nnlang sets on every solve (Highs objects, CVXPY's HiGHS, the
+# header of emitted files); the caller's and the encoding's solver_args go on top
+DEFAULT_OPTIONS = {"presolve_rule_off": RULES_OFF}
 
 
 @contextlib.contextmanager
@@ -67,12 +70,13 @@ def silence_banner() -> None:
 
 def new_highs(verbose: bool = False) -> highspy.Highs:
     """A ``Highs`` object that logs only if ``verbose`` (no banner otherwise), with
-    the presolve rules in ``RULES_OFF`` switched off."""
+    nnlang's :data:`DEFAULT_OPTIONS`."""
     if not verbose:
         silence_banner()
     h = highspy.Highs()
     h.setOptionValue("output_flag", bool(verbose))
-    h.setOptionValue("presolve_rule_off", RULES_OFF)
+    for key, value in DEFAULT_OPTIONS.items():
+        h.setOptionValue(key, value)
     return h
 
 

@@ -54,9 +54,9 @@ def solver_options(options: Options) -> dict[str, Any]:
     if threads is not None and threads_name is not None:
         params[threads_name] = int(threads)
     if name == "HIGHS":
-        from nnlang.highs import RULES_OFF
+        from nnlang.highs import DEFAULT_OPTIONS
 
-        params["presolve_rule_off"] = RULES_OFF  # as on nnlang's own Highs objects
+        params.update(DEFAULT_OPTIONS)  # as on nnlang's own Highs objects
     params.update(options.solver_args.get(name, {}))
     if group is None:
         return params

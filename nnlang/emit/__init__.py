@@ -137,7 +137,7 @@ def default_header(compiled: Any, fmt: str) -> dict[str, str]:
     nnlang solves it with (files do not carry them), fingerprint."""
     from nnlang import __version__
     from nnlang.api import model_size
-    from nnlang.highs import RULES_OFF
+    from nnlang.highs import DEFAULT_OPTIONS
 
     opts = compiled.options
     bounds = opts.bounds + (f"({', '.join(f'{k}={v}' for k, v in opts.bounds_args.items())})"
@@ -149,7 +149,7 @@ def default_header(compiled: Any, fmt: str) -> dict[str, str]:
         "options": f"encoding={opts.encoding} bounds={bounds}",
         "size": ", ".join(f"{v} {k}" for k, v in size.items()),
         "highs options": highs_options_line(
-            {"presolve_rule_off": RULES_OFF, **compiled.milp.solver_args.get("HIGHS", {})}),
+            {**DEFAULT_OPTIONS, **compiled.milp.solver_args.get("HIGHS", {})}),
     }
 
 
