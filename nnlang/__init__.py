@@ -4,11 +4,25 @@
 >>> m = nnlang.compile("examples/mnist_adversarial_l1.nnq", params={"index": 3})  # doctest: +SKIP
 >>> r = m.solve()                                                            # doctest: +SKIP
 >>> r.status, r.objective, r.values["x"].shape                              # doctest: +SKIP
+
+The names below load on first use, so that ``import nnlang.cli`` (``nnlang --help``)
+and ``nnlang.registry`` load no numpy, CVXPY or solver.
 """
 
-from nnlang.api import CompiledModel, compile
-from nnlang.errors import NnlangError
-from nnlang.results import Result
+from __future__ import annotations
 
-__version__ = "0.1.0"
+import importlib
+from typing import Any
+
+from nnlang.errors import NnlangError
+from nnlang.version import __version__
+
+_LAZY = {"compile": "nnlang.api", "CompiledModel": "nnlang.api", "Result": "nnlang.solve.results"}
+
 __all__ = ["CompiledModel", "NnlangError", "Result", "__version__", "compile"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'nnlang' has no attribute '{name}'")

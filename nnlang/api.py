@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import cvxpy as cp
-
-from nnlang import radius
+from nnlang import registry
 from nnlang.check import check_program
-from nnlang.encode import encode_program
+from nnlang.encode.builder import encode_program
 from nnlang.ir.milp import MilpModel
 from nnlang.ir.options import Options
 from nnlang.ir.program import Program
-from nnlang.lower.cvxpy import CvxpyModel, to_cvxpy
-from nnlang.outer import Envelope, outer_highs, run_outer
 from nnlang.parse import parse_file, parse_text
-from nnlang.progress import Listener, listening
-from nnlang.results import Result
-from nnlang.solve import direct_highs, run_highs, run_solver
+from nnlang.solve import dispatch
+from nnlang.solve.progress import Listener, listening
+from nnlang.solve.results import Result
+from nnlang.solve.task import Task
 
 
 @dataclass(eq=False)
@@ -31,18 +29,16 @@ class CompiledModel:
     milp: MilpModel
     options: Options
     timings: dict[str, float] = field(default_factory=dict)
-    _cvx: CvxpyModel | None = None
 
     @property
-    def cvxpy(self) -> CvxpyModel:
-        if self._cvx is None:
-            start = time.perf_counter()
-            self._cvx = to_cvxpy(self.milp)
-            self.timings["cvxpy"] = time.perf_counter() - start
-        return self._cvx
+    def cvxpy(self):
+        """The model lowered to CVXPY (``nnlang.solve.backends.cvxpy.CvxpyModel``)."""
+        cvx = registry.load(registry.CVXPY).lowered(self.milp)
+        self.timings["cvxpy"] = cvx.seconds
+        return cvx
 
     @property
-    def problem(self) -> cp.Problem:
+    def problem(self):
         """The ``cvxpy.Problem`` (one Variable per block, matrix-form constraints)."""
         return self.cvxpy.problem
 
@@ -50,63 +46,28 @@ class CompiledModel:
     def compile_seconds(self) -> float:
         return sum(self.timings.values())
 
+    def encode(self, overrides: dict) -> MilpModel:
+        """The spec encoded again with tighter neuron bounds (``{label: [(L, U)]}``)."""
+        return encode_program(self.program, overrides)
+
     def solve(self, progress: Listener | None = None, **options: Any) -> Result:
         """Solve with the spec's options, overridden by ``options``
         (``solver``, ``time_limit``, ``mip_gap``, ``threads``, ``verbose``,
         ``tighten``, ``radius_search``). ``progress(message, transient)`` hears
         what a long solve is doing (radius steps, masters, HiGHS's nodes and
-        bounds about every second: ``transient``): :mod:`nnlang.progress`."""
-        with listening(progress):
-            return self._solve(**options)
-
-    def _solve(self, **options: Any) -> Result:
-        for key in ("encoding", "bounds"):
+        bounds about every second: ``transient``): :mod:`nnlang.solve.progress`."""
+        for key in ("encoding", "bounds", "partition_parts"):
             if options.get(key) is not None and options[key] != getattr(self.options, key):
                 raise ValueError(f"'{key}' changes the encoding: pass it to nnlang.compile()")
         opts = self.options.updated(**options)
-        hints = self.milp.solver_args  # the encoding's, overridden by the caller's
-        if hints:
-            merged = {k: {**v, **opts.solver_args.get(k, {})} for k, v in hints.items()}
-            opts = opts.updated(solver_args={**opts.solver_args, **merged})
-
-        # an exact sum of squares with HiGHS: tangents shared by every sub-problem
-        shared = Envelope.for_model(self.milp) if outer_highs(self.milp, opts) else None
-
-        def run(milp: MilpModel, o: Options, model_at=None) -> Result:
-            if outer_highs(milp, o):
-                r = run_outer(milp, o, model_at, shared)
-            elif direct_highs(milp, o):
-                r = run_highs(milp, o)  # straight to highspy: no CVXPY lowering
-            else:
-                cvx = self.cvxpy if milp is self.milp else to_cvxpy(milp)
-                r = run_solver(milp, cvx, o)
-            r.model_size = model_size(milp)
-            r.layer_stats = {e.label: [s.__dict__.copy() for s in e.stats]
-                             for e in milp.applications}
-            return r
-
-        binaries = any(b.kind == "binary" and b.role == "relu_binary" for b in self.milp.blocks)
-        if opts.radius_search and radius.applicable(self.milp, opts.solver):
-            result = radius.solve_by_radius(self, opts, run, shrink=shared is not None)
-        elif opts.tighten and binaries and not self.milp.objective.quad:
-            from nnlang.tighten import solve_tightened
-
-            result = solve_tightened(self, opts, run)
-        else:
-            result = run(self.milp, opts)
+        with listening(progress):
+            result = dispatch.solve(Task(self.milp, self.encode), opts)
+        lowering = sys.modules.get(registry.CVXPY.target)  # loaded only if a solve used it
+        if lowering is not None and lowering.is_lowered(self.milp):
+            self.timings["cvxpy"] = lowering.lowered(self.milp).seconds
         result.compile_seconds = self.compile_seconds
         result.bounds_seconds += self.timings.get("bounds", 0.0)
         return result
-
-
-def model_size(milp: MilpModel) -> dict[str, int]:
-    return {
-        "variables": milp.n,
-        "binaries": sum(b.size for b in milp.blocks if b.kind == "binary"),
-        "integers": sum(b.size for b in milp.blocks if b.kind == "integer"),
-        "constraints": milp.num_rows,
-        "nonzeros": milp.nnz,
-    }
 
 
 def compile(
@@ -125,7 +86,8 @@ def compile(
         text: the spec's text instead of reading ``path`` (``path`` then only
             names the file in messages and anchors relative paths).
         **options: ``encoding``, ``bounds``, ``solver``, ``time_limit``,
-            ``mip_gap``, ``threads``, ``verbose`` (override the spec's options block).
+            ``mip_gap``, ``threads``, ``verbose``, ... (override the spec's options
+            block; every field of ``nnlang.ir.options.Options``).
 
     Example:
         >>> m = nnlang.compile("examples/breast_cancer_adversarial.nnq")  # doctest: +SKIP

@@ -1,12 +1,17 @@
-"""Neuron bounds: pure functions over (lower, upper) arrays."""
+"""Neuron bounds: pure functions over (lower, upper) arrays.
 
-from nnlang.bounds.interval import affine_bounds, interval_bounds
-from nnlang.bounds.lp import lp_bounds
-from nnlang.bounds.milp import milp_bounds
-from nnlang.bounds.symbolic import BoundsResult, symbolic_bounds
+The methods a spec may name are ``nnlang.registry.BOUND_METHODS``; :func:`method`
+returns one's function.
+"""
 
-METHODS = {"interval": interval_bounds, "symbolic": symbolic_bounds, "lp": lp_bounds,
-           "milp": milp_bounds}
+from collections.abc import Callable
 
-__all__ = ["METHODS", "BoundsResult", "affine_bounds", "interval_bounds", "lp_bounds",
-           "milp_bounds", "symbolic_bounds"]
+from nnlang import registry
+
+
+def method(name: str) -> Callable:
+    """The function of bound method ``name`` (``nnlang.registry.BOUND_METHODS``)."""
+    return registry.load(registry.BOUND_METHODS[name])
+
+
+__all__ = ["method"]

@@ -33,7 +33,7 @@ from nnlang.bounds.symbolic import (
     symbolic_bounds,
     symbolic_layer,
 )
-from nnlang.highs import highs_from_matrix
+from nnlang.highs_objects import highs_from_matrix
 from nnlang.networks.network import Network
 
 MARGIN = 1e-9  # relative to the magnitude of the safe-bound terms, plus absolute

@@ -22,7 +22,7 @@ import numpy as np
 
 from nnlang.bounds.lp import build_model, highs_model, lp_bounds, lp_tighten_layer, targets
 from nnlang.bounds.symbolic import Bounds, BoundsResult, check_box, ordered, symbolic_layer
-from nnlang.highs import set_time_limit
+from nnlang.highs_objects import set_time_limit
 from nnlang.networks.network import Network
 
 MARGIN = 1e-6  # relative and absolute, outward on MILP dual bounds (LP tolerances)

@@ -354,8 +354,8 @@ class _Checker:
         value = self.exprs.constant(v, f"option '{opt.name}'")
         if value.shape != ():
             raise SemanticError(f"option '{opt.name}' takes a number", v.span)
-        if opt.name == "threads":
-            return {"threads": int(value)}
+        if opt.name in ("threads", "partition_parts"):
+            return {opt.name: int(value)}
         return {opt.name: float(value)}
 
 

@@ -21,17 +21,18 @@ Example:
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from nnlang import registry
 from nnlang.emit.files import replace_together
 from nnlang.emit.names import SymbolMap, fingerprint
 from nnlang.errors import UnsupportedError
 from nnlang.ir.milp import MilpModel
+from nnlang.version import __version__
 
 __all__ = [
     "FORMATS",
@@ -44,11 +45,8 @@ __all__ = [
     "write",
 ]
 
-FORMATS: dict[str, str] = {
-    "lp": "nnlang.emit.lp",
-    "mps": "nnlang.emit.mps",
-    "ampl": "nnlang.emit.ampl",
-}
+# the formats: ``nnlang.registry.FORMATS``
+FORMATS = registry.FORMATS
 
 
 @dataclass(frozen=True)
@@ -125,7 +123,7 @@ def _module(fmt: str) -> Any:
     if fmt not in FORMATS:
         raise UnsupportedError(f"unknown output format '{fmt}' (expected one of "
                                f"{', '.join(FORMATS)})")
-    return importlib.import_module(FORMATS[fmt])
+    return registry.load(FORMATS[fmt])
 
 
 def _milp_of(model: Any) -> MilpModel:
@@ -135,21 +133,17 @@ def _milp_of(model: Any) -> MilpModel:
 def default_header(compiled: Any, fmt: str) -> dict[str, str]:
     """The comment header of a compile: spec, options, sizes, the HiGHS options
     nnlang solves it with (files do not carry them), fingerprint."""
-    from nnlang import __version__
-    from nnlang.api import model_size
-    from nnlang.highs import DEFAULT_OPTIONS
-
     opts = compiled.options
     bounds = opts.bounds + (f"({', '.join(f'{k}={v}' for k, v in opts.bounds_args.items())})"
                             if opts.bounds_args else "")
-    size = model_size(compiled.milp)
+    size = compiled.milp.size()
     return {
         "written by": f"nnlang {__version__} (--to {fmt})",
         "spec": str(compiled.program.path),
         "options": f"encoding={opts.encoding} bounds={bounds}",
         "size": ", ".join(f"{v} {k}" for k, v in size.items()),
         "highs options": highs_options_line(
-            {**DEFAULT_OPTIONS, **compiled.milp.solver_args.get("HIGHS", {})}),
+            {**registry.HIGHS_DEFAULTS, **compiled.milp.solver_args.get("HIGHS", {})}),
     }
 
 

@@ -13,12 +13,11 @@ import scipy.sparse as sp
 
 from nnlang.encode.affine import Aff, interval
 from nnlang.errors import SemanticError, Span
-from nnlang.highs import PROBING, RULES_OFF
 from nnlang.ir.milp import entry_suffixes
+from nnlang.registry import HIGHS_DEFAULTS, HIGHS_PROBING
 
-# HiGHS's presolve_rule_off for the lambda form: nnlang's rules off (RULES_OFF) and
-# probing
-LAMBDA_RULES_OFF = RULES_OFF | PROBING
+# HiGHS's presolve_rule_off for the lambda form: nnlang's rules off and probing
+LAMBDA_RULES_OFF = HIGHS_DEFAULTS["presolve_rule_off"] | HIGHS_PROBING
 # the epigraph PWL form as segment columns (:func:`_pwl_segment_columns`) instead of
 # one row per segment line. Measured: DNN2 pwl(5) images 0-3 1.5-2.2x faster, DNN1 a
 # wash (docs/benchmarks.md)

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from nnlang.bounds import METHODS
+from nnlang import registry
+from nnlang.bounds.cache import cached
 from nnlang.encode.affine import Aff, interval
 from nnlang.errors import SemanticError, SolverError, UnsupportedError
 from nnlang.ir import nodes as ir
@@ -26,20 +27,10 @@ class ReluLayer:
     U: np.ndarray
 
 
-# encoding name -> module with ``encode_relu(builder, name, ReluLayer)``;
-# the names a spec may use are ``nnlang.ir.options.ENCODINGS``.
-FORMULATIONS = {
-    "bigm": "nnlang.encode.bigm",
-    "partition": "nnlang.encode.partition",
-    "indicator": "nnlang.encode.indicator",
-    "complementarity": "nnlang.encode.complementarity",
-}
-
-
 def _formulation(name: str):
-    if name not in FORMULATIONS:
+    if name not in registry.FORMULATIONS:
         raise UnsupportedError(f"encoding '{name}' is not implemented")
-    return importlib.import_module(FORMULATIONS[name]).encode_relu
+    return registry.load(registry.FORMULATIONS[name]).encode_relu
 
 
 def _unbounded_message(builder, app: ir.Apply, h0: Aff, lo, hi) -> str:
@@ -80,11 +71,10 @@ def encode_application(builder, app: ir.Apply, h0: Aff) -> AppEncoding:
     if not (np.isfinite(lo).all() and np.isfinite(hi).all()):
         raise SemanticError(_unbounded_message(builder, app, h0, lo, hi), app.span)
     start = time.perf_counter()
-    method = METHODS[opts.bounds]
+    entry = registry.BOUND_METHODS[opts.bounds]
+    method = registry.load(entry)
     try:
-        if opts.bounds in ("lp", "milp"):  # costly: cached per network, box, method
-            from nnlang.bounds.cache import cached
-
+        if entry.cached:  # costly: cached per network, box, method
             pre_bounds = cached(opts.bounds, opts.bounds_args, network, lo, hi,
                                 lambda: method(network, lo, hi, **opts.bounds_args))
         else:

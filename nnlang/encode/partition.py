@@ -42,12 +42,12 @@ import scipy.sparse as sp
 from nnlang.encode import bigm
 from nnlang.encode.layers import ReluLayer
 
-PARTS = 2  # groups per neuron; Tsay et al. found 2-4 fastest to solve
 
 
 def encode_relu(builder, name: str, layer: ReluLayer):
-    """Big-M for ``layer`` plus ``PARTS`` partition groups per unstable neuron."""
-    return encode_relu_parts(builder, name, layer, PARTS)
+    """Big-M for ``layer`` plus ``options.partition_parts`` partition groups per
+    unstable neuron."""
+    return encode_relu_parts(builder, name, layer, builder.options.partition_parts)
 
 
 def encode_relu_parts(builder, name: str, layer: ReluLayer, parts: int):

@@ -204,6 +204,35 @@ class MilpModel:
                 np.concatenate([r.lo for r in rows]).astype(float),
                 np.concatenate([r.hi for r in rows]).astype(float))
 
+    def size(self) -> dict[str, int]:
+        """Columns, binaries, integers, rows and nonzeros (as results and files report)."""
+        return {
+            "variables": self.n,
+            "binaries": sum(b.size for b in self.blocks if b.kind == "binary"),
+            "integers": sum(b.size for b in self.blocks if b.kind == "integer"),
+            "constraints": self.num_rows,
+            "nonzeros": self.nnz,
+        }
+
+    def objective_row(self, value: float) -> tuple[sp.csr_matrix, float, float]:
+        """The linear objective bounded by ``value`` (with a relative tolerance of
+        1e-6): ``(row, lo, hi)`` with ``lo <= row @ x <= hi``."""
+        tol = 1e-6 * (1.0 + abs(value))
+        row = sp.csr_matrix(self.objective.c.reshape(1, -1))
+        target = value - self.objective.constant
+        if self.objective.sense == "minimize":
+            return row, -np.inf, target + tol
+        return row, target - tol, np.inf
+
+    def cut_off(self, value: float, name: str) -> MilpModel:
+        """The same model with the objective no worse than ``value``: a row named
+        ``name`` for a linear objective, ``objective_cutoff`` for a sum of squares."""
+        if self.objective.quad:
+            return replace(self, objective_cutoff=value + 1e-6 * (1.0 + abs(value)))
+        row, lo, hi = self.objective_row(value)
+        return replace(self, rows=[*self.rows, RowBlock(name, row, np.array([lo]),
+                                                        np.array([hi]), "aux")])
+
     def without_objective(self) -> MilpModel:
         """The same rows and columns with a zero objective and no cutoff (a
         feasibility model, or one whose objective a caller sets itself)."""

@@ -5,14 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from nnlang.errors import SemanticError, Span, UnsupportedError
+from nnlang import registry
+from nnlang.errors import SemanticError, Span
 
-ENCODINGS = ("bigm", "partition", "indicator", "complementarity")
-PLANNED_ENCODINGS: tuple[str, ...] = ()
+# the names of nnlang.registry's tables, as the checker validates them
+ENCODINGS = tuple(registry.FORMULATIONS)
 # encodings whose models only the emitters can write (no in-process backend)
-EMIT_ONLY_ENCODINGS = ("indicator", "complementarity")
-BOUND_METHODS = ("interval", "symbolic", "lp", "milp")
-BOUND_ARGS = {"interval": (), "symbolic": (), "lp": (), "milp": ("time_limit", "budget")}
+EMIT_ONLY_ENCODINGS = tuple(k for k, v in registry.FORMULATIONS.items() if v.emit_only)
+BOUND_METHODS = tuple(registry.BOUND_METHODS)
+BOUND_ARGS = {k: v.args for k, v in registry.BOUND_METHODS.items()}
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,9 @@ class Options:
     verbose: bool = False
     tighten: bool = True
     radius_search: bool = True
+    # groups per unstable neuron of the partition encoding (Tsay et al. found 2-4
+    # fastest to solve)
+    partition_parts: int = 2
     # extra native options per solver, e.g. {"HIGHS": {"mip_heuristic_run_rins": False}}
     # (set by nnlang's own solve strategies; not a spec option)
     solver_args: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -40,15 +44,12 @@ class Options:
 
 
 OPTION_NAMES = ("encoding", "bounds", "solver", "time_limit", "mip_gap", "threads", "verbose",
-                "tighten", "radius_search")
+                "tighten", "radius_search", "partition_parts")
 
 
 def validate(opts: Options, span: Span | None) -> None:
     """Raise a located error for an unknown or unsupported option value."""
     if opts.encoding not in ENCODINGS:
-        if opts.encoding in PLANNED_ENCODINGS:
-            raise UnsupportedError(f"encoding '{opts.encoding}' is not implemented yet "
-                                   f"(available: {', '.join(ENCODINGS)})", span)
         raise SemanticError(f"unknown encoding '{opts.encoding}' "
                             f"(expected one of {', '.join(ENCODINGS)})", span)
     if opts.bounds not in BOUND_METHODS:
@@ -65,5 +66,7 @@ def validate(opts: Options, span: Span | None) -> None:
         raise SemanticError(f"time_limit must be positive, got {opts.time_limit}", span)
     if opts.mip_gap is not None and not opts.mip_gap >= 0:
         raise SemanticError(f"mip_gap must be >= 0, got {opts.mip_gap}", span)
+    if opts.partition_parts < 1:
+        raise SemanticError(f"partition_parts must be >= 1, got {opts.partition_parts}", span)
     if opts.threads is not None and opts.threads < 1:
         raise SemanticError(f"threads must be >= 1, got {opts.threads}", span)

@@ -21,8 +21,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from nnlang.errors import UnsupportedError
-from nnlang.highs import milp_to_highs, use_threads
+from nnlang.highs_objects import use_threads
 from nnlang.ir.milp import MilpModel
+from nnlang.solve.backends.highs import milp_to_highs
 
 # The sub-MIP heuristics RENS and RINS spent most of the root node on verification
 # MILPs (256x2 prop_1_0.03, one branch: 7.7 s with them, 2.6 s without RENS; the

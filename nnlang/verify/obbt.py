@@ -24,7 +24,7 @@ import time
 import numpy as np
 import scipy.sparse as sp
 
-from nnlang.highs import highs_from_matrix, set_time_limit
+from nnlang.highs_objects import highs_from_matrix, set_time_limit
 from nnlang.networks.network import Network
 
 SAFETY = 1e-9  # relative outward margin on every LP bound

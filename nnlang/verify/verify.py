@@ -46,25 +46,28 @@ from pathlib import Path
 
 import numpy as np
 
+from nnlang import registry
+from nnlang.api import compile as compile_spec
+from nnlang.bounds.alpha import optimize_rows, tighten_alpha
+from nnlang.encode.builder import encode_program
 from nnlang.errors import DataError, SemanticError
+from nnlang.networks.load import load_network
 from nnlang.networks.network import Network
 from nnlang.verify.attack import Counterexample, attack, check_point, polish
-from nnlang.verify.split import relu_lines
+from nnlang.verify.bab import bab as bab_search
+from nnlang.verify.importer import spec_text
+from nnlang.verify.milp import solve_milp
+from nnlang.verify.obbt import tighten
+from nnlang.verify.split import relu_lines, split_search
 from nnlang.verify.vnnlib import Case, Conjunction, Property, read_vnnlib
 
 STATUSES = ("sat", "unsat", "timeout", "unknown")
 MILP_BOXES = 16  # at most this many boxes left open by input splitting go to the MILP
 BOUND_TOL = 1e-9  # relative slack before a bound is trusted to rule out a row
-OBBT_SHARE = 0.0  # share of the MILP time for LP bound tightening (off: mixed results)
 ALPHA_SHARE = 0.15  # share of the time left for optimized-slope bounds before the MILP
 ALPHA_ITERS = 30  # gradient steps on the slopes of the output rows
 BAB_SHARE = 0.4  # share of the time left for branch and bound before the MILP(s)
 MARGIN_CUTOFF = 1e-9  # relative: the MILP accepts points with margin t below this
-# One MILP per open branch of the output condition instead of one MILP with a binary
-# per branch: each is a plain "can all these rows hold" problem, whose LP relaxation
-# is not weakened by the disjunction (256x2 prop_1_0.03: 9 MILPs of 2.5-7.4 s each,
-# where the disjunctive one did not finish in 100 s; docs/verification.md).
-MILP_PER_BRANCH = True
 
 
 @dataclass
@@ -123,27 +126,13 @@ def read_counterexample(path: str | Path) -> tuple[str, np.ndarray, np.ndarray]:
 
 
 def bound_method(name: str | None = None) -> tuple[str, Callable]:
-    """``(name, function)`` of the neuron-bounds method: ``name`` or the best one
-    ``nnlang.bounds.METHODS`` has (``symbolic`` before ``interval``)."""
-    from nnlang.bounds import METHODS
-
-    if name is not None:
-        if name not in METHODS:
-            raise SemanticError(f"unknown bounds method '{name}' (available: "
-                                f"{', '.join(sorted(METHODS))})")
-        return name, METHODS[name]
-    for pick in ("symbolic", "interval"):
-        if pick in METHODS:
-            return pick, METHODS[pick]
-    name = next(iter(METHODS))
-    return name, METHODS[name]
-
-
-def compile_bounds_option(name: str) -> str | None:
-    """The ``bounds`` option to pass to ``nnlang.compile`` (None: its default)."""
-    from nnlang.ir import options
-
-    return name if name in options.BOUND_METHODS else None
+    """``(name, function)`` of the neuron-bounds method (``nnlang.registry.BOUND_METHODS``):
+    ``name``, or ``symbolic`` by default."""
+    name = "symbolic" if name is None else name
+    if name not in registry.BOUND_METHODS:
+        raise SemanticError(f"unknown bounds method '{name}' (available: "
+                            f"{', '.join(sorted(registry.BOUND_METHODS))})")
+    return name, registry.load(registry.BOUND_METHODS[name])
 
 
 def row_lower_bounds(network: Network, pre: list, lo: np.ndarray, hi: np.ndarray,
@@ -178,8 +167,6 @@ def row_lower_bounds(network: Network, pre: list, lo: np.ndarray, hi: np.ndarray
 def prune_alpha(network: Network, pre: list, lo: np.ndarray, hi: np.ndarray,
                 output: tuple[Conjunction, ...], keep: list[int], deadline: float) -> list[int]:
     """The branches of ``keep`` that optimized-slope bounds of their rows cannot rule out."""
-    from nnlang.bounds.alpha import optimize_rows
-
     live = [k for k in keep if output[k].rows]
     if not live:
         return keep
@@ -231,7 +218,7 @@ class _Run:
                  bounds: str | None, attack_time: float | None, split_inputs: int,
                  seed: int, log: Callable[[str], None] | None, start: float,
                  threads: int | None = None, obbt: float = 0.0, alpha: bool = True,
-                 bab: bool = True, per_branch: bool = MILP_PER_BRANCH):
+                 bab: bool = True, per_branch: bool = True):
         self.net = network
         self.onnx = onnx_path
         self.prop = prop
@@ -268,8 +255,6 @@ class _Run:
 
     def alpha_bounds(self, lo: np.ndarray, hi: np.ndarray, pre: list, cases: int = 1) -> list:
         """``pre`` tightened by optimized slopes (:mod:`nnlang.bounds.alpha`)."""
-        from nnlang.bounds.alpha import tighten_alpha
-
         bounds, info = tighten_alpha(self.net, lo, hi, pre, self.alpha_deadline(cases),
                                      log=self.log)
         self.stats.setdefault("alpha", []).append(info)
@@ -381,8 +366,6 @@ class _Run:
         aside as too small (where the bounds cannot decide) go to the MILP
         too, grouped into at most ``MILP_BOXES`` hulls.
         """
-        from nnlang.verify.split import split_search
-
         out: list[tuple[Case, _Open]] = []
         for k, (case, box) in enumerate(todo):
             sub = Case(box.lo, box.hi, tuple(case.output[b] for b in box.branches))
@@ -419,8 +402,6 @@ class _Run:
                          ) -> tuple[VerifyResult | None, list[tuple[Case, _Open]]]:
         """:func:`nnlang.verify.bab.bab` on every open box for a share ``BAB_SHARE`` of
         the time left; the branches it leaves open go to the MILP."""
-        from nnlang.verify.bab import bab
-
         out = []
         self.stats.setdefault("bab_domains", 0)
         for k, (case, box) in enumerate(todo):
@@ -429,7 +410,7 @@ class _Run:
             if pre is None:
                 pre = self.bounds(box.lo, box.hi)
             stop = time.perf_counter() + BAB_SHARE * self.left() / (len(todo) - k)
-            res = bab(self.net, sub, pre, stop, log=self.log)
+            res = bab_search(self.net, sub, pre, stop, log=self.log)
             self.stats["bab_domains"] += res.domains
             self.log(f"bab: {res.status}, {res.domains} domains, {res.open} open, depth "
                      f"{res.depth} ({self.elapsed():.2f} s)")
@@ -462,9 +443,6 @@ class _Run:
     def tightened(self, model, sub: Case, time_limit: float):
         """The MILP re-encoded with LP-tightened neuron bounds (:mod:`nnlang.verify.obbt`),
         spending at most a share ``obbt`` of ``time_limit`` on the LPs."""
-        from nnlang.encode import encode_program
-        from nnlang.verify.obbt import tighten
-
         app = model.milp.applications[0]
         deadline = time.perf_counter() + self.obbt * min(time_limit, self.left())
         bounds, info = tighten(self.net, sub.lo, sub.hi, list(app.pre_bounds), deadline,
@@ -480,10 +458,6 @@ class _Run:
         candidate, re-checked by the forward pass) or proves there is none
         (``unsat``: every input gives ``t >= cutoff > 0``).
         """
-        import nnlang
-        from nnlang.verify.importer import spec_text
-        from nnlang.verify.milp import solve_milp
-
         sub = Case(box.lo, box.hi, tuple(case.output[b] for b in box.branches))
         t0 = time.perf_counter()
         tlo, thi = self.margin_range(sub)
@@ -499,16 +473,10 @@ class _Run:
                                      margin=(tlo, thi))
             np.savez(Path(tmp) / "spec_box.npz", **arrays)
             spec.write_text(text)
-            opts = {}
-            b = compile_bounds_option(self.bounds_name)
-            if b is not None:
-                opts["bounds"] = b
-            model = nnlang.compile(spec, text=text, **opts)
+            model = compile_spec(spec, text=text, bounds=self.bounds_name)
         milp = model.milp
         tight = self.tight.get((sub.lo.tobytes(), sub.hi.tobytes()))
         if tight is not None and self.obbt <= 0:
-            from nnlang.encode import encode_program
-
             milp = encode_program(model.program, {model.milp.applications[0].label: tight})
         if self.obbt > 0 and self.net.n_in > self.split_inputs and len(self.net.layers) > 2:
             milp = self.tightened(model, sub, time_limit)
@@ -603,8 +571,8 @@ def onnxruntime_output(onnx_path: Path, x: np.ndarray) -> np.ndarray | None:
 def verify(network: str | Path, prop: str | Path | Property, timeout: float = 60.0, *,
            bounds: str | None = None, attack_time: float | None = None,
            split_inputs: int = 10, seed: int = 0, threads: int | None = None,
-           obbt: float = OBBT_SHARE, alpha: bool = True, bab: bool = True,
-           per_branch: bool = MILP_PER_BRANCH,
+           obbt: float = 0.0, alpha: bool = True, bab: bool = True,
+           per_branch: bool = True,
            log: Callable[[str], None] | None = None) -> VerifyResult:
     """Decide ``prop`` (a VNN-LIB path or a parsed ``Property``) on ``network`` (ONNX).
 
@@ -624,15 +592,15 @@ def verify(network: str | Path, prop: str | Path | Property, timeout: float = 60
             of more than ``split_inputs`` entries only).
         bab: branch and bound over ReLU splits (:mod:`nnlang.verify.bab`) before the
             MILP, for a share of the time (inputs of more than ``split_inputs`` entries).
-        per_branch: one MILP per open branch of the output condition (default);
-            False: one MILP with a binary per branch.
+        per_branch: one MILP per open branch of the output condition (default: each is
+            a plain "can all these rows hold" problem, whose LP relaxation the
+            disjunction does not weaken; docs/verification.md); False: one MILP with
+            a binary per branch.
         log: called with progress messages.
 
     Returns:
         A :class:`VerifyResult`; ``status`` is ``sat``, ``unsat``, ``timeout`` or ``unknown``.
     """
-    from nnlang.networks.load import load_network
-
     start = time.perf_counter()
     network = Path(network)
     if network.suffix.lower() != ".onnx":

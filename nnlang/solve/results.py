@@ -1,4 +1,5 @@
-"""Solve results: values mapped back to names, the forward-pass check, rendering."""
+"""Solve results: the answer in the spec's names, its checks, and how it renders
+(a summary, a dict, JSON)."""
 
 from __future__ import annotations
 
@@ -61,13 +62,16 @@ class Result:
     model_size: dict[str, int] = field(default_factory=dict)
     layer_stats: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     tighten: dict[str, Any] | None = None
-    search: dict[str, Any] | None = None  # radius search steps (nnlang.radius)
+    search: dict[str, Any] | None = None  # radius search steps, outer approximation rounds
     approximations: dict[str, dict[str, float]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     # (value, model, column values) of a point a sub-problem found outside its region
-    # (a radius step's ball, nnlang.outer): not a solution until the radius search
-    # confirms it in the original model. Not serialized.
+    # (a radius step's ball, the outer approximation): not a solution until the radius
+    # search confirms it in the original model. Not serialized.
     candidate: tuple[float, MilpModel, np.ndarray] | None = field(default=None, repr=False)
+    # (model, column values) as a backend returned them, before nnlang.solve.answer
+    # polishes, maps back and checks them. Not serialized.
+    point: tuple[MilpModel, np.ndarray] | None = field(default=None, repr=False)
 
     @property
     def layers(self) -> dict[str, list[np.ndarray]]:
@@ -159,39 +163,3 @@ def _describe_value(value: np.ndarray) -> str:
     nz = int(np.count_nonzero(np.abs(value) > 1e-9))
     return (f"shape {list(value.shape)}: min {value.min():.4g}, max {value.max():.4g}, "
             f"{nz} nonzero entries")
-
-
-def check_solution(model: MilpModel, x: np.ndarray, result: Result) -> None:
-    """Re-check ``x`` with the numpy forward pass and the rows; fills ``result``."""
-    gaps = [0.0]
-    for enc in model.applications:
-        x0 = enc.input_A @ x + enc.input_c
-        fwd = enc.network.forward(x0)
-        milp_layers = [x0] + [x[b.cols] for b in enc.layers]
-        gap = 0.0
-        for a, f in zip(milp_layers[1:], fwd[1:]):
-            scale = max(1.0, float(np.max(np.abs(f), initial=0.0)))
-            gap = max(gap, float(np.max(np.abs(a - f), initial=0.0)) / scale)
-        result.networks[enc.label] = NetworkResult(enc.label, milp_layers, fwd, gap)
-        gaps.append(gap)
-    result.forward_gap = max(gaps)
-    if result.forward_gap > FORWARD_GAP_WARN:
-        result.warnings.append(
-            f"the MILP's layer values differ from the numpy forward pass by up to "
-            f"{result.forward_gap:.2e} (relative): the solver's tolerances or the bounds "
-            f"are loose; do not trust this solution blindly")
-    viol = 0.0
-    for row in model.rows:
-        ax = row.A @ x
-        with np.errstate(invalid="ignore"):
-            v = np.maximum(np.nan_to_num(row.lo - ax, nan=0.0, neginf=0.0),
-                           np.nan_to_num(ax - row.hi, nan=0.0, neginf=0.0))
-        viol = max(viol, float(np.max(v, initial=0.0)))
-    lb, ub = model.column_bounds()
-    viol = max(viol, float(np.max(np.maximum(lb - x, x - ub), initial=0.0)))
-    result.max_violation = viol
-    for name, e, t in model.approximations:
-        exact = float(np.sum(np.square(e.A @ x + e.c)))
-        approx = float(np.sum(x[t.cols]))
-        gap = (approx - exact) / exact if exact > 1e-12 else 0.0
-        result.approximations[name] = {"approx": approx, "exact": exact, "bound_gap": gap}

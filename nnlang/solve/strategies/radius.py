@@ -23,48 +23,44 @@ from __future__ import annotations
 import dataclasses
 import time
 
+import highspy
 import numpy as np
 
-from nnlang import progress
-from nnlang.encode import encode_program
-from nnlang.ir.milp import MilpModel, RowBlock
-from nnlang.results import relative_gap
-from nnlang.tighten import cutoff_row, input_balls, region_overrides
+from nnlang.ir.milp import MilpModel
+from nnlang.ir.options import Options
+from nnlang.solve import progress
+from nnlang.solve.answer import take_solution
+from nnlang.highs_objects import set_time_limit
+from nnlang.solve.backends.highs import milp_to_highs
+from nnlang.solve.balls import BallBounds, input_balls, unstable_count
+from nnlang.solve.results import Result, relative_gap
+from nnlang.solve.strategies.outer import SquaresObjective
+from nnlang.solve.strategies.single import solve_model, takes_quadratic_mip
+from nnlang.solve.task import Task
 
 GROWTH = 1.5  # measured better than 2 (docs/benchmarks.md)
 START_SHARE = 0.2
 # a ball that leaves this share of the box's unstable ReLUs unstable no longer pays:
-# the last step is then the original problem (no cutoff row). Measured: DNN1, where
-# a ball left all 24 unstable, the cutoff step took 13 s, the plain MILP 6 s; but
-# 784-32-16-10 image 1 at 0.9 (a ball with 44 of 48) fell back to a plain MILP that
-# HiGHS does not solve in 30 s, so only a ball as loose as the box falls back.
+# the last step is then the original problem (no cutoff row); a ball a little
+# tighter than the box still beats the plain MILP (docs/benchmarks.md)
 LAST_SHARE = 1.0
-# HiGHS's RINS/RENS sub-MIPs took 25 of 31 s of a step that was infeasible (DNN3
-# image 0; 2.4 s without them) and did not speed up the steps that find the optimum
+# HiGHS's RINS/RENS sub-MIPs took most of the time of steps that were infeasible and
+# did not speed up the steps that find the optimum (docs/benchmarks.md)
 STEP_OPTIONS = {"HIGHS": {"mip_heuristic_run_rins": False, "mip_heuristic_run_rens": False}}
-# solvers that take the quadratic cutoff ``sumsq(x - x0) <= v`` of an exact-L2 step
-# (HiGHS through nnlang's outer approximation, nnlang.outer)
-QUADRATIC_CUTOFF_SOLVERS = ("HIGHS", "SCIP", "GUROBI", "CPLEX")
-# adaptive growth: at most this factor more unstable ReLUs per step (None: off)
-STEP_UNSTABLE: float | None = 1.3  # measured: docs/benchmarks.md
+# adaptive growth: at most this factor more unstable ReLUs per step (docs/benchmarks.md)
+STEP_UNSTABLE = 1.3
 MIN_GROWTH = 1.1
-# the proven lower bound as a row of each step (``lower <= objective <= value``).
-# Measured (load 3): DNN5 image 0's last step went from > 114 s to 19 s, but it made
-# infeasible steps about 2x slower (DNN5 image 3: 34 -> 65 s) and 784-32-16-10
-# images 0-5 lost two of five solved at 30 s (docs/benchmarks.md): off.
-LOWER_ROW = False
 # seconds for confirming a point found beyond a step's ball (its input fixed)
 CONFIRM_SECONDS = 5.0
-# seconds of optimized slopes (alpha-CROWN over the ball) for each step's bounds
-OPTIMIZE = 0.0  # measured: 1-2 fewer unstable ReLUs, no faster steps (docs/benchmarks.md)
 
 
-def applicable(milp: MilpModel, solver: str = "highs") -> bool:
+def applies(task: Task, options: Options) -> bool:
     """A minimal-distance objective over a network's input, and ReLU binaries (an
     exact sum of squares only with a solver that takes its quadratic cutoff)."""
+    milp = task.milp
     if milp.objective_ball is None:
         return False
-    if milp.objective.quad and solver.upper() not in QUADRATIC_CUTOFF_SOLVERS:
+    if milp.objective.quad and not takes_quadratic_mip(options):
         return False
     if not any(b.kind == "binary" and b.role == "relu_binary" for b in milp.blocks):
         return False
@@ -81,37 +77,10 @@ def largest_value(milp: MilpModel) -> float:
     return float(ob.scale * dist)
 
 
-def _unstable(milp: MilpModel, overrides: dict) -> int:
-    count = 0
-    for enc in milp.applications:
-        bounds = overrides.get(enc.label, enc.pre_bounds)
-        for layer, (L, U) in zip(enc.network.layers, bounds):
-            if layer.activation == "relu":
-                count += int(np.sum((L < 0) & (U > 0)))
-    return count
-
-
-class BallBounds:
-    """Neuron bounds over the objective's ball of a given value, computed once per
-    value (the radius probes and the step at the chosen radius share them)."""
-
-    def __init__(self, milp: MilpModel, optimize: float = 0.0):
-        self.milp, self.optimize = milp, optimize
-        self._cache: dict[float, dict] = {}
-
-    def __call__(self, value: float) -> dict:
-        if value not in self._cache:
-            self._cache[value] = region_overrides(self.milp, value, optimize=self.optimize)
-        return self._cache[value]
-
-    def unstable(self, value: float) -> int:
-        return _unstable(self.milp, self(value))
-
-
 def start_value(balls: BallBounds, top: float, share: float = START_SHARE) -> float:
     """A value whose ball leaves about ``share`` of the box's unstable ReLUs unstable."""
     milp = balls.milp
-    target = max(1, int(share * _unstable(milp, {})))
+    target = max(1, int(share * unstable_count(milp, {})))
     lo, hi = top * 1e-6, top
     for _ in range(8):  # bisection in log space: the bracket ends within a factor 1.06
         mid = float(np.sqrt(lo * hi))
@@ -130,7 +99,7 @@ def next_value(balls: BallBounds, value: float, top: float, unstable: int) -> fl
     raise the unstable count beyond ``STEP_UNSTABLE`` times the step's (bisection
     on the cheap ball bounds: the MILP's cost grows with that count)."""
     hi = min(GROWTH * value, top)
-    if STEP_UNSTABLE is None or hi >= top:
+    if hi >= top:
         return hi
     limit = STEP_UNSTABLE * unstable + 2
     if balls.unstable(hi) <= limit:
@@ -145,23 +114,18 @@ def next_value(balls: BallBounds, value: float, top: float, unstable: int) -> fl
     return lo
 
 
-def _ball_model(compiled, balls: BallBounds, value: float) -> MilpModel:
-    """The spec encoded with the neuron bounds over the ball of ``value``."""
-    return encode_program(compiled.program, balls(value))
-
-
-def solve_by_radius(compiled, options, run, shrink: bool = False):
-    """Solve ``compiled`` by growing balls (module docstring); ``run(milp, options)``
-    solves one MilpModel. The answer is exact: optimal only when proven globally.
-    ``shrink``: ``run`` also takes ``model_at`` (:func:`nnlang.outer.run_outer`), the
-    model over a smaller ball once an incumbent is known within a step."""
+def solve(task: Task, options: Options) -> Result:
+    """Solve by growing balls (module docstring). The answer is exact: optimal only
+    when proven globally. With the outer approximation (a sum of squares on HiGHS),
+    each step's masters are built over a smaller ball once an incumbent is known."""
     start = time.perf_counter()
-    milp = compiled.milp
+    milp = task.milp
+    shrink = task.shared is not None
     total = options.time_limit
     top = largest_value(milp)
-    balls = BallBounds(milp, OPTIMIZE)
+    balls = BallBounds(milp)
     value = min(start_value(balls, top), top)
-    box_unstable = _unstable(milp, {})
+    box_unstable = unstable_count(milp, {})
     lower, steps, result = 0.0, [], None
     beyond = np.inf  # the least value of a point found beyond a step's cutoff
     candidate = None  # that point (Result.candidate), for a run that ends without one
@@ -173,25 +137,12 @@ def solve_by_radius(compiled, options, run, shrink: bool = False):
             break
         t = time.perf_counter()
         overrides = balls(value)
-        if value < top and _unstable(milp, overrides) >= LAST_SHARE * box_unstable:
+        if value < top and unstable_count(milp, overrides) >= LAST_SHARE * box_unstable:
             value = top  # the ball is about as loose as the box: solve the original
         if value >= top:
             step = milp
         else:
-            step = encode_program(compiled.program, overrides)
-            if step.objective.quad:
-                step.objective_cutoff = value + 1e-6 * (1.0 + abs(value))
-            else:
-                row, lo, hi = cutoff_row(step, value)
-                step.rows.append(RowBlock("radius_cutoff", row, np.array([lo]), np.array([hi]),
-                                          "aux"))
-        if LOWER_ROW and lower > 0 and not step.objective.quad:
-            # every point has objective > lower (an infeasible step proved it):
-            # node relaxations that only reach below it are pruned at once
-            row, _, _ = cutoff_row(step, lower)
-            step = dataclasses.replace(step, rows=step.rows + [RowBlock(
-                "radius_lower", row, np.array([lower - step.objective.constant]),
-                np.array([np.inf]), "aux")])
+            step = task.reencode(overrides).cut_off(value, "radius_cutoff")
         bounds_seconds = time.perf_counter() - t
         unstable = sum(s.unstable for e in step.applications for s in e.stats)
         where = "the whole box" if step is milp else f"objective <= {value:.6g}"
@@ -201,12 +152,13 @@ def solve_by_radius(compiled, options, run, shrink: bool = False):
         if shrink and step.objective.quad:
             # an incumbent of value u < value: later masters over the ball of u
             def model_at(u: float, cap=value, step=step) -> MilpModel:
-                return step if u >= cap else _ball_model(compiled, balls, u)
+                return step if u >= cap else task.reencode(balls(u))
 
-            result = run(step, options.updated(time_limit=left, solver_args=args),
-                         model_at=model_at)
+            result = solve_model(step, options.updated(time_limit=left, solver_args=args),
+                                 model_at=model_at, envelope=task.shared)
         else:
-            result = run(step, options.updated(time_limit=left, solver_args=args))
+            result = solve_model(step, options.updated(time_limit=left, solver_args=args),
+                                 envelope=task.shared)
         nodes += result.nodes or 0
         solve_seconds += result.solve_seconds
         if result.candidate is not None and (candidate is None
@@ -231,7 +183,7 @@ def solve_by_radius(compiled, options, run, shrink: bool = False):
             continue
         break
     if result is None:  # no time for even one step
-        result = run(milp, options.updated(time_limit=0.05))
+        result = solve_model(milp, options.updated(time_limit=0.05), envelope=task.shared)
     elif result.status == "infeasible" and steps[-1]["value"] < top:
         # out of time after a step that only proved a lower bound
         result.status = "time_limit"
@@ -247,7 +199,7 @@ def solve_by_radius(compiled, options, run, shrink: bool = False):
         if result.objective is not None and result.bound is not None:
             result.gap = relative_gap(result.objective, result.bound)
     if result.status == "time_limit" and result.objective is None and candidate is not None:
-        _adopt(compiled, result, candidate, options)
+        _adopt(milp, result, candidate, options)
     result.nodes = nodes
     result.solve_seconds = solve_seconds
     result.bounds_seconds += sum(s["bounds_seconds"] for s in steps)
@@ -274,14 +226,10 @@ def _outcome(result, value: float, whole: bool) -> str:
 
 
 def confirm_point(model: MilpModel, step: MilpModel, x: np.ndarray,
-                  options) -> np.ndarray | None:
+                  options: Options) -> np.ndarray | None:
     """Column values of ``model`` with the user variables of ``x`` (columns of the
     radius step ``step``) and every other column found by HiGHS with them fixed: the
     network's true values there. None if the spec's rows do not hold at that input."""
-    import highspy
-
-    from nnlang.highs import milp_to_highs, set_time_limit
-
     values = {b.name: x[b.cols] for b in step.blocks if b.role == "user"}
     blocks = []
     for b in model.blocks:
@@ -299,24 +247,21 @@ def confirm_point(model: MilpModel, step: MilpModel, x: np.ndarray,
     return np.asarray(h.getSolution().col_value, dtype=float)
 
 
-def _adopt(compiled, result, candidate, options) -> None:
+def _adopt(milp: MilpModel, result: Result, candidate, options: Options) -> None:
     """Out of time without a solution, but a step found a point beyond its ball: if
     the original model confirms it, report it (with the search's bound)."""
-    from nnlang.outer import SquaresObjective
-    from nnlang.solve import _take_solution
-
     value, step, x = candidate
-    full = confirm_point(compiled.milp, step, x, options)
+    full = confirm_point(milp, step, x, options)
     if full is None:
         result.notes.append(f"a point of value {value:.6g} found beyond a radius step's "
                             "ball was not confirmed in the original model")
         return
-    obj = SquaresObjective(compiled.milp)
+    obj = SquaresObjective(milp)
     result.objective = obj.sign * obj.value(full)
     result.message = ""
     if result.bound is not None:
         result.gap = relative_gap(result.objective, result.bound)
-    _take_solution(compiled.milp, full, result)
+    take_solution(milp, full, result)
     result.notes.append(f"best point: found beyond the ball of a radius step (value "
                         f"{result.objective:.6g}), confirmed with its input fixed in the "
                         "original model; not proven optimal")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from nnlang.errors import Span
 from nnlang.ir.milp import MilpModel
 from nnlang.ir.options import Options
-from nnlang.lower.cvxpy import to_cvxpy
+from nnlang.solve.strategies.single import solve_model
 
 
 @dataclass
@@ -39,12 +39,10 @@ class Diagnosis:
 
 
 def _status(milp: MilpModel, names: set[str], options: Options) -> str:
-    from nnlang.solve import run_solver
-
     rows = [r for r in milp.rows if r.role != "user" or r.name in names]
     sub = replace(milp, rows=rows)
     sub.objective = replace(milp.objective, c=milp.objective.c * 0, quad=[], constant=0.0)
-    return run_solver(sub, to_cvxpy(sub), options).status
+    return solve_model(sub, options).status
 
 
 def diagnose_infeasible(milp: MilpModel, options: Options, per_solve: float = 10.0,

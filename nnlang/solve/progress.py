@@ -1,7 +1,7 @@
 """Progress of a long solve: radius steps, outer-approximation masters, MILP ticks.
 
 Solving code reports what it is doing with :func:`say`; whoever started the solve
-decides where the messages go (``Compiled.solve(progress=...)``; ``nnlang solve``
+decides where the messages go (``CompiledModel.solve(progress=...)``; ``nnlang solve``
 writes them to stderr). Without a listener nothing is reported and nothing costs.
 A *transient* message (a MILP's nodes and bounds every second or so) is replaced
 by the next one; the others are milestones (a radius step done, a master solved).
@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 
-from nnlang.results import relative_gap
+from nnlang.solve.results import relative_gap
 
 Listener = Callable[[str, bool], None]  # (message, transient)
 

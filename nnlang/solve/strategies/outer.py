@@ -28,12 +28,17 @@ import time
 import numpy as np
 import scipy.sparse as sp
 
-from nnlang import progress
+import clarabel
+import highspy
+
 from nnlang.encode.affine import Aff, interval
 from nnlang.errors import SolverError
 from nnlang.ir.milp import MilpModel
 from nnlang.ir.options import Options
-from nnlang.results import Result, relative_gap
+from nnlang.solve import progress
+from nnlang.highs_objects import relax_integers, set_time_limit, use_threads
+from nnlang.solve.backends.highs import milp_to_highs
+from nnlang.solve.results import Result, relative_gap
 
 ROUNDS = 200  # master MILPs at most (each adds tangents)
 ABS_GAP = 1e-6  # HiGHS's mip_abs_gap default
@@ -41,26 +46,12 @@ REL_GAP = 1e-4  # HiGHS's mip_rel_gap default, when the options give none
 # a tangent is added where the envelope is below the square by more than this
 # (times 1 + |incumbent|)
 CUT_TOL = 1e-7
-# also tangents at these multiples of each new point, so that the envelope is
-# tight around it and not only at it. Off: on 784-32-16-10 images 0-4, (0.9, 1.1)
-# took 231 s in all against 295 s without, but over 40 images it was a wash
-# (docs/reproductions.md "L2 exact with HiGHS"); (0.8, 1.25): 332 s on images 0-4.
-SPREAD: tuple = ()
 QP_SECONDS = 2.0  # a fixed-integer QP gets at least this long (10x the longest before)
 # also the fixed-integer QPs of up to this many of a master's earlier improving
 # solutions (other ReLU patterns): their tangents spare later masters the finding of
-# those patterns. Measured on 784-32-16-10 images 0, 3, 7 (load 3): 132 -> 99 s, the
-# last steps' masters 3/6/4 -> 2/3/3; 20 instead of 5 changed nothing (3-4 improving
-# solutions per master); all feasible solutions (not only improving ones) 106 s.
+# those patterns (docs/reproductions.md, "L2 exact with HiGHS")
 IMPROVING = 5
 CLARABEL_SECONDS = 0.5  # at least this long for Clarabel after HiGHS's QP solver failed
-
-
-def outer_highs(model: MilpModel, options: Options) -> bool:
-    """True if ``model`` is for :func:`run_outer`: HiGHS chosen, a quadratic objective
-    and integer columns (a MIQP, which HiGHS itself does not solve)."""
-    return (options.solver.upper() == "HIGHS" and bool(model.objective.quad)
-            and model.num_integer > 0 and not model.conditional_rows)
 
 
 class SquaresObjective:
@@ -192,10 +183,6 @@ def _fixed_qp(model: MilpModel, obj: SquaresObjective, x: np.ndarray | None, sec
 def _highs_qp(model: MilpModel, obj: SquaresObjective, fixed: np.ndarray | None, seconds: float,
               threads: int | None) -> np.ndarray | None:
     """The QP of :func:`_fixed_qp` with HiGHS: its optimal point, or None."""
-    import highspy
-
-    from nnlang.highs import milp_to_highs, relax_integers, set_time_limit
-
     h, _ = milp_to_highs(model.without_objective(), False)
     relax_integers(h, model.integer_columns(), fixed)
     H, lin, const = obj.qp_terms()
@@ -218,8 +205,6 @@ def _clarabel_qp(model: MilpModel, obj: SquaresObjective, fixed: np.ndarray | No
                  seconds: float) -> np.ndarray | None:
     """The QP of :func:`_fixed_qp` with Clarabel (integer columns at ``fixed``, or
     relaxed): its solution clipped into the column bounds, or None."""
-    import clarabel
-
     lb, ub = (b.copy() for b in model.column_bounds())
     ints = model.integer_columns()
     if fixed is not None and ints.size:
@@ -248,10 +233,6 @@ def _master(model: MilpModel, obj: SquaresObjective, env: Envelope, lo: np.ndarr
             hi: np.ndarray, cutoff: float | None, options: Options):
     """The master MILP over ``[x, piece columns]`` (see :class:`Envelope`), with the
     objective at most ``cutoff``."""
-    import highspy
-
-    from nnlang.highs import milp_to_highs
-
     h, _ = milp_to_highs(model.without_objective(), options.verbose)
     n, m = model.n, obj.Q.shape[0]
     segs, anchor = env.segments(lo, hi)
@@ -301,13 +282,9 @@ def run_outer(model: MilpModel, options: Options, model_at=None,
     most ``v`` (the radius search's ball of ``v``, with tighter neuron bounds): once
     a point of value ``u`` is known, each master is built over ``model_at(u)``.
     ``envelope``: tangents to start from and to add to (shared by the radius
-    search's steps, whose models have the same squared entries).
+    search's steps, whose models have the same squared entries). The best point goes
+    to ``Result.point`` (checked by the caller).
     """
-    import highspy
-
-    from nnlang.highs import set_time_limit, use_threads
-    from nnlang.solve import _take_solution
-
     start = time.perf_counter()
     deadline = None if options.time_limit is None else start + float(options.time_limit)
     rel_gap = REL_GAP if options.mip_gap is None else float(options.mip_gap)
@@ -361,18 +338,18 @@ def run_outer(model: MilpModel, options: Options, model_at=None,
             set_time_limit(h, left)
         found: list[np.ndarray] = []
         tick = progress.mip_ticker(f"outer approximation, master {rounds + 1}", sign)
-        if IMPROVING or tick is not None:
-            def callback(kind, message, out, into, data, n=current.n, found=found, tick=tick):
-                if int(kind) == int(improving):
-                    if IMPROVING and out.mip_solution is not None:
-                        found.append(np.array(out.mip_solution[:n], dtype=float))
-                elif tick is not None:
-                    tick(out)
 
-            h.setCallback(callback, None)
-            h.startCallback(improving)
-            if tick is not None:
-                h.startCallback(highspy.cb.HighsCallbackType.kCallbackMipInterrupt)
+        def callback(kind, message, out, into, data, n=current.n, found=found, tick=tick):
+            if int(kind) == int(improving):
+                if out.mip_solution is not None:
+                    found.append(np.array(out.mip_solution[:n], dtype=float))
+            elif tick is not None:
+                tick(out)
+
+        h.setCallback(callback, None)
+        h.startCallback(improving)
+        if tick is not None:
+            h.startCallback(highspy.cb.HighsCallbackType.kCallbackMipInterrupt)
         t = time.perf_counter()
         h.run()
         rounds += 1
@@ -409,7 +386,7 @@ def run_outer(model: MilpModel, options: Options, model_at=None,
             qp_longest = max(qp_longest, time.perf_counter() - t)
         else:
             qp_failed += 1
-        if IMPROVING and found:
+        if found:
             ints = current.integer_columns()
             seen = {tuple(np.round(x[ints]).astype(int))}
             for y in reversed(found[:-1] if len(found) > 1 else []):
@@ -449,8 +426,6 @@ def run_outer(model: MilpModel, options: Options, model_at=None,
             r = obj.residuals(p)
             rows = np.flatnonzero(obj.w * (np.square(r) - env.value(r)) > tol)
             added += env.add(rows, r[rows])
-            for f in SPREAD:
-                added += env.add(rows, np.clip(r[rows] * f, lo[rows], hi[rows]))
         if not added:  # nothing left to cut: the master's point is as good as it says
             status = "optimal" if within(upper) else "infeasible"
             lower = upper
@@ -463,7 +438,7 @@ def run_outer(model: MilpModel, options: Options, model_at=None,
         if np.isfinite(lower):
             result.bound = sign * min(lower, upper)
             result.gap = relative_gap(result.objective, result.bound)
-        _take_solution(best[0], best[1], result)
+        result.point = best
     elif status == "time_limit":
         result.message = "no feasible solution found within the time limit"
         if np.isfinite(lower):

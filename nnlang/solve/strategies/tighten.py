@@ -17,16 +17,14 @@ import highspy
 import numpy as np
 import scipy.sparse as sp
 
-from nnlang import progress
-from nnlang.bounds.alpha import tighten_alpha
-from nnlang.bounds.region import Ball, shrink_box
-from nnlang.bounds.symbolic import ordered, symbolic_bounds
-from nnlang.encode import encode_program
-from nnlang.encode.affine import Aff, interval
-from nnlang.highs import highs_from_matrix, set_time_limit
 from nnlang.ir.milp import MilpModel
-from nnlang.ir.program import Program
-from nnlang.results import relative_gap
+from nnlang.ir.options import Options
+from nnlang.solve import progress
+from nnlang.highs_objects import highs_from_matrix, set_time_limit
+from nnlang.solve.balls import region_overrides
+from nnlang.solve.results import Result, relative_gap
+from nnlang.solve.strategies.single import solve_model
+from nnlang.solve.task import Task
 
 MARGIN = 1e-6
 LP_LIMIT = 2.0  # seconds per LP; a timed-out LP leaves its bound as it was (sound)
@@ -40,82 +38,11 @@ class TightenStats:
     after_unstable: int = 0
 
 
-def cutoff_row(milp: MilpModel, value: float) -> tuple[sp.csr_matrix, float, float]:
-    """``c x`` bounded by the incumbent (with a small tolerance): (row, lo, hi)."""
-    tol = 1e-6 * (1.0 + abs(value))
-    row = sp.csr_matrix(milp.objective.c.reshape(1, -1))
-    target = value - milp.objective.constant
-    if milp.objective.sense == "minimize":
-        return row, -np.inf, target + tol
-    return row, target - tol, np.inf
-
-
-def input_balls(milp: MilpModel, value: float) -> dict[str, tuple[np.ndarray, np.ndarray, Ball]]:
-    """Per application: its input box and the ball every solution with objective
-    at most ``value`` lies in (``milp.objective_ball``), in network input coordinates.
-
-    An input entry that is exactly one ball column (plus a constant) is centred
-    at that column's centre (shifted); any other entry is left free in its box,
-    which only enlarges the region (sound).
-    """
-    ob = milp.objective_ball
-    if ob is None:
-        return {}
-    tol = 1e-6 * (1.0 + abs(value))
-    radius = ob.radius(value + tol)
-    centre_of = np.full(milp.n, np.nan)
-    centre_of[ob.cols] = ob.center
-    lb, ub = milp.column_bounds()
-    out = {}
-    for enc in milp.applications:
-        A = enc.input_A.tocsr()
-        lo, hi = interval(Aff(A, enc.input_c, (enc.input_c.size,)), lb, ub)
-        if not (np.isfinite(lo).all() and np.isfinite(hi).all()):
-            continue
-        single = np.diff(A.indptr) == 1
-        rows = np.flatnonzero(single)
-        col = A.indices[A.indptr[rows]]
-        ok = A.data[A.indptr[rows]] == 1.0
-        rows, col = rows[ok], col[ok]
-        counts = np.bincount(col, minlength=milp.n)
-        rows, col = rows[counts[col] == 1], col[counts[col] == 1]
-        centre = np.full(enc.input_c.size, np.nan)
-        centre[rows] = centre_of[col] + enc.input_c[rows]
-        if np.isfinite(centre).any():
-            out[enc.label] = (lo, hi, Ball(ob.norm, centre, radius))
-    return out
-
-
-def region_overrides(milp: MilpModel, value: float, overrides: dict | None = None,
-                     optimize: float = 0.0) -> dict:
-    """Symbolic bounds over the objective's ball of radius ``value`` (the incumbent),
-    intersected with ``overrides``: sound for every solution at least as good.
-
-    ``optimize > 0``: then up to that many seconds of optimized slopes
-    (``nnlang.bounds.alpha``, over the same ball) for the hidden layers.
-    """
-    out = {k: list(v) for k, v in (overrides or {}).items()}
-    for label, (lo, hi, ball) in input_balls(milp, value).items():
-        enc = next(e for e in milp.applications if e.label == label)
-        try:
-            bounds = symbolic_bounds(enc.network, lo, hi, ball)
-        except ValueError:  # the ball misses the box: leave the bounds as they are
-            continue
-        if optimize > 0:
-            slo, shi = shrink_box(lo, hi, ball)
-            bounds, _ = tighten_alpha(enc.network, slo, shi, list(bounds),
-                                      time.perf_counter() + optimize, ball=ball)
-        old = out.get(label, enc.pre_bounds)
-        out[label] = [ordered(np.maximum(L, oL), np.minimum(U, oU))
-                      for (L, U), (oL, oU) in zip(bounds, old)]
-    return out
-
-
 def _relaxation(milp: MilpModel, cutoff: float | None) -> highspy.Highs:
     # conditional (indicator) rows are left out: dropping rows only relaxes
     A, lo, hi = milp.linear_system()
     if cutoff is not None and np.any(milp.objective.c):
-        row, clo, chi = cutoff_row(milp, cutoff)
+        row, clo, chi = milp.objective_row(cutoff)
         A = sp.vstack([A, row], format="csr")
         lo, hi = np.append(lo, clo), np.append(hi, chi)
     lb, ub = milp.column_bounds()
@@ -136,18 +63,18 @@ def _optimize(h: highspy.Highs, idx: np.ndarray, vals: np.ndarray, sense,
     return value
 
 
-def tighten(program: Program, cutoff: float | None = None, deadline: float | None = None,
+def tighten(task: Task, cutoff: float | None = None, deadline: float | None = None,
             overrides: dict | None = None) -> tuple[dict, TightenStats]:
     """New per-layer pre-activation bounds for every application, by LP.
 
-    Returns ``(overrides, stats)``; pass ``overrides`` to ``encode_program``.
+    Returns ``(overrides, stats)``; pass ``overrides`` to ``task.reencode``.
     Stops early (keeping what it has, which is sound) at ``deadline``
     (a ``time.perf_counter()`` value).
     """
     start = time.perf_counter()
     overrides = {k: list(v) for k, v in (overrides or {}).items()}
     stats = TightenStats()
-    milp = encode_program(program, overrides)
+    milp = task.reencode(overrides)
     stats.before_unstable = sum(s.unstable for e in milp.applications for s in e.stats)
     n_apps = len(milp.applications)
     for a in range(n_apps):
@@ -182,7 +109,7 @@ def tighten(program: Program, cutoff: float | None = None, deadline: float | Non
             bounds = list(enc.pre_bounds)
             bounds[k] = (L, np.maximum(U, L))
             overrides[enc.label] = bounds
-            milp = encode_program(program, overrides)
+            milp = task.reencode(overrides)
     stats.after_unstable = sum(s.unstable for e in milp.applications for s in e.stats)
     stats.seconds = time.perf_counter() - start
     return overrides, stats
@@ -194,24 +121,28 @@ def _better(a, b, sense: str) -> bool:
     return a < b - 1e-9 * (1 + abs(b)) if sense == "minimize" else a > b + 1e-9 * (1 + abs(b))
 
 
-def solve_tightened(compiled, options, run):
+def applies(task: Task, options: Options) -> bool:
+    """ReLU binaries and a linear objective."""
+    return (any(b.kind == "binary" and b.role == "relu_binary" for b in task.milp.blocks)
+            and not task.milp.objective.quad)
+
+
+def solve(task: Task, options: Options) -> Result:
     """Two phases: a first solve for an incumbent (10 % of the time limit, at
     least 2 s); if it is not optimal, LP tightening of every unstable ReLU with
     the objective cut off at the incumbent, re-encoding, and a second solve
     with the remaining time.
 
-    ``run(milp, options)`` solves one MilpModel. The answer stays exact: every
+    The answer stays exact: every
     solution at least as good as the incumbent satisfies the tightened model,
     so if that model is infeasible the incumbent is optimal, and its dual bound
     is a bound of the original problem.
     """
-    from nnlang.ir.milp import RowBlock
-
     start = time.perf_counter()
     total = options.time_limit
-    sense = compiled.milp.objective.sense
+    sense = task.milp.objective.sense
     first_limit = 2.0 if total is None else min(total, max(2.0, 0.1 * total))
-    first = run(compiled.milp, options.updated(time_limit=first_limit))
+    first = solve_model(task.milp, options.updated(time_limit=first_limit))
     if first.status != "time_limit":
         return first
     left = None if total is None else total - (time.perf_counter() - start)
@@ -222,16 +153,15 @@ def solve_tightened(compiled, options, run):
     progress.say(f"first solve: {found} after {first.solve_seconds:.1f} s; tightening the "
                  "neuron bounds by LP")
     deadline = None if left is None else time.perf_counter() + 0.3 * left
-    region = {} if cutoff is None else region_overrides(compiled.milp, cutoff)
-    overrides, stats = tighten(compiled.program, cutoff, deadline, region)
-    milp = encode_program(compiled.program, overrides)
+    region = {} if cutoff is None else region_overrides(task.milp, cutoff)
+    overrides, stats = tighten(task, cutoff, deadline, region)
+    milp = task.reencode(overrides)
     if cutoff is not None:
-        row, lo, hi = cutoff_row(milp, cutoff)
-        milp.rows.append(RowBlock("incumbent_cutoff", row, np.array([lo]), np.array([hi]), "aux"))
+        milp = milp.cut_off(cutoff, "incumbent_cutoff")
     left = None if total is None else max(0.5, total - (time.perf_counter() - start))
     progress.say(f"unstable ReLUs {stats.before_unstable} -> {stats.after_unstable} "
                  f"({stats.lps} LPs, {stats.seconds:.1f} s); second solve")
-    second = run(milp, options.updated(time_limit=left))
+    second = solve_model(milp, options.updated(time_limit=left))
     info = {"first_objective": first.objective, "first_seconds": first.solve_seconds,
             "before_unstable": stats.before_unstable, "after_unstable": stats.after_unstable,
             "lps": stats.lps, "seconds": stats.seconds}

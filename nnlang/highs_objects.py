@@ -1,12 +1,20 @@
-"""Helpers for ``highspy.Highs`` objects that are reused for many solves."""
+"""How nnlang makes and reuses ``highspy.Highs`` objects: quiet, with nnlang's default
+options, one thread scheduler per process, time limits on reused objects, models
+from sparse matrices. Shared by the bound methods, the verifier and the solve
+stage (whose HiGHS backend is ``nnlang.solve.backends.highs``)."""
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import sys
 
 import highspy
+import numpy as np
+import scipy.sparse as sp
+
+from nnlang.registry import HIGHS_DEFAULTS
 
 # The thread count HiGHS's process-wide scheduler was last started with by
 # :func:`use_threads` (None: not by us; it may hold HiGHS's default).
@@ -16,18 +24,9 @@ _scheduler_threads: int | None = None
 # whether this process has made its first ``Highs`` object (see :func:`silence_banner`)
 _banner_done = False
 
-# bits of HiGHS's ``presolve_rule_off`` option (its PresolveRuleType numbers)
-SPARSIFY = 1 << 14
-PROBING = 1 << 15
-# the presolve rules nnlang switches off on every ``Highs`` object and CVXPY solve.
-# Sparsify removed no nonzero from nnlang's MILPs and took 2.0 / 8.4 / 33.5 / 124.8 s
-# of presolve on random 784-{128,256,512,1024}x2-10 networks (0.1 / 0.3 / 0.5 / 1.7 s
-# without), ignoring the time limit: a 3 s solve of the largest took 135.8 s, 11.3 s
-# without (benchmarks/bench_presolve.py, docs/benchmarks.md)
-RULES_OFF = SPARSIFY
 # the HiGHS options nnlang sets on every solve (Highs objects, CVXPY's HiGHS, the
 # header of emitted files); the caller's and the encoding's solver_args go on top
-DEFAULT_OPTIONS = {"presolve_rule_off": RULES_OFF}
+DEFAULT_OPTIONS = HIGHS_DEFAULTS
 
 
 @contextlib.contextmanager
@@ -45,8 +44,6 @@ def _stdout_to_devnull():
         yield
     finally:
         with contextlib.suppress(Exception):  # C's buffer, before fd 1 is restored
-            import ctypes
-
             ctypes.CDLL(None).fflush(None)
         os.dup2(saved, 1)
         os.close(saved)
@@ -117,9 +114,6 @@ def highs_from_matrix(A, col_lower, col_upper, row_lower, row_upper, cost=None,
                       offset: float = 0.0, verbose: bool = False) -> highspy.Highs:
     """A ``Highs`` object holding ``min cost x + offset`` s.t. ``row_lower <= A x <=
     row_upper``, ``col_lower <= x <= col_upper`` (infinite bounds as numpy infinities)."""
-    import numpy as np
-    import scipy.sparse as sp
-
     A = sp.csc_matrix(A)
     A.sort_indices()
     inf = highspy.kHighsInf
@@ -143,8 +137,6 @@ def highs_from_matrix(A, col_lower, col_upper, row_lower, row_upper, cost=None,
 def relax_integers(h: highspy.Highs, cols, values=None) -> None:
     """Make the integer columns ``cols`` of ``h`` continuous, fixed at ``values``
     if given (the fixed-pattern QPs of the outer approximation, the polish LP)."""
-    import numpy as np
-
     cols = np.asarray(cols, dtype=np.int32)
     if not cols.size:
         return
@@ -152,46 +144,3 @@ def relax_integers(h: highspy.Highs, cols, values=None) -> None:
         values = np.asarray(values, dtype=float)
         h.changeColsBounds(int(cols.size), cols, values, values)
     h.changeColsIntegrality(int(cols.size), cols, np.zeros(cols.size, np.uint8))
-
-
-# the rows of a MilpModel given to HiGHS in CVXPY's order (:func:`cvxpy_row_order`)
-# instead of the model's. See docs/benchmarks.md.
-CVXPY_ROW_ORDER = True
-
-
-def cvxpy_row_order(A, lo, hi):
-    """The rows ``lo <= A x <= hi`` as CVXPY hands them to HiGHS: the equalities,
-    then every finite upper side ``A x <= hi``, then every finite lower side
-    negated, ``-A x <= -lo`` (a two-sided row becomes two rows)."""
-    import numpy as np
-    import scipy.sparse as sp
-
-    A = sp.csr_matrix(A)
-    eq = lo == hi
-    up = ~eq & np.isfinite(hi)
-    low = ~eq & np.isfinite(lo)
-    B = sp.vstack([A[eq], A[up], -A[low]], format="csr")
-    n_le = int(up.sum() + low.sum())
-    new_lo = np.concatenate([hi[eq], np.full(n_le, -np.inf)])
-    new_hi = np.concatenate([hi[eq], hi[up], -lo[low]])
-    return B, new_lo, new_hi
-
-
-def milp_to_highs(milp, verbose: bool = False) -> tuple[highspy.Highs, float]:
-    """A ``Highs`` object holding a linear ``MilpModel`` (its linear rows, column
-    bounds, integer columns and objective) and the objective's sign as HiGHS sees
-    it: HiGHS minimizes ``sign * objective``, so a maximized one is negated."""
-    import numpy as np
-
-    A, rlo, rhi = milp.linear_system()
-    if CVXPY_ROW_ORDER:
-        A, rlo, rhi = cvxpy_row_order(A, rlo, rhi)
-    clo, chi = milp.column_bounds()
-    sign = -1.0 if milp.objective.sense == "maximize" else 1.0
-    h = highs_from_matrix(A, clo, chi, rlo, rhi, sign * np.asarray(milp.objective.c, dtype=float),
-                          sign * float(milp.objective.constant), verbose)
-    ints = milp.integer_columns()
-    if ints.size:
-        kind = np.full(ints.size, int(highspy.HighsVarType.kInteger), np.uint8)
-        h.changeColsIntegrality(int(ints.size), ints.astype(np.int32), kind)
-    return h, sign

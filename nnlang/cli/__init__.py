@@ -1,0 +1,186 @@
+"""The ``nnlang`` command: a thin layer over the Python API.
+
+The parser is built from ``nnlang.registry`` (choices and help texts) and loads
+nothing but the standard library, so ``nnlang --help`` is instant; a command's
+module (numpy, the compiler, a solver) loads once its arguments have parsed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from nnlang import registry
+from nnlang.errors import NnlangError
+from nnlang.version import __version__
+
+# exit code -> meaning (``nnlang --help`` prints this table)
+EXIT_CODES = {
+    0: "solved (optimal, or a time limit with a solution); verify: sat or unsat",
+    1: "an error in the spec, its data or a file (file:line:col and a caret)",
+    2: "bad command-line usage",
+    3: "infeasible or unbounded",
+    4: "time limit without a solution, or a solver failure; batch: some instance "
+       "failed; verify: timeout or unknown",
+    130: "interrupted (Ctrl-C)",
+}
+
+# command -> the function that runs it (module:function, loaded after parsing)
+COMMANDS = {
+    "check": "nnlang.cli.solve:cmd_check",
+    "solve": "nnlang.cli.solve:cmd_solve",
+    "batch": "nnlang.cli.batch:cmd_batch",
+    "compile": "nnlang.cli.solve:cmd_compile",
+    "verify": "nnlang.cli.verify:cmd_verify",
+    "import": "nnlang.cli.verify:cmd_import",
+}
+
+_EPILOG = ("exit codes:\n" + "\n".join(f"  {code:<4} {text}" for code, text in EXIT_CODES.items())
+           + "\n\noptions a spec's options block can also set: docs/language.md; every "
+             "extension point: docs/architecture.md")
+
+
+def _names(table: dict) -> str:
+    return ", ".join(table)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nnlang",
+        description="Optimization over trained ReLU networks, compiled to exact 0-1 MILPs.",
+        epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"nnlang {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text, epilog=_EPILOG,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        p.set_defaults(command=name)
+        return p
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("file", help="the .nnq spec")
+        p.add_argument("--set", action="append", metavar="NAME=VALUE",
+                       help="override a parameter (repeatable), e.g. --set index=3")
+        p.add_argument("--bounds", metavar="METHOD",
+                       help=f"neuron-bounds method: {_names(registry.BOUND_METHODS)}, with "
+                            "arguments as in milp(time_limit=1) (default interval)")
+        p.add_argument("--encoding", metavar="NAME",
+                       help=f"ReLU formulation: {_names(registry.FORMULATIONS)} (default bigm)")
+
+    def time_limit(p: argparse.ArgumentParser, what: str, alias: str | None = None) -> None:
+        names = ["--time-limit"] + ([alias] if alias else [])
+        p.add_argument(*names, dest="time_limit", type=float, metavar="SECONDS", help=what)
+
+    def solving(p: argparse.ArgumentParser, per_instance: bool = False) -> None:
+        """The solver flags ``solve`` and ``batch`` share."""
+        p.add_argument("--solver", metavar="NAME",
+                       help=f"{_names(registry.SOLVERS)} or any installed CVXPY solver "
+                            "(default highs)")
+        time_limit(p, "seconds" + (" per instance" if per_instance else "") +
+                   " (a spec may say milp(time_limit=60) for its bounds)")
+        p.add_argument("--mip-gap", type=float, metavar="GAP", help="relative MIP gap")
+        p.add_argument("--threads", type=int, help="solver threads" + (
+            " per instance" if per_instance else ""))
+        p.add_argument("--no-tighten", action="store_true",
+                       help="solve once, without the LP bound tightening after a first "
+                            "incumbent")
+        p.add_argument("--no-radius-search", action="store_true",
+                       help="for minimal-distance objectives, solve one MILP over the input "
+                            "box instead of growing balls (docs/language.md)")
+
+    p = add("check", "parse and check a spec, report errors")
+    common(p)
+
+    p = add("solve", "compile and solve a spec")
+    common(p)
+    solving(p)
+    p.add_argument("--json", metavar="FILE", help="write the result as JSON")
+    p.add_argument("-v", "--verbose", action="store_true", help="show the solver log")
+    p.add_argument("-q", "--quiet", action="store_true", help="print no summary")
+    p.add_argument("--no-diagnose", action="store_true",
+                   help="do not look for the constraints that make a problem infeasible")
+    p.add_argument("--png", metavar="DIR",
+                   help="write pictures of the solution (PNG images, or a table for small "
+                        "1-D inputs) into DIR")
+
+    p = add("batch", "solve many instances of a spec (docs/batch.md)")
+    common(p)
+    p.add_argument("--over", metavar="DATA",
+                   help="an .npz whose arrays replace the spec's data() arrays of the same name")
+    p.add_argument("--count", type=int, metavar="N",
+                   help="number of instances (default: all the data holds from --start)")
+    p.add_argument("--start", type=int, default=0, metavar="S", help="first instance (0)")
+    p.add_argument("--param", default="index", metavar="NAME",
+                   help="the parameter instance i binds to i (default index)")
+    solving(p, per_instance=True)
+    p.add_argument("--jobs", type=int, default=1, metavar="J", help="worker processes (1)")
+    p.add_argument("-o", "--output", metavar="DIR",
+                   help="results folder (default <spec stem>_batch)")
+    p.add_argument("--original", metavar="NAME",
+                   help="the parameter holding the original input (default: guessed)")
+    p.add_argument("--retry-errors", action="store_true",
+                   help="re-run instances whose recorded status is 'error'")
+    p.add_argument("--no-pictures", action="store_true", help="no grid.png / changes.md")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no table")
+
+    p = add("compile", "write the MILP as files for other solvers")
+    common(p)
+    p.add_argument("--to", required=True, choices=list(registry.FORMATS),
+                   help="; ".join(f"{k}: {v.summary}" for k, v in registry.FORMATS.items()))
+    p.add_argument("-o", "--output", required=True, metavar="DIR")
+
+    p = add("verify", "decide a VNN-LIB property on an ONNX network (prints sat, unsat, "
+                      "timeout or unknown)")
+    p.add_argument("network", help="the .onnx network")
+    p.add_argument("property", help="the .vnnlib property (may be gzipped)")
+    time_limit(p, "seconds for everything (default 60; --timeout is the same, for "
+                  "VNN-COMP scripts)", alias="--timeout")
+    p.add_argument("--result", metavar="FILE",
+                   help="write the VNN-COMP result file (status, counterexample for sat)")
+    p.add_argument("--bounds", metavar="METHOD",
+                   help=f"neuron-bounds method: {_names(registry.BOUND_METHODS)} "
+                        "(default symbolic)")
+    p.add_argument("--threads", type=int, help="solver threads")
+    p.add_argument("--no-split", action="store_true",
+                   help="do not split small input boxes before the MILP")
+    p.add_argument("--obbt", type=float, default=0.0, metavar="SHARE",
+                   help="spend this share (0-1) of the MILP's time on LP bound tightening "
+                        "first (default 0: off)")
+    p.add_argument("--no-alpha", action="store_true",
+                   help="no optimized-slope bound tightening before branch and bound / MILP")
+    p.add_argument("--no-bab", action="store_true",
+                   help="no branch and bound over ReLU splits before the MILP")
+    p.add_argument("--one-milp", action="store_true",
+                   help="one MILP with a binary per branch of the output condition instead "
+                        "of one MILP per branch")
+    p.add_argument("-v", "--verbose", action="store_true", help="show progress")
+    p.add_argument("-q", "--quiet", action="store_true", help="print the status only")
+
+    p = add("import", "write a VNN-LIB problem as an nnlang spec (feasible = counterexample)")
+    p.add_argument("network", help="the .onnx network")
+    p.add_argument("property", help="the .vnnlib property (may be gzipped)")
+    p.add_argument("-o", "--output", required=True, metavar="SPEC.nnq",
+                   help="the spec to write; the box goes to <stem>_box.npz beside it")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    module, _, name = COMMANDS[args.command].partition(":")
+    try:
+        return getattr(importlib.import_module(module), name)(args)
+    except NnlangError as err:
+        print(err.render(), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # output piped into e.g. head
+        sys.stderr.close()
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

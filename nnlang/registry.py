@@ -1,0 +1,193 @@
+"""Every extension point of nnlang, as one table each.
+
+A table maps the name a user writes (in a spec's ``options`` block, on the command
+line, in Python) to the module that implements it and a one-line summary. The CLI
+builds its choices and help text from these tables, the checker validates option
+values against them, and ``docs/architecture.md`` lists them. Adding a ReLU
+formulation, a bound method, a solve strategy, a solver, an output format or a
+weight format is one new module plus one entry here (ONNX operators have their
+own table, ``nnlang.networks.onnx.ops.OPS``, which only the ONNX reader needs).
+
+This module imports nothing but the standard library, so that ``nnlang --help``
+and the checker can read the tables without loading numpy, CVXPY or a solver;
+:func:`load` imports an implementation when it is used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Entry:
+    """``target`` is ``"package.module"`` or ``"package.module:attribute"``."""
+
+    target: str
+    summary: str
+
+
+@dataclass(frozen=True)
+class Formulation(Entry):
+    """A ReLU formulation: the module defines ``encode_relu(builder, name, layer)``.
+    ``emit_only``: its rows are conditional (indicator or product form), which only
+    the file emitters write; no in-process backend solves them."""
+
+    emit_only: bool = False
+
+
+@dataclass(frozen=True)
+class BoundMethod(Entry):
+    """``function(network, lo, hi, **args) -> list of (L, U)`` per layer; ``args`` the
+    keyword arguments a spec may give (``bounds = milp(time_limit=1)``); ``cached``:
+    costly enough to keep on disk (``nnlang.bounds.cache``)."""
+
+    args: tuple[str, ...] = ()
+    cached: bool = False
+
+
+@dataclass(frozen=True)
+class Strategy(Entry):
+    """A solve strategy: the module defines ``applies(task, options) -> bool`` and
+    ``solve(task, options) -> Result``. ``switch``: the ``Options`` field that turns it
+    off (None: always on). The first strategy that is on and applies is used."""
+
+    switch: str | None = None
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a solver takes, as nnlang reaches it."""
+
+    mip: bool = True  # integer columns
+    quadratic: bool = False  # a convex quadratic objective over continuous columns
+    quadratic_mip: bool = False  # a convex quadratic objective with integer columns
+    time_limit: bool = True
+
+
+@dataclass(frozen=True)
+class Solver(Entry):
+    """A solver. ``target`` is its backend module; with ``direct`` (HiGHS) a linear model
+    goes there without CVXPY, and everything else through :data:`CVXPY` under the name
+    ``cvxpy_name``. ``options``: the keyword the native parameters go under (None: top
+    level) and the native names of the time limit, relative MIP gap and threads (None:
+    not passed). ``defaults``: native options nnlang always sets. ``limit_statuses``:
+    the solver's own status words (as CVXPY's ``extra_stats`` report them) that mean a
+    limit was hit, where CVXPY reports something else."""
+
+    cvxpy_name: str = ""
+    capabilities: Capabilities = field(default_factory=Capabilities)
+    options: tuple[str | None, str | None, str | None, str | None] = (None, None, None, None)
+    whole_seconds: bool = False
+    defaults: dict[str, Any] = field(default_factory=dict)
+    limit_statuses: tuple[str, ...] = ()
+    direct: bool = False
+
+
+@dataclass(frozen=True)
+class Format(Entry):
+    """An output format: the module defines ``SUFFIXES``, ``OWNED_SUFFIXES``,
+    ``CAPABILITIES``, ``check(milp)`` and ``write(milp, stream(s), options)``."""
+
+
+FORMULATIONS: dict[str, Formulation] = {
+    "bigm": Formulation("nnlang.encode.bigm", "big-M with sound bounds (Fischetti and Jo 2018)"),
+    "partition": Formulation("nnlang.encode.partition",
+                             "big-M plus partition groups of each neuron's inputs (Tsay et "
+                             "al. 2021); option partition_parts"),
+    "indicator": Formulation("nnlang.encode.indicator",
+                             "indicator constraints z = 0 -> x <= 0 (files only)", True),
+    "complementarity": Formulation("nnlang.encode.complementarity",
+                                   "products (A x - hi) (1 - z) <= 0 of the WBO master's "
+                                   "thesis, eq. 4.16 (files only)", True),
+}
+
+BOUND_METHODS: dict[str, BoundMethod] = {
+    "interval": BoundMethod("nnlang.bounds.interval:interval_bounds",
+                            "interval arithmetic (the WBO master's thesis, eqs. 4.7-4.14)"),
+    "symbolic": BoundMethod("nnlang.bounds.symbolic:symbolic_bounds",
+                            "back-substitution through linear ReLU relaxations (DeepPoly)"),
+    "lp": BoundMethod("nnlang.bounds.lp:lp_bounds",
+                      "LP bound tightening over the triangle relaxation", cached=True),
+    "milp": BoundMethod("nnlang.bounds.milp:milp_bounds",
+                        "MILP bound tightening (Fischetti and Jo 2018; Zhu 2021)",
+                        args=("time_limit", "budget"), cached=True),
+}
+
+STRATEGIES: dict[str, Strategy] = {
+    "radius": Strategy("nnlang.solve.strategies.radius",
+                       "minimal-distance objectives: MILPs over growing balls around the "
+                       "centre, with neuron bounds over each ball", "radius_search"),
+    "tighten": Strategy("nnlang.solve.strategies.tighten",
+                        "a first solve for an incumbent, then LP bound tightening with the "
+                        "objective cut off at it, then a second solve", "tighten"),
+    "single": Strategy("nnlang.solve.strategies.single", "one MILP"),
+}
+
+_HIGHS_OPTIONS = (None, "time_limit", "mip_rel_gap", "threads")
+# bits of HiGHS's presolve_rule_off option (its PresolveRuleType numbers)
+HIGHS_SPARSIFY, HIGHS_PROBING = 1 << 14, 1 << 15
+# HiGHS's presolve rule "sparsify" removed no nonzero from nnlang's MILPs and took most
+# of their presolve time, ignoring the time limit (docs/benchmarks.md): off everywhere
+HIGHS_DEFAULTS: dict[str, Any] = {"presolve_rule_off": HIGHS_SPARSIFY}
+
+SOLVERS: dict[str, Solver] = {
+    "highs": Solver("nnlang.solve.backends.highs",
+                    "HiGHS (the default): linear models through highspy directly; sums of "
+                    "squares with integers by outer approximation", "HIGHS",
+                    Capabilities(quadratic=True), _HIGHS_OPTIONS, defaults=HIGHS_DEFAULTS,
+                    direct=True),
+    "scip": Solver("nnlang.solve.backends.cvxpy", "SCIP through CVXPY (pip install pyscipopt)",
+                   "SCIP", Capabilities(quadratic=True, quadratic_mip=True),
+                   ("scip_params", "limits/time", "limits/gap", None),
+                   limit_statuses=("timelimit", "nodelimit", "totalnodelimit",
+                                   "stallnodelimit", "memlimit", "userinterrupt")),
+    "gurobi": Solver("nnlang.solve.backends.cvxpy", "Gurobi through CVXPY", "GUROBI",
+                     Capabilities(quadratic=True, quadratic_mip=True),
+                     (None, "TimeLimit", "MIPGap", "Threads")),
+    "cplex": Solver("nnlang.solve.backends.cvxpy", "CPLEX through CVXPY", "CPLEX",
+                    Capabilities(quadratic=True, quadratic_mip=True),
+                    ("cplex_params", "timelimit", "mip.tolerances.mipgap", None)),
+    "cbc": Solver("nnlang.solve.backends.cvxpy", "CBC through CVXPY", "CBC", Capabilities(),
+                  (None, "maximumSeconds", "allowableFractionGap", None), whole_seconds=True),
+}
+
+
+# the backend of every model that does not go to a solver directly
+CVXPY = Entry("nnlang.solve.backends.cvxpy", "any installed CVXPY solver")
+
+
+def solver(name: str) -> Solver:
+    """The entry of ``name``; any other CVXPY solver gets a plain entry (linear
+    models, no native options nnlang knows of)."""
+    key = name.lower()
+    if key in SOLVERS:
+        return SOLVERS[key]
+    return Solver("nnlang.solve.backends.cvxpy", f"{name.upper()} through CVXPY", name.upper(),
+                  Capabilities(time_limit=False))
+
+
+FORMATS: dict[str, Format] = {
+    "lp": Format("nnlang.emit.lp", "CPLEX LP, read by CPLEX, Gurobi, HiGHS, SCIP, GLPK"),
+    "mps": Format("nnlang.emit.mps", "free MPS with integer markers and QUADOBJ"),
+    "ampl": Format("nnlang.emit.ampl", "AMPL .mod/.dat/.run (also GNU MathProg)"),
+}
+
+NETWORK_FORMATS: dict[str, Entry] = {
+    ".npz": Entry("nnlang.networks.npz:load_npz", "numpy arrays W0, b0, W1, b1, ..."),
+    ".onnx": Entry("nnlang.networks.onnx:load_onnx", "ONNX graphs of the operators in "
+                   "nnlang.networks.onnx.ops.OPS"),
+}
+
+
+def load(entry: Entry) -> Any:
+    """The module or attribute an entry names, imported now."""
+    module, _, attr = entry.target.partition(":")
+    mod = importlib.import_module(module)
+    return getattr(mod, attr) if attr else mod
+
+
+def choices(table: dict[str, Entry]) -> str:
+    """``name: summary`` lines of a table, for help texts."""
+    return "; ".join(f"{name} ({entry.summary})" for name, entry in table.items())

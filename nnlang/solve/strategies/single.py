@@ -1,0 +1,70 @@
+"""One model, one solve: the route to a backend, then the answer checked.
+
+:func:`solve_model` is what every strategy calls for each model it solves. The
+route follows the solver's entry in ``nnlang.registry.SOLVERS``: HiGHS takes a
+linear model through highspy (no CVXPY) and a sum of squares with integers by
+outer approximation (:mod:`nnlang.solve.strategies.outer`); everything else is
+lowered to CVXPY.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from nnlang import registry
+from nnlang.ir.milp import MilpModel
+from nnlang.ir.options import Options
+from nnlang.solve.answer import finish
+from nnlang.solve.results import Result
+from nnlang.solve.strategies import outer
+from nnlang.solve.task import Task
+
+# the routes a model can take (:func:`route`)
+OUTER, DIRECT, CVXPY = "outer", "direct", "cvxpy"
+
+
+def route(model: MilpModel, options: Options) -> str:
+    """How ``model`` reaches the solver of ``options``."""
+    entry = registry.solver(options.solver)
+    if entry.direct and not model.conditional_rows:
+        if model.objective.quad and model.num_integer and not entry.capabilities.quadratic_mip:
+            return OUTER
+        if not model.objective.quad and model.objective_cutoff is None:
+            return DIRECT
+    return CVXPY
+
+
+def takes_quadratic_mip(options: Options) -> bool:
+    """Whether the solver of ``options`` solves a sum of squares with integers and a
+    quadratic cutoff (natively, or by outer approximation)."""
+    entry = registry.solver(options.solver)
+    return entry.capabilities.quadratic_mip or entry.direct
+
+
+def solve_model(model: MilpModel, options: Options,
+                model_at: Callable[[float], MilpModel] | None = None,
+                envelope: outer.Envelope | None = None) -> Result:
+    """Solve ``model`` once; the answer is polished and re-checked by the forward pass.
+
+    ``model_at`` and ``envelope`` are for the outer approximation (see
+    :func:`nnlang.solve.strategies.outer.solve`)."""
+    way = route(model, options)
+    if way == OUTER:
+        result = outer.solve(model, options, model_at, envelope)
+    elif way == DIRECT:
+        result = registry.load(registry.solver(options.solver)).solve(model, options)
+    else:  # CVXPY is imported here, only for the solves that need it
+        result = registry.load(registry.CVXPY).solve(model, options)
+    finish(result)
+    result.model_size = model.size()
+    result.layer_stats = {e.label: [s.__dict__.copy() for s in e.stats]
+                          for e in model.applications}
+    return result
+
+
+def applies(task: Task, options: Options) -> bool:
+    return True
+
+
+def solve(task: Task, options: Options) -> Result:
+    return solve_model(task.milp, options, envelope=task.shared)
