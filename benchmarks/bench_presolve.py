@@ -25,9 +25,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bench_compile import SPEC, _network_path
+from nnlang.highs import RULES_OFF, milp_to_highs
 
 import nnlang
-from nnlang.highs import RULES_OFF, milp_to_highs
 from nnlang.provenance import machine
 
 

@@ -37,7 +37,10 @@ from typing import Any, TextIO
 
 import numpy as np
 
+from nnlang import pictures
+from nnlang.api import compile as compile_spec
 from nnlang.errors import DataError, NnlangError, SemanticError
+from nnlang.parse import ast, parse_file
 from nnlang.provenance import code_version, machine
 
 RESULTS = "results.jsonl"
@@ -94,8 +97,6 @@ def _walk(node: Any) -> Iterable[Any]:
 
 
 def _data_calls(prog) -> list:
-    from nnlang.parse import ast
-
     return [n for n in _walk(prog) if isinstance(n, ast.Call) and n.func == "data"
             and n.args and isinstance(n.args[0], ast.String)]
 
@@ -114,8 +115,6 @@ def prepare(config: BatchConfig) -> tuple[str | None, int | None]:
     Returns the spec text to compile (None: the file as it is) and how many
     instances the data holds (None when unknown).
     """
-    from nnlang.parse import ast, parse_file
-
     prog = parse_file(config.spec)
     params = [s.name for s in prog.statements if isinstance(s, ast.ParamDecl)]
     if config.param not in params:
@@ -178,9 +177,6 @@ def solve_instance(task: dict[str, Any]) -> dict[str, Any]:
 
     Runs in a worker process when ``--jobs`` > 1, so it takes and returns plain data.
     """
-    import nnlang
-    from nnlang import pictures
-
     start = time.perf_counter()
     i = task["instance"]
     params = dict(task["sets"])
@@ -188,7 +184,7 @@ def solve_instance(task: dict[str, Any]) -> dict[str, Any]:
     line: dict[str, Any] = {"instance": i, "param": task["param"],
                             "params": {k: v for k, v in params.items()}}
     try:
-        m = nnlang.compile(task["spec"], params=params, text=task.get("text"),
+        m = compile_spec(task["spec"], params=params, text=task.get("text"),
                            **task["options"])
         result = m.solve(time_limit=task.get("time_limit"), tighten=task.get("tighten"))
     except NnlangError as err:
@@ -523,8 +519,6 @@ def write_summary(config: BatchConfig, lines: list[dict], summary: dict,
 
 def _picture_files(config: BatchConfig, lines: list[dict]) -> tuple[list[Path], list[str]]:
     """grid.png for image variables, changes.md for tabular ones; Markdown to add."""
-    from nnlang import pictures
-
     infos = [(ln, name, p) for ln in lines for name, p in (ln.get("pictures") or {}).items()]
     names = sorted({name for _, name, _ in infos})
     files: list[Path] = []

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from nnlang.highs import set_time_limit
+from nnlang.highs_objects import set_time_limit
 
 
 def _lp(n: int = 400, m: int = 300) -> highspy.Highs:

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import nnlang
-from nnlang import outer
+from nnlang.solve.strategies import outer
 from nnlang.testing import flip_spec
 
 
@@ -94,7 +94,7 @@ def test_a_concave_objective_is_refused(tmp_path):
     m = nnlang.compile(path)
     m.milp.objective.quad[0].coef = -1.0
     with pytest.raises(nnlang.NnlangError, match="not convex"):
-        outer.run_outer(m.milp, m.options)
+        outer.solve(m.milp, m.options)
 
 
 @pytest.mark.parametrize("seed", [1, 4, 8])
@@ -107,9 +107,9 @@ def test_cutoff_below_the_optimum_is_infeasible(tmp_path, seed):
     assert exact.status == "optimal"
     opts = m.options.updated(mip_gap=1e-8)
     m.milp.objective_cutoff = 0.9 * exact.objective
-    assert outer.run_outer(m.milp, opts).status == "infeasible"
+    assert outer.solve(m.milp, opts).status == "infeasible"
     m.milp.objective_cutoff = 1.1 * exact.objective
-    above = outer.run_outer(m.milp, opts)
+    above = outer.solve(m.milp, opts)
     assert above.status == "optimal"
     assert above.objective == pytest.approx(exact.objective, rel=1e-6)
 
@@ -164,7 +164,7 @@ def test_clarabel_solves_the_same_fixed_pattern_qp_as_highs(tmp_path, monkeypatc
     """The fallback for HiGHS's QP solver (which sometimes stops with 'Solve error'):
     the same optimum for a solution's ReLU pattern (or with the binaries relaxed), at
     a point that meets the rows and the fixed binaries."""
-    from nnlang.radius import confirm_point
+    from nnlang.solve.strategies.radius import confirm_point
 
     _, path = _spec(tmp_path, seed)
     m = nnlang.compile(path)

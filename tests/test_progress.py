@@ -9,9 +9,9 @@ from types import SimpleNamespace
 import pytest
 
 import nnlang
-from nnlang import progress
 from nnlang.cli import main
-from nnlang.results import relative_gap
+from nnlang.solve import progress
+from nnlang.solve.results import relative_gap
 from nnlang.testing import flip_spec
 
 SPECS = Path(__file__).resolve().parents[1] / "examples" / "reproductions"

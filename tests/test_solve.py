@@ -12,10 +12,29 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import nnlang
-from nnlang.highs import RULES_OFF, SPARSIFY, new_highs
+from nnlang.highs_objects import new_highs
 from nnlang.ir.options import Options
-from nnlang.lower.cvxpy import to_cvxpy
-from nnlang.solve import direct_highs, run_highs, run_solver, snap_user_values, solver_options
+from nnlang.registry import HIGHS_DEFAULTS, HIGHS_SPARSIFY
+from nnlang.solve.answer import snap_user_values
+from nnlang.solve.backends.cvxpy import is_lowered, solver_options
+from nnlang.solve.strategies.single import CVXPY, DIRECT, route, solve_via
+
+RULES_OFF = HIGHS_DEFAULTS["presolve_rule_off"]
+SPARSIFY = HIGHS_SPARSIFY
+
+
+def run_solver(milp, options):
+    """Through CVXPY."""
+    return solve_via(CVXPY, milp, options)
+
+
+def run_highs(milp, options):
+    """Through highspy, no CVXPY."""
+    return solve_via(DIRECT, milp, options)
+
+
+def direct_highs(milp, options):
+    return route(milp, options) == DIRECT
 from nnlang.testing import network_strategy, spec_vector, write_network
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -68,7 +87,7 @@ def test_cvxpy_row_order_keeps_the_feasible_set(seed):
     exactly when it satisfies the old ones."""
     import scipy.sparse as sp
 
-    from nnlang.highs import cvxpy_row_order
+    from nnlang.solve.backends.highs import cvxpy_row_order
 
     rng = np.random.default_rng(seed)
     m, n = int(rng.integers(1, 8)), int(rng.integers(1, 5))
@@ -96,7 +115,7 @@ def test_highs_directly_searches_as_through_cvxpy():
     with the model's own row order)."""
     m = nnlang.compile(EXAMPLES / "reproductions/seed003_dnn1_l1.nnq", params={"index": 1})
     opts = m.options.updated(time_limit=60, threads=1)
-    a, b = run_solver(m.milp, m.cvxpy, opts), run_highs(m.milp, opts)
+    a, b = run_solver(m.milp, opts), run_highs(m.milp, opts)
     assert a.status == b.status == "optimal"
     assert a.nodes == b.nodes and b.objective == pytest.approx(a.objective, rel=1e-9)
 
@@ -104,15 +123,16 @@ def test_highs_directly_searches_as_through_cvxpy():
 def test_the_spec_s_own_model_goes_to_highspy(monkeypatch):
     """A plain solve (no radius search, no tightening) of a linear model with HiGHS
     runs through highspy, not CVXPY: no CVXPY problem is built."""
-    from nnlang import api
+    from nnlang.solve.backends import cvxpy as cvxpy_backend
 
     def no_cvxpy(*args, **kwargs):
         raise AssertionError("went through CVXPY")
 
-    monkeypatch.setattr(api, "run_solver", no_cvxpy)
+    monkeypatch.setattr(cvxpy_backend, "solve", no_cvxpy)
     m = nnlang.compile(EXAMPLES / "breast_cancer_adversarial.nnq")
     r = m.solve(radius_search=False, tighten=False)
-    assert r.status == "optimal" and r.solver == "highs" and m._cvx is None
+    assert r.status == "optimal" and r.solver == "highs" and not is_lowered(m.milp)
+    assert "cvxpy" not in m.timings
 
 SPEC = """network net = load("net.npz")
 param c[{n}] = {c}
@@ -146,7 +166,7 @@ def test_highs_directly_gives_the_cvxpy_answer(tmp_path, net, seed, sense, relax
                                                  for b in milp.blocks])
     opts = m.options.updated(time_limit=30)
     assert direct_highs(milp, opts)
-    a, b = run_solver(milp, to_cvxpy(milp), opts), run_highs(milp, opts)
+    a, b = run_solver(milp, opts), run_highs(milp, opts)
     assert a.status == b.status
     if a.status == "optimal":
         assert b.objective == pytest.approx(a.objective, rel=1e-6, abs=1e-6)

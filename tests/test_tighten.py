@@ -8,10 +8,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import nnlang
-from nnlang.lower import to_cvxpy
-from nnlang.solve import run_solver
+from nnlang.solve.strategies.single import CVXPY, solve_via
+from nnlang.solve.strategies.tighten import solve as solve_tightened
+from nnlang.solve.strategies.tighten import tighten
+from nnlang.solve.task import Task
 from nnlang.testing import random_network, write_network
-from nnlang.tighten import solve_tightened, tighten
 
 
 def _compiled(tmp_path, seed):
@@ -37,7 +38,7 @@ def test_tightened_bounds_keep_the_optimum(tmp_path, seed):
     exact = m.solve(tighten=False)
     if exact.status != "optimal":
         return
-    overrides, stats = tighten(m.program, cutoff=exact.objective)
+    overrides, stats = tighten(Task(m.milp, m.encode), cutoff=exact.objective)
     fwd = net.forward(exact.values["x"])
     for k, (L, U) in enumerate(overrides["y"]):
         pre = fwd[k] @ net.layers[k].W.T + net.layers[k].b
@@ -53,12 +54,12 @@ def test_rounds_prove_the_incumbent_optimal(tmp_path, seed):
 
     def run(milp, options):
         calls.append(options.time_limit)
-        r = run_solver(milp, to_cvxpy(milp), options)
+        r = solve_via(CVXPY, milp, options)
         if len(calls) == 1 and r.status == "optimal":
             r.status = "time_limit"  # pretend the first slice ran out with this incumbent
         return r
 
-    result = solve_tightened(m, m.options.updated(time_limit=60), run)
+    result = solve_tightened(Task(m.milp, m.encode), m.options.updated(time_limit=60), run)
     assert result.status == exact.status
     if exact.status == "optimal":
         assert len(calls) >= 2

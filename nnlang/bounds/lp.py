@@ -18,6 +18,7 @@ computed from the already tightened earlier layers.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 
@@ -33,7 +34,7 @@ from nnlang.bounds.symbolic import (
     symbolic_bounds,
     symbolic_layer,
 )
-from nnlang.highs_objects import highs_from_matrix
+from nnlang.highs_objects import highs_from_matrix, set_time_limit
 from nnlang.networks.network import Network
 
 MARGIN = 1e-9  # relative to the magnitude of the safe-bound terms, plus absolute
@@ -170,11 +171,15 @@ def targets(activation: str, L: np.ndarray, U: np.ndarray) -> np.ndarray:
 
 
 def lp_tighten_layer(network: Network, lo: np.ndarray, hi: np.ndarray, bounds: Bounds, k: int,
-                     L: np.ndarray, U: np.ndarray, info: dict
-                     ) -> tuple[np.ndarray, np.ndarray]:
+                     L: np.ndarray, U: np.ndarray, info: dict, deadline: float = math.inf,
+                     warm: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Tighten ``(L, U)`` of layer ``k`` by LP over layers ``< k`` with their ``bounds``.
 
     Counts solves in ``info["lps"]`` and non-optimal ones in ``info["lp_failures"]``.
+    No LP starts after ``deadline`` (a ``time.perf_counter()`` value), and none runs
+    beyond it; the neurons left keep their bounds (sound). ``warm``: primal simplex
+    without presolve, so each LP starts from the previous basis (the verifier's
+    choice, for many LPs under a deadline).
     """
     layer = network.layers[k]
     todo = targets(layer.activation, L, U)
@@ -182,9 +187,16 @@ def lp_tighten_layer(network: Network, lo: np.ndarray, hi: np.ndarray, bounds: B
         return L, U
     model = build_model(network, lo, hi, bounds, k)
     h = highs_model(model)
+    if warm:
+        h.setOptionValue("simplex_strategy", 4)  # primal: the basis stays primal feasible
+        h.setOptionValue("presolve", "off")
     L, U = L.copy(), U.copy()
     for i in todo:
         for sign in (1.0, -1.0):
+            if time.perf_counter() > deadline:
+                return ordered(L, U)
+            if math.isfinite(deadline):
+                set_time_limit(h, deadline - time.perf_counter())
             v = lp_minimum(h, model, sign * layer.W[i])
             info["lps"] = info.get("lps", 0) + 1
             if v is None:

@@ -9,8 +9,9 @@ ReLU replaced by two lines valid on its (already computed) bounds ``[L, U]``:
   lower line ``relu(p) >= p`` if ``U > -L`` else ``relu(p) >= 0`` (the smaller-area
   choice of DeepPoly, which is also CROWN-Ada's).
 
-The linear functions are then concretized over the input box and intersected with
-one interval-arithmetic step from the previous layer's bounds (seed 000,
+The substitution is :func:`nnlang.bounds.backsub.backsub` with ``C = [I; -I]``; the
+linear functions are concretized over the input box and intersected with one
+interval-arithmetic step from the previous layer's bounds (the WBO master's thesis,
 eqs. 4.7-4.14), so the result is never looser than interval bounds.
 """
 
@@ -20,8 +21,9 @@ import time
 
 import numpy as np
 
+from nnlang.bounds.backsub import backsub
 from nnlang.bounds.interval import affine_bounds
-from nnlang.bounds.region import Ball, linear_bounds, shrink_box
+from nnlang.bounds.region import Ball, shrink_box
 from nnlang.networks.network import Network
 
 Bounds = list[tuple[np.ndarray, np.ndarray]]
@@ -63,45 +65,6 @@ def post_bounds(activation: str, L: np.ndarray, U: np.ndarray
     return L, U
 
 
-def relaxation(activation: str, L: np.ndarray, U: np.ndarray
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Lines ``sl * p <= act(p) <= su * p + tu``, valid for ``L <= p <= U``.
-
-    Returns:
-        ``(sl, su, tu)``, each of the layer's size.
-    """
-    if activation != "relu":
-        one = np.ones_like(L)
-        return one, one, np.zeros_like(L)
-    active = L >= 0
-    unstable = (L < 0) & (U > 0)
-    width = np.where(unstable, U - L, 1.0)
-    su = np.where(unstable, U / width, active.astype(np.float64))
-    tu = np.where(unstable, -L * U / width, 0.0)
-    sl = np.where(unstable, (U > -L).astype(np.float64), active.astype(np.float64))
-    return sl, su, tu
-
-
-def _backward(network: Network, bounds: Bounds, k: int
-              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Linear bounds ``Al x + cl <= p_k <= Au x + cu`` in the network input ``x``."""
-    layer = network.layers[k]
-    Au, Al = layer.W, layer.W
-    cu, cl = layer.b.astype(np.float64), layer.b.astype(np.float64)
-    for j in range(k - 1, -1, -1):
-        prev = network.layers[j]
-        sl, su, tu = relaxation(prev.activation, *bounds[j])
-        Aup, Aun = np.maximum(Au, 0.0), np.minimum(Au, 0.0)
-        Alp, Aln = np.maximum(Al, 0.0), np.minimum(Al, 0.0)
-        cu = cu + Aup @ tu
-        cl = cl + Aln @ tu
-        Au = Aup * su + Aun * sl
-        Al = Alp * sl + Aln * su
-        cu, cl = cu + Au @ prev.b, cl + Al @ prev.b
-        Au, Al = Au @ prev.W, Al @ prev.W
-    return Al, cl, Au, cu
-
-
 def symbolic_layer(network: Network, lo: np.ndarray, hi: np.ndarray, bounds: Bounds, k: int,
                    ball: Ball | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Pre-activation bounds of layer ``k`` (0-based) from sound bounds of layers ``< k``.
@@ -117,9 +80,10 @@ def symbolic_layer(network: Network, lo: np.ndarray, hi: np.ndarray, bounds: Bou
     Returns:
         ``(L, U)``: the backward linear bounds intersected with one interval step.
     """
-    Al, cl, Au, cu = _backward(network, bounds, k)
-    L = linear_bounds(Al, cl, lo, hi, ball)[0]
-    U = linear_bounds(Au, cu, lo, hi, ball)[1]
+    n = network.layers[k].n_out
+    eye = np.eye(n)
+    low = backsub(network, bounds, lo, hi, k, np.vstack([eye, -eye]), None, ball=ball)[0]
+    L, U = low[:n], -low[n:]
     if k == 0:
         a, c = lo, hi
     else:

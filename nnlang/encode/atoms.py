@@ -18,10 +18,6 @@ from nnlang.registry import HIGHS_DEFAULTS, HIGHS_PROBING
 
 # HiGHS's presolve_rule_off for the lambda form: nnlang's rules off and probing
 LAMBDA_RULES_OFF = HIGHS_DEFAULTS["presolve_rule_off"] | HIGHS_PROBING
-# the epigraph PWL form as segment columns (:func:`_pwl_segment_columns`) instead of
-# one row per segment line. Measured: DNN2 pwl(5) images 0-3 1.5-2.2x faster, DNN1 a
-# wash (docs/benchmarks.md)
-EPIGRAPH_COLUMNS = True
 
 
 def _epigraph_rows(builder, name: str, e: Aff, t_cols: np.ndarray, span: Span,
@@ -168,7 +164,8 @@ def encode_sumsq_pwl(builder, e: Aff, n: int, form: str, span: Span) -> Aff:
     frac = np.linspace(0.0, 1.0, n)
     b = D[:, None] * frac[None, :]  # (m, n) breakpoints
     f = b ** 2
-    if form == "epigraph" and EPIGRAPH_COLUMNS:
+    if form == "epigraph":  # segment columns (one row per segment line was slower,
+        # docs/benchmarks.md)
         name = builder.fresh("pwl", span)
         t = builder.add_block(f"{name}.t", (m,), "continuous", np.zeros(m), D ** 2, "aux", span)
         _pwl_segment_columns(builder, name, e, b, lo, hi, t.offset + np.arange(m), span)
@@ -181,60 +178,50 @@ def encode_sumsq_pwl(builder, e: Aff, n: int, form: str, span: Span) -> Aff:
     t = builder.add_block(f"{name}.t", (m,), "continuous", np.zeros(m), D ** 2, "aux", span)
     t_cols = t.offset + np.arange(m)
     dA = d.padded(builder.n).A.tocsr()
-    if form == "epigraph":
-        slope = b[:, :-1] + b[:, 1:]  # (m, n-1)
-        rhs = b[:, :-1] * b[:, 1:]  # slope d - t <= b_k b_{k+1}
-        rows = np.arange(m * (n - 1))
-        jj = np.repeat(np.arange(m), n - 1)
-        T = sp.csr_matrix((-np.ones(rows.size), (rows, t_cols[jj])), shape=(rows.size, builder.n))
-        A = (sp.diags(slope.ravel()) @ dA[jj] + T).tocsr()
-        builder.add_rows(f"{name}.segments", A, np.full(rows.size, -np.inf),
-                         rhs.ravel() - slope.ravel() * d.c[jj], "aux", span)
-    else:
-        # HiGHS's presolve probes every binary: on these (one per segment and entry:
-        # 3,136 on DNN1 with 5 breakpoints) probing alone overran 300 s time limits
-        # by up to 161 s on DNN1 images 4-7 at 300 s; without it they solve in 18-40 s
-        # (docs/benchmarks.md)
-        builder.solver_args.setdefault("HIGHS", {})["presolve_rule_off"] = LAMBDA_RULES_OFF
-        lam = builder.add_block(f"{name}.lambda", (m, n), "continuous", np.zeros(m * n),
-                                np.ones(m * n), "aux", span)
-        seg = builder.add_block(f"{name}.segment", (m, n - 1), "binary", np.zeros(m * (n - 1)),
-                                np.ones(m * (n - 1)), "aux", span)
-        N = builder.n
-        lam_cols = lam.offset + np.arange(m * n).reshape(m, n)
-        seg_cols = seg.offset + np.arange(m * (n - 1)).reshape(m, n - 1)
-        r = np.repeat(np.arange(m), n)
-        ones = np.ones(m * n)
-        # sum_i lam = 1; sum_i b_i lam_i - d = 0; sum_i f_i lam_i - t = 0; sum_k seg = 1
-        conv = sp.csr_matrix((ones, (r, lam_cols.ravel())), shape=(m, N))
-        dA.resize((m, N))
-        pos = sp.csr_matrix((b.ravel(), (r, lam_cols.ravel())), shape=(m, N)) - dA
-        val = sp.csr_matrix((np.concatenate([f.ravel(), -np.ones(m)]),
-                             (np.concatenate([r, np.arange(m)]),
-                              np.concatenate([lam_cols.ravel(), t_cols]))), shape=(m, N))
-        rs = np.repeat(np.arange(m), n - 1)
-        one_seg = sp.csr_matrix((np.ones(m * (n - 1)), (rs, seg_cols.ravel())), shape=(m, N))
-        eq = sp.vstack([conv, pos, val, one_seg], format="csr")
-        rhs = np.concatenate([np.ones(m), d.c, np.zeros(m), np.ones(m)])
-        builder.add_rows(f"{name}.lambda", eq, rhs, rhs, "aux", span)
-        # SOS2: lam_i <= seg_{i-1} + seg_i (missing neighbours at the ends)
-        rows_l, cols_l, vals_l = [], [], []
-        idx = np.arange(m * n).reshape(m, n)
-        rows_l.append(idx.ravel())
-        cols_l.append(lam_cols.ravel())
-        vals_l.append(np.ones(m * n))
-        left = idx[:, 1:]  # lam_i for i >= 1 uses seg_{i-1}
-        rows_l.append(left.ravel())
-        cols_l.append(seg_cols.ravel())
-        vals_l.append(-np.ones(left.size))
-        right = idx[:, :-1]  # lam_i for i <= n-2 uses seg_i
-        rows_l.append(right.ravel())
-        cols_l.append(seg_cols.ravel())
-        vals_l.append(-np.ones(right.size))
-        sos = sp.csr_matrix((np.concatenate(vals_l), (np.concatenate(rows_l),
-                                                      np.concatenate(cols_l))), shape=(m * n, N))
-        builder.add_rows(f"{name}.sos2", sos, np.full(m * n, -np.inf), np.zeros(m * n), "aux",
-                         span)
+    # HiGHS's presolve probes every binary: on these (one per segment and entry:
+    # 3,136 on DNN1 with 5 breakpoints) probing alone overran 300 s time limits
+    # by up to 161 s on DNN1 images 4-7 at 300 s; without it they solve in 18-40 s
+    # (docs/benchmarks.md)
+    builder.solver_args.setdefault("HIGHS", {})["presolve_rule_off"] = LAMBDA_RULES_OFF
+    lam = builder.add_block(f"{name}.lambda", (m, n), "continuous", np.zeros(m * n),
+                            np.ones(m * n), "aux", span)
+    seg = builder.add_block(f"{name}.segment", (m, n - 1), "binary", np.zeros(m * (n - 1)),
+                            np.ones(m * (n - 1)), "aux", span)
+    N = builder.n
+    lam_cols = lam.offset + np.arange(m * n).reshape(m, n)
+    seg_cols = seg.offset + np.arange(m * (n - 1)).reshape(m, n - 1)
+    r = np.repeat(np.arange(m), n)
+    ones = np.ones(m * n)
+    # sum_i lam = 1; sum_i b_i lam_i - d = 0; sum_i f_i lam_i - t = 0; sum_k seg = 1
+    conv = sp.csr_matrix((ones, (r, lam_cols.ravel())), shape=(m, N))
+    dA.resize((m, N))
+    pos = sp.csr_matrix((b.ravel(), (r, lam_cols.ravel())), shape=(m, N)) - dA
+    val = sp.csr_matrix((np.concatenate([f.ravel(), -np.ones(m)]),
+                         (np.concatenate([r, np.arange(m)]),
+                          np.concatenate([lam_cols.ravel(), t_cols]))), shape=(m, N))
+    rs = np.repeat(np.arange(m), n - 1)
+    one_seg = sp.csr_matrix((np.ones(m * (n - 1)), (rs, seg_cols.ravel())), shape=(m, N))
+    eq = sp.vstack([conv, pos, val, one_seg], format="csr")
+    rhs = np.concatenate([np.ones(m), d.c, np.zeros(m), np.ones(m)])
+    builder.add_rows(f"{name}.lambda", eq, rhs, rhs, "aux", span)
+    # SOS2: lam_i <= seg_{i-1} + seg_i (missing neighbours at the ends)
+    rows_l, cols_l, vals_l = [], [], []
+    idx = np.arange(m * n).reshape(m, n)
+    rows_l.append(idx.ravel())
+    cols_l.append(lam_cols.ravel())
+    vals_l.append(np.ones(m * n))
+    left = idx[:, 1:]  # lam_i for i >= 1 uses seg_{i-1}
+    rows_l.append(left.ravel())
+    cols_l.append(seg_cols.ravel())
+    vals_l.append(-np.ones(left.size))
+    right = idx[:, :-1]  # lam_i for i <= n-2 uses seg_i
+    rows_l.append(right.ravel())
+    cols_l.append(seg_cols.ravel())
+    vals_l.append(-np.ones(right.size))
+    sos = sp.csr_matrix((np.concatenate(vals_l), (np.concatenate(rows_l),
+                                                  np.concatenate(cols_l))), shape=(m * n, N))
+    builder.add_rows(f"{name}.sos2", sos, np.full(m * n, -np.inf), np.zeros(m * n), "aux",
+                     span)
     builder.approximations.append((name, e, t))
     total = sp.csr_matrix((np.ones(m), (np.zeros(m, dtype=int), t_cols)), shape=(1, builder.n))
     return Aff(total, np.zeros(1), ())

@@ -43,7 +43,6 @@ from nnlang.encode import bigm
 from nnlang.encode.layers import ReluLayer
 
 
-
 def encode_relu(builder, name: str, layer: ReluLayer):
     """Big-M for ``layer`` plus ``options.partition_parts`` partition groups per
     unstable neuron."""

@@ -1,34 +1,34 @@
-"""Pick a weight loader by file extension."""
+"""Pick a weight loader by file extension (``nnlang.registry.NETWORK_FORMATS``)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from nnlang import registry
 from nnlang.errors import DataError, UnsupportedError
-from nnlang.networks.network import Network
+from nnlang.networks.network import Dense, Network
 
 
 def load_network(path: str | Path, activations: list[str] | None = None) -> Network:
-    """Load ``.npz`` or ``.onnx`` weights; ``activations`` overrides the file's."""
+    """Load ``.npz`` or ``.onnx`` weights; ``activations`` overrides the file's.
+
+    The loader is imported when a file of its format is read (the ONNX reader loads
+    the ``onnx`` package, which takes a second)."""
     path = Path(path)
     if not path.exists():
         raise DataError(f"weights file '{path}' not found")
     suffix = path.suffix.lower()
-    if suffix == ".npz":
-        from nnlang.networks.npz import load_npz
-
-        return load_npz(path, activations)
-    if suffix == ".onnx":
-        from nnlang.networks.onnx import load_onnx
-
-        net = load_onnx(path)
-        if activations is not None:
-            from nnlang.networks.network import Dense
-
-            if len(activations) != len(net.layers):
-                raise DataError(f"'{path}' has {len(net.layers)} layers, "
-                                f"the declaration lists {len(activations)}")
-            layers = tuple(Dense(l.W, l.b, a) for l, a in zip(net.layers, activations))
-            net = Network(layers, net.name, net.source, net.input_shape)
-        return net
-    raise UnsupportedError(f"unknown weights format '{suffix}' for '{path}' (use .npz or .onnx)")
+    if suffix not in registry.NETWORK_FORMATS:
+        raise UnsupportedError(f"unknown weights format '{suffix}' for '{path}' (use "
+                               f"{' or '.join(registry.NETWORK_FORMATS)})")
+    loader = registry.load(registry.NETWORK_FORMATS[suffix])
+    if suffix == ".npz":  # activations are part of how an npz file is read
+        return loader(path, activations)
+    net = loader(path)
+    if activations is not None:
+        if len(activations) != len(net.layers):
+            raise DataError(f"'{path}' has {len(net.layers)} layers, "
+                            f"the declaration lists {len(activations)}")
+        layers = tuple(Dense(l.W, l.b, a) for l, a in zip(net.layers, activations))
+        net = Network(layers, net.name, net.source, net.input_shape)
+    return net

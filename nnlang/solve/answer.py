@@ -8,11 +8,10 @@ from __future__ import annotations
 import highspy
 import numpy as np
 
-from nnlang.ir.milp import MilpModel
 from nnlang.highs_objects import relax_integers
+from nnlang.ir.milp import MilpModel
 from nnlang.solve.backends.highs import milp_to_highs
 from nnlang.solve.results import FORWARD_GAP_WARN, NetworkResult, Result, relative_gap
-
 
 # a user variable within this of a bound or (integer) of an integer is reported there
 SNAP = 1e-6

@@ -2,7 +2,7 @@
 
 A sub-domain is the input box plus split constraints on some unstable ReLUs:
 ``z >= 0`` (active) or ``z <= 0`` (inactive). Its output rows ``a @ y <= d``
-are bounded by back-substitution (:func:`nnlang.bounds.alpha.backsub`) with
+are bounded by back-substitution (:func:`nnlang.bounds.backsub.backsub`) with
 
 - the split neurons' relaxations made exact (``L = 0`` or ``U = 0``),
 - every split constraint added with a Lagrange multiplier ``beta >= 0``
@@ -30,7 +30,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nnlang.bounds.alpha import BETAS, backsub
+from nnlang.bounds.alpha import BETAS
+from nnlang.bounds.backsub import backsub
 from nnlang.networks.network import Network
 from nnlang.verify.attack import Counterexample, check_point
 from nnlang.verify.vnnlib import Case

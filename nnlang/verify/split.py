@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from nnlang.bounds.relaxation import relu_lines
 from nnlang.networks.network import Network
 from nnlang.verify.attack import Counterexample, check_point
 from nnlang.verify.vnnlib import Case
@@ -51,17 +52,6 @@ class SplitOutcome:
     # bounds cannot settle them: typically a point where the output condition
     # is almost met); they are for the MILP. With status "unsat" this is empty.
     stuck: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=list)
-
-
-def relu_lines(L: np.ndarray, U: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """DeepPoly's ReLU lines ``sl p <= relu(p) <= su p + tu`` on ``[L, U]``."""
-    active = L >= 0
-    unstable = (L < 0) & (U > 0)
-    width = np.where(unstable, U - L, 1.0)
-    su = np.where(unstable, U / width, active.astype(float))
-    tu = np.where(unstable, -L * U / width, 0.0)
-    sl = np.where(unstable, (U > -L).astype(float), active.astype(float))
-    return sl, su, tu
 
 
 def forward_symbolic(network: Network, lo: np.ndarray, hi: np.ndarray) -> list:

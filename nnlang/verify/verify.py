@@ -58,7 +58,7 @@ from nnlang.verify.bab import bab as bab_search
 from nnlang.verify.importer import spec_text
 from nnlang.verify.milp import solve_milp
 from nnlang.verify.obbt import tighten
-from nnlang.verify.split import relu_lines, split_search
+from nnlang.verify.split import row_bounds, split_search
 from nnlang.verify.vnnlib import Case, Conjunction, Property, read_vnnlib
 
 STATUSES = ("sat", "unsat", "timeout", "unknown")
@@ -145,23 +145,9 @@ def row_lower_bounds(network: Network, pre: list, lo: np.ndarray, hi: np.ndarray
     ``(lower, Lam)``: ``Lam`` (rows, n_in) are the final input coefficients,
     whose size times the box width says which input matters most.
     """
-    lam = np.asarray(C, dtype=float)
-    const = np.zeros(lam.shape[0])
-    for layer, (L, U) in zip(reversed(network.layers), reversed(pre)):
-        if layer.activation == "relu":
-            sl, su, tu = relu_lines(L, U)
-            pos, neg = np.maximum(lam, 0.0), np.minimum(lam, 0.0)
-            const = const + neg @ tu
-            lam = pos * sl + neg * su
-        const = const + lam @ layer.b
-        lam = lam @ layer.W
-    lower = np.maximum(lam, 0.0) @ lo + np.minimum(lam, 0.0) @ hi + const
-    # The interval bound from the output layer's bounds, which may be tighter.
-    L, U = pre[-1]
-    if network.layers[-1].activation == "relu":
-        L, U = np.maximum(L, 0.0), np.maximum(U, 0.0)
-    iv = np.maximum(C, 0.0) @ L + np.minimum(C, 0.0) @ U
-    return np.maximum(lower, iv), lam
+    batch = [(L[None, :], U[None, :]) for L, U in pre]
+    lower, lam = row_bounds(network, batch, lo[None, :], hi[None, :], np.asarray(C, float))
+    return lower[0], lam[0]
 
 
 def prune_alpha(network: Network, pre: list, lo: np.ndarray, hi: np.ndarray,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nnlang.bounds import symbolic_bounds
 from nnlang.bounds.cache import cache_dir, cache_key, cached
+from nnlang.bounds.symbolic import symbolic_bounds
 from nnlang.testing import random_network
 
 

@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nnlang.bounds import interval_bounds
+from nnlang.bounds.interval import interval_bounds
 from nnlang.testing import random_network
 
 

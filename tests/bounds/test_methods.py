@@ -11,7 +11,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 
-from nnlang.bounds import METHODS, interval_bounds, lp_bounds, milp_bounds, symbolic_bounds
+from nnlang.bounds import method
+from nnlang.bounds.interval import interval_bounds
+from nnlang.bounds.lp import lp_bounds
+from nnlang.bounds.milp import milp_bounds
+from nnlang.bounds.symbolic import symbolic_bounds
 from nnlang.networks.network import Dense, Network
 from nnlang.testing import random_network
 
@@ -157,7 +161,7 @@ def test_linear_hidden_layer_and_output():
     lo, hi = -np.ones(3), np.ones(3)
     pres = _samples(net, lo, hi, 0)
     for name in ("symbolic", "lp", "milp"):
-        _assert_contains(METHODS[name](net, lo, hi), pres)
+        _assert_contains(method(name)(net, lo, hi), pres)
     # a linear network's symbolic bounds are exact
     lin = Network((layers[0], Dense(rng.normal(size=(2, 5)), rng.normal(size=2), "linear")))
     _, (L2, U2) = symbolic_bounds(lin, lo, hi)
@@ -172,14 +176,14 @@ def test_degenerate_boxes_and_errors():
     x = np.array([0.3, -0.2, 0.5])
     point = net.forward(x)
     for name in ("symbolic", "lp", "milp"):
-        bounds = METHODS[name](net, x, x)
+        bounds = method(name)(net, x, x)
         for (L, U), layer, a in zip(bounds, net.layers, point[:-1]):
             pre = layer.W @ a + layer.b
             assert np.all(L <= pre + 1e-9) and np.all(pre <= U + 1e-9)
         with pytest.raises(ValueError, match="empty"):
-            METHODS[name](net, x, x - 1)
+            method(name)(net, x, x - 1)
         with pytest.raises(ValueError, match="finite"):
-            METHODS[name](net, x, np.full(3, np.inf))
+            method(name)(net, x, np.full(3, np.inf))
     with pytest.raises(ValueError, match="time_limit"):
         milp_bounds(net, x, x + 1, time_limit=0.0)
 

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
-from nnlang.bounds import interval_bounds, lp_bounds, symbolic_bounds
+from nnlang.bounds.interval import interval_bounds
+from nnlang.bounds.lp import lp_bounds
+from nnlang.bounds.symbolic import symbolic_bounds
 from nnlang.networks.npz import load_npz
 
 ROOT = Path(__file__).resolve().parents[2] / "examples"

@@ -11,8 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 
-from nnlang.bounds import interval_bounds, symbolic_bounds
+from nnlang.bounds.interval import interval_bounds
 from nnlang.bounds.region import Ball, l1_greedy, linear_max, shrink_box
+from nnlang.bounds.symbolic import symbolic_bounds
 from nnlang.testing import pre_activations, random_network
 
 

@@ -30,7 +30,7 @@ def _error(workdir: Path, text: str, **params) -> NnlangError:
         m = nnlang.compile(spec, params=params or None)
         r = m.solve()
         if r.status == "infeasible":
-            from nnlang.diagnose import diagnose_infeasible
+            from nnlang.solve.diagnose import diagnose_infeasible
 
             d = diagnose_infeasible(m.milp, m.options)
             raise NnlangError(d.message(), d.span, m.program.source)

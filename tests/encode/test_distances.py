@@ -168,17 +168,17 @@ def test_the_lambda_form_asks_highs_not_to_probe_and_the_caller_can_overrule(tmp
     """The lambda form's segment binaries made HiGHS's probing overrun time limits
     (docs/benchmarks.md): its model asks HiGHS for no probing; the epigraph's does
     not; options given to solve() win."""
-    from nnlang import api
     from nnlang.encode.atoms import LAMBDA_RULES_OFF
+    from nnlang.solve.backends import highs
 
     seen = []
-    real = api.run_highs
+    real = highs.solve
 
     def spy(milp, options):
         seen.append(dict(options.solver_args.get("HIGHS", {})))
         return real(milp, options)
 
-    monkeypatch.setattr(api, "run_highs", spy)
+    monkeypatch.setattr(highs, "solve", spy)
     (tmp_path / "s.nnq").write_text(SPEC.format(
         objective="sumsq(x - c) approx pwl(5, form = lambda)"))
     m = nnlang.compile(tmp_path / "s.nnq")
@@ -199,25 +199,22 @@ def test_the_lambda_form_asks_highs_not_to_probe_and_the_caller_can_overrule(tmp
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(net=network_strategy(3, 5, 2), seed=st.integers(0, 10_000),
        n=st.sampled_from([2, 3, 5, 9]), bounded=st.booleans())
-def test_epigraph_as_segment_columns_equals_segment_rows(tmp_path, monkeypatch, net, seed, n,
-                                                        bounded):
-    """The epigraph PWL as segment columns (the default) and as one row per segment
-    line: the same optimum, minimized or bounded above, over random networks and
-    centres (some at the box's bounds: sign-fixed entries)."""
-    from nnlang.encode import atoms
-
+def test_epigraph_segment_columns_equal_the_lambda_form(tmp_path, net, seed, n, bounded):
+    """The epigraph PWL (segment columns) and the lambda-formulation interpolate the
+    same squares at the same breakpoints: the same optimum, minimized or bounded
+    above, over random networks and centres (some at the box's bounds: sign-fixed
+    entries)."""
     rng = np.random.default_rng(seed)
     write_network(net, tmp_path / "n.npz")
     c = np.where(rng.uniform(size=net.n_in) < 0.3, rng.choice([-1.0, 1.0], net.n_in),
                  rng.uniform(-1, 1, net.n_in))
-    pwl = f"sumsq(x - c) approx pwl({n})"
-    body = (f"minimize y[0] + 0.1 * sum(x)\nsubject to\n    r: {pwl} <= 0.8\n" if bounded
-            else f"minimize {pwl} - 0.5 * y[0]\n")
-    text = (f'network net = load("n.npz")\nparam c[{net.n_in}] = {spec_vector(c)}\n'
-            f"var x[{net.n_in}] in [-1, 1]\ny = net(x)\n" + body)
     results = []
-    for columns in (True, False):
-        monkeypatch.setattr(atoms, "EPIGRAPH_COLUMNS", columns)
+    for form in ("epigraph", "lambda"):
+        pwl = f"sumsq(x - c) approx pwl({n}, form = {form})"
+        body = (f"minimize y[0] + 0.1 * sum(x)\nsubject to\n    r: {pwl} <= 0.8\n" if bounded
+                else f"minimize {pwl} - 0.5 * y[0]\n")
+        text = (f'network net = load("n.npz")\nparam c[{net.n_in}] = {spec_vector(c)}\n'
+                f"var x[{net.n_in}] in [-1, 1]\ny = net(x)\n" + body)
         results.append(_solve(tmp_path, text, mip_gap=1e-9))
     assert results[0].status == results[1].status
     if results[0].status == "optimal":

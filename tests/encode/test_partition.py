@@ -25,14 +25,6 @@ def networks(max_inputs=5, max_width=6, max_layers=3):
     return network_strategy(max_inputs, max_width, max_layers)
 
 
-@pytest.fixture
-def parts(monkeypatch):
-    """Set the number of groups per neuron for the test's duration."""
-    def set_parts(p: int) -> None:
-        monkeypatch.setattr(partition, "PARTS", p)
-    return set_parts
-
-
 def _write(tmp_path, net, body: str):
     path = write_network(net, tmp_path / "net.npz")
     (tmp_path / "s.nnq").write_text(f'network net = load("{path.name}")\n' + body)
@@ -41,14 +33,13 @@ def _write(tmp_path, net, body: str):
 
 @SETTINGS
 @given(net=networks(), seed=st.integers(0, 1000), p=st.integers(2, 4))
-def test_fixed_input_reproduces_forward_pass(tmp_path, parts, net, seed, p):
-    parts(p)
+def test_fixed_input_reproduces_forward_pass(tmp_path, net, seed, p):
     x0 = np.random.default_rng(seed).uniform(-1, 1, size=net.n_in)
     spec = _write(tmp_path, net, f"param x0[{net.n_in}] = {_fmt(x0)}\n"
                                  f"var x[{net.n_in}] in [-1, 1]\n"
                                  f"subject to\n    fix: x == x0\n"
                                  f"y = net(x)\nmaximize sum(y)\n")
-    m = nnlang.compile(spec, encoding="partition")
+    m = nnlang.compile(spec, encoding="partition", partition_parts=p)
     assert any(b.name.endswith(".v") for b in m.milp.blocks) or not any(
         s.unstable for e in m.milp.applications for s in e.stats)
     r = m.solve(tighten=False)
@@ -102,30 +93,30 @@ def lp_relaxation(milp) -> float:
 @SETTINGS
 @given(net=networks(max_inputs=8, max_width=8, max_layers=2), seed=st.integers(0, 1000),
        p=st.integers(2, 8), bounds=st.sampled_from(["interval", "symbolic"]))
-def test_lp_relaxation_at_least_as_tight_as_bigm(tmp_path, parts, net, seed, p, bounds):
-    parts(p)
+def test_lp_relaxation_at_least_as_tight_as_bigm(tmp_path, net, seed, p, bounds):
     j = int(np.random.default_rng(seed).integers(net.n_out))
     spec = _write(tmp_path, net, f"var x[{net.n_in}] in [-1, 1]\ny = net(x)\n"
                                  f"maximize y[{j}]\n")
     big = lp_relaxation(nnlang.compile(spec, bounds=bounds, encoding="bigm").milp)
-    part = lp_relaxation(nnlang.compile(spec, bounds=bounds, encoding="partition").milp)
-    exact = nnlang.compile(spec, bounds=bounds, encoding="partition").solve(tighten=False)
+    part = lp_relaxation(nnlang.compile(spec, bounds=bounds, encoding="partition",
+                                        partition_parts=p).milp)
+    exact = nnlang.compile(spec, bounds=bounds, encoding="partition",
+                           partition_parts=p).solve(tighten=False)
     assert exact.status == "optimal"
     tol = 1e-7 * (1 + abs(big))
     assert exact.objective <= part + tol  # still a relaxation
     assert part <= big + tol  # and never looser than big-M's
 
 
-def test_lp_relaxation_strictly_tighter_on_a_wide_neuron(tmp_path, parts):
+def test_lp_relaxation_strictly_tighter_on_a_wide_neuron(tmp_path):
     # One hidden layer over 20 inputs: big-M's relaxation of a neuron is loose,
     # the partition formulation's (one group per input: the convex hull) is not.
-    parts(20)
     gains = []
     for seed in range(5):
         net = random_network([20, 4, 1], seed=seed)
         spec = _write(tmp_path, net, "var x[20] in [-1, 1]\ny = net(x)\nmaximize y[0]\n")
         big = lp_relaxation(nnlang.compile(spec, encoding="bigm").milp)
-        part = lp_relaxation(nnlang.compile(spec, encoding="partition").milp)
+        part = lp_relaxation(nnlang.compile(spec, encoding="partition", partition_parts=20).milp)
         exact = nnlang.compile(spec, encoding="bigm").solve(tighten=False).objective
         assert exact - 1e-7 <= part <= big + 1e-7
         gains.append((big - part) / max(big - exact, 1e-9))
@@ -178,9 +169,10 @@ def test_spec_option_selects_partition(tmp_path):
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_tightening_over_the_partition_relaxation_keeps_the_optimum(tmp_path, seed):
-    from nnlang.lower import to_cvxpy
-    from nnlang.solve import run_solver
-    from nnlang.tighten import solve_tightened, tighten
+    from nnlang.solve.strategies.single import CVXPY, solve_via
+    from nnlang.solve.strategies.tighten import solve as solve_tightened
+    from nnlang.solve.strategies.tighten import tighten
+    from nnlang.solve.task import Task
 
     net = random_network([5, 8, 8, 3], seed=seed)
     rng = np.random.default_rng(seed)
@@ -192,7 +184,7 @@ def test_tightening_over_the_partition_relaxation_keeps_the_optimum(tmp_path, se
     exact = nnlang.compile(spec, encoding="bigm").solve(tighten=False)
     m = nnlang.compile(spec, encoding="partition")
     if exact.status == "optimal":
-        overrides, _ = tighten(m.program, cutoff=exact.objective)
+        overrides, _ = tighten(Task(m.milp, m.encode), cutoff=exact.objective)
         fwd = net.forward(exact.values["x"])
         for k, (L, U) in enumerate(overrides["y"]):
             pre = fwd[k] @ net.layers[k].W.T + net.layers[k].b
@@ -201,12 +193,12 @@ def test_tightening_over_the_partition_relaxation_keeps_the_optimum(tmp_path, se
 
     def run(milp, options):
         calls.append(options.time_limit)
-        r = run_solver(milp, to_cvxpy(milp), options)
+        r = solve_via(CVXPY, milp, options)
         if len(calls) == 1 and r.status == "optimal":
             r.status = "time_limit"  # force the second phase (tightening, re-encoding)
         return r
 
-    result = solve_tightened(m, m.options.updated(time_limit=60), run)
+    result = solve_tightened(Task(m.milp, m.encode), m.options.updated(time_limit=60), run)
     assert result.status == exact.status
     if exact.status == "optimal":
         assert result.objective == pytest.approx(exact.objective, rel=1e-6, abs=1e-6)

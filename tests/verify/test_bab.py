@@ -11,8 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nnlang.bounds import METHODS
-from nnlang.bounds.alpha import backsub, init_alpha, optimize_rows, tighten_alpha
+from nnlang.bounds import method
+from nnlang.bounds.alpha import init_alpha, optimize_rows, tighten_alpha
+from nnlang.bounds.backsub import backsub
 from nnlang.networks.network import Dense, Network
 from nnlang.testing import random_network
 from nnlang.verify import verify
@@ -59,7 +60,7 @@ def _tol(v) -> float:
 @given(problems())
 def test_tighten_alpha_contains_samples_and_never_loosens(p):
     net, lo, hi, rng = p
-    base = list(METHODS["symbolic"](net, lo, hi))
+    base = list(method("symbolic")(net, lo, hi))
     new, _ = tighten_alpha(net, lo, hi, base, time.perf_counter() + 5, iters=10)
     zs = _pre_acts(net, _samples(lo, hi, rng))
     for z, (L, U), (L0, U0) in zip(zs, new, base):
@@ -71,7 +72,7 @@ def test_tighten_alpha_contains_samples_and_never_loosens(p):
 @given(problems())
 def test_optimized_rows_are_lower_bounds(p):
     net, lo, hi, rng = p
-    pre = list(METHODS["symbolic"](net, lo, hi))
+    pre = list(method("symbolic")(net, lo, hi))
     k = len(net.layers) - 1
     C = rng.normal(size=(4, net.n_out))
     lower = optimize_rows(net, pre, lo, hi, k, C, iters=15)
@@ -111,7 +112,7 @@ def test_split_bounds_contain_every_point_meeting_the_splits(p):
     betas >= 0, and re-bounded intermediate layers) hold at every sampled point that
     meets the splits."""
     net, lo, hi, rng = p
-    pre = list(METHODS["symbolic"](net, lo, hi))
+    pre = list(method("symbolic")(net, lo, hi))
     k = len(net.layers) - 1
     R = 3
     C = rng.normal(size=(R, net.n_out))
@@ -138,7 +139,7 @@ def test_gradients_match_finite_differences():
     rng = np.random.default_rng(3)
     net = random_network([5, 8, 7, 3], seed=4)
     lo, hi = -np.ones(5), np.ones(5)
-    pre = list(METHODS["symbolic"](net, lo, hi))
+    pre = list(method("symbolic")(net, lo, hi))
     k, R = 2, 3
     C = rng.normal(size=(R, 3))
     signs = _random_splits(net, pre, rng, R)
@@ -174,7 +175,7 @@ def test_bab_agrees_with_the_milp_maximum(tmp_path, seed):
     c = rng.uniform(-0.5, 0.5, 12)
     lo, hi = c - 0.5, c + 0.5
     m = _maximum(tmp_path, path, lo, hi, 0)
-    pre = list(METHODS["symbolic"](net, lo, hi))
+    pre = list(method("symbolic")(net, lo, hi))
     # Never a wrong answer close to the maximum ...
     delta = 1e-3 * (1 + abs(m))
     above = bab(net, _threshold_case(net, lo, hi, 0, m + delta), pre, time.perf_counter() + 10)
@@ -218,5 +219,5 @@ def test_bab_leaves_non_relu_hidden_layers_open():
     W = np.eye(2)
     net = Network((Dense(W, np.zeros(2), "linear"), Dense(W, np.zeros(2), "linear")))
     case = _threshold_case(net, -np.ones(2), np.ones(2), 0, 5.0)
-    pre = list(METHODS["symbolic"](net, case.lo, case.hi))
+    pre = list(method("symbolic")(net, case.lo, case.hi))
     assert bab(net, case, pre, time.perf_counter() + 1).status == "open"

@@ -180,12 +180,12 @@ def test_obbt_bounds_are_sound_and_tighter(tmp_path):
     """LP tightening never cuts off a sampled point and never loosens a bound."""
     import time
 
-    from nnlang.bounds import METHODS
+    from nnlang.bounds import method
     from nnlang.verify.obbt import tighten
 
     net = float32_network([6, 16, 16, 16, 3], 21)
     lo, hi = -np.ones(6), np.ones(6)
-    base = list(METHODS["symbolic"](net, lo, hi))
+    base = list(method("symbolic")(net, lo, hi))
     new, info = tighten(net, lo, hi, base, time.perf_counter() + 20)
     assert info["lps"] > 0
     X = lo + (hi - lo) * np.random.default_rng(0).random((20000, 6))

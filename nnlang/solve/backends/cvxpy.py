@@ -20,11 +20,11 @@ import cvxpy as cp
 import numpy as np
 import scipy.sparse as sp
 
+from nnlang import highs_objects as highs
 from nnlang import registry
 from nnlang.errors import SolverError, UnsupportedError
 from nnlang.ir.milp import MilpModel, VarBlock
 from nnlang.ir.options import Options
-from nnlang import highs_objects as highs
 from nnlang.solve.results import Result, relative_gap
 
 
@@ -197,11 +197,10 @@ def solve(model: MilpModel, options: Options) -> Result:
     status = STATUSES.get(problem.status, "error")
     info = stats.extra_stats
     native = info.get("model") if isinstance(info, dict) else None
-    if entry.limit_statuses and isinstance(info, dict):
-        # CVXPY reports SCIP's time limit as OPTIMAL_INACCURATE (with a solution) or
-        # SOLVER_ERROR (without one); the solver's own status says which it was.
-        if info.get(f"{name.lower()}_status") in entry.limit_statuses:
-            status = "time_limit"
+    # CVXPY reports SCIP's time limit as OPTIMAL_INACCURATE (with a solution) or
+    # SOLVER_ERROR (without one); the solver's own status says which it was.
+    if isinstance(info, dict) and info.get(f"{name.lower()}_status") in entry.limit_statuses:
+        status = "time_limit"
     result = Result(status, solver=name.lower(),
                     solve_seconds=float(stats.solve_time) if stats.solve_time else wall)
     has_solution = status in ("optimal", "time_limit")

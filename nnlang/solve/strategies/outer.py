@@ -25,18 +25,17 @@ from __future__ import annotations
 
 import time
 
+import clarabel
+import highspy
 import numpy as np
 import scipy.sparse as sp
 
-import clarabel
-import highspy
-
 from nnlang.encode.affine import Aff, interval
 from nnlang.errors import SolverError
+from nnlang.highs_objects import relax_integers, set_time_limit, use_threads
 from nnlang.ir.milp import MilpModel
 from nnlang.ir.options import Options
 from nnlang.solve import progress
-from nnlang.highs_objects import relax_integers, set_time_limit, use_threads
 from nnlang.solve.backends.highs import milp_to_highs
 from nnlang.solve.results import Result, relative_gap
 
@@ -273,8 +272,8 @@ def _ranges(model: MilpModel, obj: SquaresObjective, cutoff: float | None):
     return lo, hi
 
 
-def run_outer(model: MilpModel, options: Options, model_at=None,
-              envelope: Envelope | None = None) -> Result:
+def solve(model: MilpModel, options: Options, model_at=None,
+          envelope: Envelope | None = None) -> Result:
     """Solve a MILP with a convex sum-of-squares objective by outer approximation
     (module docstring) with HiGHS; the answer is checked with the forward pass.
 

@@ -21,16 +21,18 @@ The first ``v`` is chosen by bisection on cheap symbolic bounds so that about
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
+from collections.abc import Callable
 
 import highspy
 import numpy as np
 
+from nnlang.highs_objects import set_time_limit
 from nnlang.ir.milp import MilpModel
 from nnlang.ir.options import Options
 from nnlang.solve import progress
 from nnlang.solve.answer import take_solution
-from nnlang.highs_objects import set_time_limit
 from nnlang.solve.backends.highs import milp_to_highs
 from nnlang.solve.balls import BallBounds, input_balls, unstable_count
 from nnlang.solve.results import Result, relative_gap
@@ -114,10 +116,14 @@ def next_value(balls: BallBounds, value: float, top: float, unstable: int) -> fl
     return lo
 
 
-def solve(task: Task, options: Options) -> Result:
+def solve(task: Task, options: Options, run: Callable | None = None) -> Result:
     """Solve by growing balls (module docstring). The answer is exact: optimal only
     when proven globally. With the outer approximation (a sum of squares on HiGHS),
-    each step's masters are built over a smaller ball once an incumbent is known."""
+    each step's masters are built over a smaller ball once an incumbent is known.
+    ``run(model, options[, model_at=...])`` solves one step (default:
+    :func:`nnlang.solve.strategies.single.solve_model`)."""
+    if run is None:
+        run = functools.partial(solve_model, envelope=task.shared)
     start = time.perf_counter()
     milp = task.milp
     shrink = task.shared is not None
@@ -154,11 +160,10 @@ def solve(task: Task, options: Options) -> Result:
             def model_at(u: float, cap=value, step=step) -> MilpModel:
                 return step if u >= cap else task.reencode(balls(u))
 
-            result = solve_model(step, options.updated(time_limit=left, solver_args=args),
-                                 model_at=model_at, envelope=task.shared)
+            result = run(step, options.updated(time_limit=left, solver_args=args),
+                         model_at=model_at)
         else:
-            result = solve_model(step, options.updated(time_limit=left, solver_args=args),
-                                 envelope=task.shared)
+            result = run(step, options.updated(time_limit=left, solver_args=args))
         nodes += result.nodes or 0
         solve_seconds += result.solve_seconds
         if result.candidate is not None and (candidate is None
@@ -183,7 +188,7 @@ def solve(task: Task, options: Options) -> Result:
             continue
         break
     if result is None:  # no time for even one step
-        result = solve_model(milp, options.updated(time_limit=0.05), envelope=task.shared)
+        result = run(milp, options.updated(time_limit=0.05))
     elif result.status == "infeasible" and steps[-1]["value"] < top:
         # out of time after a step that only proved a lower bound
         result.status = "time_limit"

@@ -48,7 +48,13 @@ def solve_model(model: MilpModel, options: Options,
 
     ``model_at`` and ``envelope`` are for the outer approximation (see
     :func:`nnlang.solve.strategies.outer.solve`)."""
-    way = route(model, options)
+    return solve_via(route(model, options), model, options, model_at, envelope)
+
+
+def solve_via(way: str, model: MilpModel, options: Options,
+              model_at: Callable[[float], MilpModel] | None = None,
+              envelope: outer.Envelope | None = None) -> Result:
+    """:func:`solve_model` along the route ``way`` (``OUTER``, ``DIRECT``, ``CVXPY``)."""
     if way == OUTER:
         result = outer.solve(model, options, model_at, envelope)
     elif way == DIRECT:

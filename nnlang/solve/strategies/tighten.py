@@ -11,16 +11,17 @@ tightened with the layers before it already re-encoded with their new bounds.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import highspy
 import numpy as np
 import scipy.sparse as sp
 
+from nnlang.highs_objects import highs_from_matrix, set_time_limit
 from nnlang.ir.milp import MilpModel
 from nnlang.ir.options import Options
 from nnlang.solve import progress
-from nnlang.highs_objects import highs_from_matrix, set_time_limit
 from nnlang.solve.balls import region_overrides
 from nnlang.solve.results import Result, relative_gap
 from nnlang.solve.strategies.single import solve_model
@@ -127,13 +128,13 @@ def applies(task: Task, options: Options) -> bool:
             and not task.milp.objective.quad)
 
 
-def solve(task: Task, options: Options) -> Result:
+def solve(task: Task, options: Options, run: Callable = solve_model) -> Result:
     """Two phases: a first solve for an incumbent (10 % of the time limit, at
     least 2 s); if it is not optimal, LP tightening of every unstable ReLU with
     the objective cut off at the incumbent, re-encoding, and a second solve
     with the remaining time.
 
-    The answer stays exact: every
+    ``run(model, options)`` solves one model. The answer stays exact: every
     solution at least as good as the incumbent satisfies the tightened model,
     so if that model is infeasible the incumbent is optimal, and its dual bound
     is a bound of the original problem.
@@ -142,7 +143,7 @@ def solve(task: Task, options: Options) -> Result:
     total = options.time_limit
     sense = task.milp.objective.sense
     first_limit = 2.0 if total is None else min(total, max(2.0, 0.1 * total))
-    first = solve_model(task.milp, options.updated(time_limit=first_limit))
+    first = run(task.milp, options.updated(time_limit=first_limit))
     if first.status != "time_limit":
         return first
     left = None if total is None else total - (time.perf_counter() - start)
@@ -161,7 +162,7 @@ def solve(task: Task, options: Options) -> Result:
     left = None if total is None else max(0.5, total - (time.perf_counter() - start))
     progress.say(f"unstable ReLUs {stats.before_unstable} -> {stats.after_unstable} "
                  f"({stats.lps} LPs, {stats.seconds:.1f} s); second solve")
-    second = solve_model(milp, options.updated(time_limit=left))
+    second = run(milp, options.updated(time_limit=left))
     info = {"first_objective": first.objective, "first_seconds": first.solve_seconds,
             "before_unstable": stats.before_unstable, "after_unstable": stats.after_unstable,
             "lps": stats.lps, "seconds": stats.seconds}
