@@ -17,7 +17,7 @@ Networks: ``dnn1`` .. ``dnn5`` (seed 003 Table 1; ``dnn1`` is
 
 Methods (``--methods``, comma separated; default: all available at run time):
 ``basic`` = interval bounds without LP tightening (seed 003's "basic model");
-every name in ``nnlang.bounds.METHODS`` with ``tighten=True``; and, when ``milp``
+every name in ``nnlang.registry.BOUND_METHODS`` with ``tighten=True``; and, when ``milp``
 is available, ``milp(time_limit=1)`` (1 s per bound: seed 003's "weaker bounds";
 plain ``milp`` is its "exact bounds"). Any ``NAME(key=value)`` and a
 ``-notighten`` suffix are accepted too, e.g. ``lp-notighten``; a ``+radius`` suffix
@@ -137,7 +137,7 @@ def parse_method(text: str) -> dict:
 
 
 def available_methods() -> list[str]:
-    from nnlang.bounds import METHODS
+    from nnlang.registry import BOUND_METHODS as METHODS
 
     names = ["basic"] + list(METHODS)
     if "milp" in METHODS:

@@ -6,7 +6,7 @@
 The MNIST L1 problem (``bench_compile.py``'s spec) on random 784-w-w-10 networks
 (seed 0; the 784-32-16-10 one for w = 32), interval bounds, big-M: for each
 width, ``Highs.presolve()`` of the model with HiGHS's rules as they were before
-(``presolve_rule_off = 0``) and with nnlang's ``nnlang.highs.RULES_OFF`` (no
+(``presolve_rule_off = 0``) and with nnlang's ``nnlang.registry.HIGHS_DEFAULTS`` (no
 sparsify): seconds and the presolved model's rows, columns and nonzeros. With
 ``--solve T`` also a whole solve with time limit T under each setting: the
 seconds it really took.
@@ -25,10 +25,11 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bench_compile import SPEC, _network_path
-from nnlang.highs import RULES_OFF, milp_to_highs
 
 import nnlang
 from nnlang.provenance import machine
+from nnlang.registry import HIGHS_DEFAULTS
+from nnlang.solve.backends.highs import milp_to_highs
 
 
 def measure(width: int, solve: float | None) -> list[str]:
@@ -39,7 +40,7 @@ def measure(width: int, solve: float | None) -> list[str]:
                                 data=ROOT / "examples/data/mnist_samples.npz"))
     m = nnlang.compile(spec)
     rows = []
-    for off, name in ((0, "all rules"), (RULES_OFF, "nnlang's (no sparsify)")):
+    for off, name in ((0, "all rules"), (HIGHS_DEFAULTS["presolve_rule_off"], "nnlang's (no sparsify)")):
         h, _ = milp_to_highs(m.milp)
         h.setOptionValue("presolve_rule_off", off)
         h.setOptionValue("threads", 1)

@@ -3,8 +3,8 @@
     python benchmarks/direct_highs.py                       # both studies
     python benchmarks/direct_highs.py --images 5 --time-limit 120 --large-limit 10
 
-``nnlang.solve.run_solver`` lowers the MilpModel to a CVXPY problem, which CVXPY
-canonicalizes and hands to HiGHS; ``nnlang.solve.run_highs`` passes the same
+the CVXPY route (``nnlang.solve.backends.cvxpy``) lowers the MilpModel to a CVXPY problem, which CVXPY
+canonicalizes and hands to HiGHS; the direct route (``nnlang.solve.backends.highs``) passes the same
 matrices to highspy directly. Two studies, each path measured in the same
 process, alternating which goes first:
 
@@ -36,7 +36,7 @@ from bench_compile import _network_path
 
 import nnlang
 from nnlang.provenance import machine
-from nnlang.solve import run_highs, run_solver
+from nnlang.solve.strategies.single import CVXPY, DIRECT, solve_via
 
 SMALL = ROOT / "examples/reproductions/seed001_l1.nnq"
 
@@ -46,9 +46,9 @@ def one(path: str, compiled, limit: float) -> dict:
     opts = compiled.options.updated(time_limit=limit, threads=1)
     start = time.perf_counter()
     if path == "cvxpy":
-        r = run_solver(compiled.milp, compiled.cvxpy, opts)  # lowers on first use
+        r = solve_via(CVXPY, compiled.milp, opts)  # lowers on first use
     else:
-        r = run_highs(compiled.milp, opts)
+        r = solve_via(DIRECT, compiled.milp, opts)
     wall = time.perf_counter() - start
     return {"path": path, "wall": wall, "solver": r.solve_seconds, "outside": wall - r.solve_seconds,
             "status": r.status, "objective": r.objective, "nodes": r.nodes}
