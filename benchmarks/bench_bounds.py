@@ -1,4 +1,4 @@
-"""Bound methods on seed 003's networks: L1 adversarial examples, Table 2 style.
+"""Bound methods on Zhu's (2021) networks: L1 adversarial examples, Table 2 style.
 
     python benchmarks/bench_bounds.py --quick --out benchmarks/results/bounds_quick
     python benchmarks/bench_bounds.py --count 100 --time-limit 300 --out DIR   # full
@@ -6,19 +6,19 @@
 For every network and every bound method, minimal-L1 adversarial images with target
 ``(d + 5) mod 10`` (``examples/mnist_adversarial_dnn.nnq``) on the first N test images
 the network classifies correctly, solved with HiGHS. Per method it reports, like
-seed 003 Table 2: % solved, the average gap (all instances, optimal = 0, as seed 003
+Zhu (2021) Table 2: % solved, the average gap (all instances, optimal = 0, as Zhu (2021)
 does; and over the unsolved ones only), average nodes, average solve time, average
 t.pre (seconds spent in the bound method at compile time) and the LP tightening time,
 and the median / max total time (compile + bounds + solve, wall clock).
 
-Networks: ``dnn1`` .. ``dnn5`` (seed 003 Table 1; ``dnn1`` is
+Networks: ``dnn1`` .. ``dnn5`` (Zhu (2021) Table 1; ``dnn1`` is
 ``mnist_784_8_8_8_10.npz``, the others ``mnist_dnn{2..5}.npz``) and ``mnist32``
-(784-32-16-10, seed 001's network; ``--count-32`` images, 20 by default).
+(784-32-16-10, Linkola's (2023) network; ``--count-32`` images, 20 by default).
 
 Methods (``--methods``, comma separated; default: all available at run time):
-``basic`` = interval bounds without LP tightening (seed 003's "basic model");
+``basic`` = interval bounds without LP tightening (Zhu's (2021) "basic model");
 every name in ``nnlang.registry.BOUND_METHODS`` with ``tighten=True``; and, when ``milp``
-is available, ``milp(time_limit=1)`` (1 s per bound: seed 003's "weaker bounds";
+is available, ``milp(time_limit=1)`` (1 s per bound: Zhu's (2021) "weaker bounds";
 plain ``milp`` is its "exact bounds"). Any ``NAME(key=value)`` and a
 ``-notighten`` suffix are accepted too, e.g. ``lp-notighten``; a ``+radius`` suffix
 turns on the radius search (``radius_search = true``, docs/language.md; off otherwise),
@@ -29,7 +29,7 @@ every encoding (``nnlang.ir.options.ENCODINGS``, e.g. ``bigm``, ``partition``).
 ``--configs METHOD/ENCODING,...`` lists the pairs explicitly instead (and
 ``--configs-32`` for ``mnist32``), e.g. ``basic/bigm,lp/bigm,lp/partition``.
 
-``--quick``: 3 images per seed 003 network and the 20 images of ``mnist32``, 30 s per
+``--quick``: 3 images per Zhu (2021) network and the 20 images of ``mnist32``, 30 s per
 instance, configurations ``basic/bigm``, ``lp/bigm`` and ``interval+radius/bigm`` (nnlang's
 defaults; ``mnist32``: ``lp/bigm`` and ``interval+radius/bigm``), at most 1750 s of instances started (so that it
 ends within 30 minutes). Instances run round-robin, so a budget cut leaves every
@@ -84,7 +84,7 @@ NETWORKS = {
     "dnn3": ("mnist_dnn3.npz", "DNN3 784-20-10-8-8-10"),
     "dnn4": ("mnist_dnn4.npz", "DNN4 784-20-10-8-8-8-10"),
     "dnn5": ("mnist_dnn5.npz", "DNN5 784-20-20-10-10-10-10"),
-    "mnist32": ("mnist_784_32_16_10.npz", "784-32-16-10 (seed 001)"),
+    "mnist32": ("mnist_784_32_16_10.npz", "784-32-16-10 (Linkola (2023))"),
 }
 QUICK_BUDGET = 1750.0  # so that --quick ends within 30 minutes (last instance <= 50 s)
 SEED003 = ("dnn1", "dnn2", "dnn3", "dnn4", "dnn5")
@@ -309,7 +309,7 @@ def main(argv=None) -> int:
     ap.add_argument("--networks", default=",".join(list(SEED003) + ["mnist32"]),
                     help="comma separated, from " + ", ".join(NETWORKS))
     ap.add_argument("--methods", default=None, help="comma separated (default: all available)")
-    ap.add_argument("--count", type=int, default=100, help="instances per seed 003 network")
+    ap.add_argument("--count", type=int, default=100, help="instances per Zhu (2021) network")
     ap.add_argument("--count-32", type=int, default=20, help="instances for mnist32")
     ap.add_argument("--time-limit", type=float, default=300.0)
     ap.add_argument("--encodings", default="bigm", help="comma separated (default bigm)")

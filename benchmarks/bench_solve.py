@@ -4,7 +4,7 @@
         --time-limit 60 [--bounds interval] [--out results.jsonl]
 
 Prints one line per instance and a summary (median / max time, % solved), the
-statistics of seed 001 Table 2 and seed 003 Tables 2-6.
+statistics of Linkola (2023) Table 2 and Zhu (2021) Tables 2-6.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ canonicalizes and hands to HiGHS; the direct route (``nnlang.solve.backends.high
 matrices to highspy directly. Two studies, each path measured in the same
 process, alternating which goes first:
 
-- **small**: seed 001's L1 problem on the 784-32-16-10 network
+- **small**: Linkola's (2023) L1 problem on the 784-32-16-10 network
   (``examples/reproductions/seed001_l1.nnq``), images ``0..N-1``, one MILP each
   (no radius search, no tightening), solved to optimality if the limit allows:
   wall time, HiGHS's own time, nodes, objective of each path;

@@ -1,4 +1,4 @@
-"""Exact L2 against L1 on the same images (issue 5's goal: L2 within 2x of L1).
+"""Exact L2 against L1 on the same images (the goal: L2 within 2x of L1).
 
     python benchmarks/l2_vs_l1.py --l1 DIR_OR_JSON... --l2 DIR_OR_JSON...
     python benchmarks/l2_vs_l1.py --compact OUT.json DIR...   # keep the batches small

@@ -1,17 +1,17 @@
-"""Reproduce the seeds' studies with nnlang batch (issue 5; docs/reproductions.md).
+"""Reproduce the source documents' studies with nnlang batch (docs/reproductions.md).
 
     python benchmarks/reproduce.py --quick      # 3 images, 30 s each: 11-13 min measured on 2 cores
     python benchmarks/reproduce.py              # 100 images, 300 s each (days on 2 cores)
     python benchmarks/reproduce.py --tables --quick   # only reprint the tables
 
-Studies (specs in ``examples/reproductions/``, seed 000's in ``examples/``):
+Studies (specs in ``examples/reproductions/``, the WBO master's thesis' in ``examples/``):
 
-- seed 001 Table 2 (784-32-16-10): L1 (HiGHS and SCIP) and the exact L2 (HiGHS by
+- Linkola (2023) Table 2 (784-32-16-10): L1 (HiGHS and SCIP) and the exact L2 (HiGHS by
   outer approximation, and SCIP on the MIQP);
-- seed 003 Tables 4-6 on DNN1 and DNN2: L0, L1, L-infinity, and L2 by a
+- Zhu (2021) Tables 4-6 on DNN1 and DNN2: L0, L1, L-infinity, and L2 by a
   piecewise-linear approximation with 5, 9 and 17 breakpoints, in nnlang's
-  epigraph form and in seed 003's lambda-formulation; exact (MILP) neuron bounds;
-- seed 000 figs. 4.2-4.4 (Wisconsin breast cancer, 9-3-3-2): the two samples.
+  epigraph form and in Zhu's (2021) lambda-formulation; exact (MILP) neuron bounds;
+- the WBO master's thesis figs. 4.2-4.4 (Wisconsin breast cancer, 9-3-3-2): the two samples.
 
 Every study is one ``nnlang batch`` command over the first N sample images (the
 command is printed and written to ``commands.txt``); up to ``--jobs`` of them run
@@ -22,7 +22,7 @@ Batches are resumable: running the same command again skips finished instances.
 
 Output: ``OUT/<study>/`` (each batch's folder: results.jsonl, summary.md,
 grid.png or changes.md), ``OUT/logs/``, ``OUT/commands.txt``, ``OUT/summary.md``
-(the tables next to the seeds' numbers) and ``OUT/summary.json``. ``OUT`` is
+(the tables next to the source documents' numbers) and ``OUT/summary.json``. ``OUT`` is
 ``benchmarks/results/reproductions/quick`` or ``.../full`` unless ``--out``.
 """
 
@@ -52,7 +52,7 @@ FULL = {"count": 100, "time_limit": 300.0}
 BREAKPOINTS = (5, 9, 17)
 NETWORKS = {"dnn1": "DNN1", "dnn2": "DNN2"}
 
-# ---------------------------------------------------------------- the seeds' numbers
+# ---------------------------------------------------------------- the source documents' numbers
 
 # Seed 001 (Linkola 2023) Table 2, Gurobi on an Apple M2 laptop, 100 images:
 # (variables, constraints, avg time s, min time s, max time s)
@@ -248,7 +248,7 @@ def stats(lines: list[dict]) -> dict:
 def tables(out: Path, record: dict | None = None) -> tuple[str, dict]:
     parts: list[str] = []
     data: dict = {}
-    # seed 001
+    # Linkola (2023)
     rows = []
     for d in ("l1", "l1_scip", "l2", "l2_scip"):
         s = stats(load(out, f"seed001_{d}"))
@@ -277,14 +277,14 @@ def tables(out: Path, record: dict | None = None) -> tuple[str, dict]:
                 r = (sum(l2[i]["solve_seconds"] for i in both)
                      / max(sum(l1[i]["solve_seconds"] for i in both), 1e-9))
                 parts.append(f"L2 ({what2}) / L1 ({what}) solve time over the {len(both)} "
-                             f"image(s) both solved: {r:.2f}x (seed 001 with Gurobi: "
+                             f"image(s) both solved: {r:.2f}x (Linkola (2023) with Gurobi: "
                              f"{107.12 / 6.31:.1f}x; goal: within 2x)")
             else:
                 parts.append(f"L2 ({what2}) / L1 ({what}): no image solved to optimality by "
-                             "both, so no time ratio (goal: within 2x; seed 001 with Gurobi: "
+                             "both, so no time ratio (goal: within 2x; Linkola (2023) with Gurobi: "
                              "17.0x)")
 
-    # seed 003
+    # Zhu (2021)
     tpre = {n: (record or {}).get(f"warm_{n}", {}).get("bounds_seconds") for n in NETWORKS}
     def row(label, s, seed):
         ours = [label, _f(s.get("instances"), "{:.0f}"), _f(s.get("objective"), "{:.3f}"),
@@ -312,7 +312,7 @@ def tables(out: Path, record: dict | None = None) -> tuple[str, dict]:
                                 SEED003[(net, f"l2_{n}")] if form == "lambda" else None))
         tp = tpre.get(net)
         parts.append(f"### Seed 003 Tables 4-6, {netlabel} (exact bounds: t.pre "
-                     f"{_f(tp)} s here, {SEED003_TPRE[net]} s in seed 003)\n\n"
+                     f"{_f(tp)} s here, {SEED003_TPRE[net]} s in Zhu (2021))\n\n"
                      + table(header, rows))
         cmp = []
         for n in BREAKPOINTS:
@@ -336,7 +336,7 @@ def tables(out: Path, record: dict | None = None) -> tuple[str, dict]:
         if cmp:
             parts.append(f"{netlabel} epigraph vs lambda:\n\n" + "\n".join(f"- {c}" for c in cmp))
 
-    # seed 000
+    # the WBO master's thesis
     rows = []
     for fig, (stem, what, seed) in SEED000.items():
         lines = load(out, f"seed000_{fig.replace('.', '_')}")

@@ -1,4 +1,4 @@
-"""Batch runs: one spec solved for many instances, as in seed 003's Tables 2-6.
+"""Batch runs: one spec solved for many instances, as in Zhu's (2021) Tables 2-6.
 
 Instance ``i`` binds the spec's instance parameter (``index`` by default) to
 ``i``; everything else is the spec's (plus ``--set`` overrides). ``--over
@@ -439,7 +439,7 @@ def _table(header: list[str], rows: list[list[str]], right: set[int]) -> str:
 
 
 def summary_table(summaries: dict[str, dict[str, Any]]) -> str:
-    """A Markdown table, one row per labelled summary (seed 003 Tables 2-6).
+    """A Markdown table, one row per labelled summary (Zhu (2021) Tables 2-6).
 
     ``%bound`` appears only when some summary has it; ``%gap unsolved`` only
     when some instance hit the time limit.

@@ -5,11 +5,11 @@ network whose ``input_shape`` is ``(28, 28)``) this writes the solution as a
 grayscale PNG (0 = black, 1 = white, scaled by the variable's bounds), upscaled
 with nearest-neighbour so single pixels stay visible. When a parameter of the
 same size exists (``image``: the "original"), it also writes the original and the
-inverted difference (seed 001 fig. 4: changed pixels dark on white, white where
+inverted difference (Linkola (2023) fig. 4: changed pixels dark on white, white where
 nothing changed) and a strip with the three side by side.
 
 For a small 1-D variable (fewer than ``TABLE_MAX`` entries) it writes a Markdown
-table of the attributes instead: index, original, new, change (seed 000 figs.
+table of the attributes instead: index, original, new, change (the WBO master's thesis figs.
 4.2-4.4).
 
 Everything here works on plain numpy arrays, so the batch runner can draw the
@@ -304,7 +304,7 @@ def _fmt(v: float) -> str:
 
 
 def attribute_table(sub: Subject) -> str:
-    """Markdown: attribute, original, new, change (seed 000 figs. 4.2-4.4)."""
+    """Markdown: attribute, original, new, change (the WBO master's thesis figs. 4.2-4.4)."""
     new = sub.value.ravel()
     lines = []
     if sub.original is None:
@@ -448,7 +448,7 @@ def grid_image(rows: list[GridRow], shape: tuple[int, ...], lo: float, hi: float
 
 
 def changes_table(rows: list[GridRow]) -> str:
-    """Markdown in the style of seed 000 fig. 4.2: instance, original input,
+    """Markdown in the style of the WBO master's thesis fig. 4.2: instance, original input,
     adversarial example, sum of |change|, changed attributes, predicted classes."""
     lines = [("| instance | original input | new input | sum abs change | changed | "
               "predicted |"), "|---:|---|---|---:|---:|---|"]

@@ -12,12 +12,12 @@ repository root). The script writes
 - ``examples/models/breast_9_10_2.npz``    9-10-2, ReLU on every layer
 - ``examples/models/mnist_784_32_16_10.npz``  784-32-16-10, linear output
 - ``examples/models/mnist_784_8_8_8_10.npz``  784-8-8-8-10, linear output
-  (seed 003's DNN1)
-- ``examples/models/mnist_dnn{2,3,4,5}.npz``  seed 003's DNN2-DNN5 (Table 1):
+  (Zhu's (2021) DNN1)
+- ``examples/models/mnist_dnn{2,3,4,5}.npz``  Zhu's (2021) DNN2-DNN5 (Table 1):
   hidden layers 8x6, 20-10-8-8, 20-10-8-8-8, 20-20-10-10-10; linear output
 - ``examples/data/mnist_samples.npz``       the first 100 MNIST test images
 - ``examples/data/breast_cancer.csv``       the cleaned Wisconsin data
-- ``examples/data/breast_samples.npz``      the two inputs of seed 000 fig. 4.2
+- ``examples/data/breast_samples.npz``      the two inputs of the WBO master's thesis fig. 4.2
 
 and prints a summary (``--summary FILE`` also writes it as JSON). Training is
 deterministic: the same arrays on every run (and, because the .npz archives
@@ -72,7 +72,7 @@ BREAST_LR = 0.003          # Adam step size (0.01 kills more ReLUs)
 
 # Seed 003, Table 1: DNN2-DNN5 (DNN1 = mnist_784_8_8_8_10). Trained after the four
 # models above, each with its own seeded generator, so adding them changed none of
-# the earlier files. 50 epochs as in seed 003; accepted like the other MNIST nets
+# the earlier files. 50 epochs as in Zhu (2021); accepted like the other MNIST nets
 # (test accuracy >= min_acc, no dead hidden unit). Deep 8-wide layers die often, so
 # DNN2 gets a lower accuracy floor and more seeds.
 # (file stem, hidden layers, epochs, min test accuracy, seeds)
@@ -380,7 +380,7 @@ def main(argv=None) -> int:
     write_arrays(DATA / "mnist_samples.npz", images=x_test[:100].copy(),
                  labels=y_test[:100].copy(), indices=np.arange(100, dtype=np.int64))
     log(f"mnist: {len(data[1])} training images, {len(y_test)} test images")
-    # seed 001's and DNN1 first, then seed 003's DNN2-DNN5 (each its own seeds)
+    # Linkola's (2023) and DNN1 first, then Zhu's (2021) DNN2-DNN5 (each its own seeds)
     mnist_models = (("mnist_784_32_16_10", [32, 16], 40, 0.90, range(10)),
                     ("mnist_784_8_8_8_10", [8, 8, 8], 60, 0.85, range(10)), *SEED003_DNNS)
     for name, hidden, epochs, min_acc, seeds in mnist_models:

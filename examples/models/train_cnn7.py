@@ -1,4 +1,4 @@
-"""Train seed 004's convolutional 49-25-10 network on 7x7 MNIST, and a MaxPool variant.
+"""Train Goebbels's (2021) convolutional 49-25-10 network on 7x7 MNIST, and a MaxPool variant.
 
 Run from the repository root:
 
@@ -11,7 +11,7 @@ connected layer to the 10 digits. The script trains that network and, since it
 has no pooling, a variant that exercises ONNX MaxPool:
 
 - ``examples/models/cnn7_seed004.onnx``  Conv(1 map, 3x3, no bias) -> Relu ->
-  Flatten -> Gemm(25 -> 10): seed 004's 49-25-10
+  Flatten -> Gemm(25 -> 10): Goebbels's (2021) 49-25-10
 - ``examples/models/cnn7_maxpool.onnx``  Conv(3 maps, 3x3, bias) -> Relu ->
   MaxPool(2x2, stride 2, pads [0, 0, 1, 1]: 5x5 -> 3x3, the last row and
   column of windows half in the padding) -> Flatten -> Gemm(27 -> 10)
@@ -19,7 +19,7 @@ has no pooling, a variant that exercises ONNX MaxPool:
   (``images`` (100, 49), ``labels``, ``indices``)
 
 Both networks output logits (linear last layer; training uses softmax
-cross-entropy, as seed 004's Adam baseline). Training is numpy only: the
+cross-entropy, as Goebbels's (2021) Adam baseline). Training is numpy only: the
 convolution as patches times the kernel (im2col), max pooling with its argmax
 mask, mini-batch Adam; BLAS on one thread and seeded generators, so reruns give
 the same weights. Inputs are ``pixel / 255`` averaged over 4x4 blocks, in

@@ -1,4 +1,4 @@
-"""Interval arithmetic through a network (seed 000, eqs. 4.7-4.14)."""
+"""Interval arithmetic through a network (the WBO master's thesis, eqs. 4.7-4.14)."""
 
 from __future__ import annotations
 

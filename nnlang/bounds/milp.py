@@ -1,4 +1,4 @@
-"""MILP bound tightening (Fischetti and Jo 2018; seed 003, section 3.1).
+"""MILP bound tightening (Fischetti and Jo 2018; Zhu (2021), section 3.1).
 
 Starting from ``lp`` bounds, layer by layer, each layer's bounds are first tightened
 again by symbolic and LP bounds from the MILP-tightened earlier layers; then every
@@ -7,7 +7,7 @@ to that layer (big-M with the current bounds; one HiGHS model per layer, only th
 objective changes). Each solve stops after ``time_limit`` seconds and contributes
 its proven *dual* bound (``mip_dual_bound``), never the incumbent, so the result is
 sound for any time limit: ``inf`` gives the exact bounds, a short limit (1 s in
-seed 003, Table 2) the "weaker" ones. A neuron proven stably inactive by its first
+Zhu (2021), Table 2) the "weaker" ones. A neuron proven stably inactive by its first
 solve (the maximization) skips the second. Linear layers keep their LP bounds (they
 carry no binary).
 """

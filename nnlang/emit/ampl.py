@@ -1,7 +1,7 @@
 """AMPL ``.mod`` + ``.dat`` + ``.run`` (the ``.mod``/``.dat`` pair is also GNU MathProg).
 
 The ``.mod`` is generic over index sets and parameters, in the spirit of
-seed 000, Annex II: per network ``K``, ``n{0..K}``, ``W{k,i,j}``, ``b{k,i}``;
+the WBO master's thesis, Annex II: per network ``K``, ``n{0..K}``, ``W{k,i,j}``, ``b{k,i}``;
 per application the sets of stably active and unstable neurons of each layer,
 the big-M bounds ``L``/``U``, and the ReLU rows written once over those sets.
 All numbers live in the ``.dat``.

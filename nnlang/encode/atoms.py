@@ -1,4 +1,4 @@
-"""Exact MILP encodings of abs, norm1, norminf and norm0 (seed 000, eqs. 4.22-4.27).
+"""Exact MILP encodings of abs, norm1, norminf and norm0 (the WBO master's thesis, eqs. 4.22-4.27).
 
 Each is valid where the enclosing problem wants the value small (minimized,
 or bounded above): an epigraph variable ``t >= |e|`` for abs/norm1/norminf,
@@ -146,7 +146,7 @@ def _pwl_segment_columns(builder, name: str, e: Aff, b: np.ndarray, lo: np.ndarr
 
 
 def encode_sumsq_pwl(builder, e: Aff, n: int, form: str, span: Span) -> Aff:
-    """Piecewise-linear over-approximation of ``sum(e**2)`` (seed 003, section 4.2).
+    """Piecewise-linear over-approximation of ``sum(e**2)`` (Zhu (2021), section 4.2).
 
     ``d_j >= |e_j|`` and ``t_j >= interp(d_j)``, where ``interp`` interpolates
     ``d**2`` at ``n`` uniform breakpoints on ``[0, D_j]`` (``D_j`` the largest

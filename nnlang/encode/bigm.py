@@ -1,4 +1,4 @@
-"""The big-M ReLU encoding with x, s, z (seed 001, eqs. 3b-3d).
+"""The big-M ReLU encoding with x, s, z (Linkola (2023), eqs. 3b-3d).
 
 For a layer with pre-activation ``p = A x + c`` and sound bounds ``L <= p <= U``:
 

@@ -1,4 +1,4 @@
-"""The complementarity ReLU encoding (seed 000 eqs. 4.15-4.17), for MINLP solvers.
+"""The complementarity ReLU encoding (the WBO master's thesis eqs. 4.15-4.17), for MINLP solvers.
 
 Same x, s, z and ``p = x - s`` rows as big-M; instead of the big-M rows, per
 unstable neuron the products

@@ -1,7 +1,7 @@
-"""The indicator ReLU encoding (seed 003 eqs. 8-9), for solvers that take indicators.
+"""The indicator ReLU encoding (Zhu (2021) eqs. 8-9), for solvers that take indicators.
 
 Same x, s, z and ``p = x - s`` rows as big-M; instead of the big-M rows, per
-unstable neuron (z = 1 means active, as everywhere in nnlang; seed 003 writes
+unstable neuron (z = 1 means active, as everywhere in nnlang; Zhu (2021) writes
 the opposite convention):
 
     z = 0  ->  x <= 0

@@ -67,7 +67,7 @@ class RowBlock:
     # Conditional rows (roles indicator and complementarity): row i holds only when
     # binary column when[0][i] equals when[1][i] (0 or 1). An indicator row is
     # written natively (``z = 0 -> x <= 0``); a complementarity row as the product
-    # ``(A x - hi) * (1 - z) <= 0`` (or ``* z``) of seed 000 eq. 4.16.
+    # ``(A x - hi) * (1 - z) <= 0`` (or ``* z``) of the WBO master's thesis eq. 4.16.
     when: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
