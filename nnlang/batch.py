@@ -8,10 +8,10 @@ instead, for every key that file holds.
 Each finished instance is appended as one JSON line to ``DIR/results.jsonl``
 (flushed and fsynced at once), so an interrupted run loses nothing already
 solved and a re-run skips the instances already in the file. At the end
-``DIR/summary.md`` gets the seed-003-style table; for image inputs
+``DIR/summary.md`` gets the Zhu (2021)-style table; for image inputs
 ``DIR/grid.png`` shows original / adversarial / difference per instance, and
-for small tabular inputs ``DIR/changes.md`` lists the changed attributes (seed
-000 fig. 4.2).
+for small tabular inputs ``DIR/changes.md`` lists the changed attributes (the WBO master's
+thesis fig. 4.2).
 
 Every instance re-runs ``nnlang.compile`` (parse, check, bounds, encode) in the
 process that solves it; see docs/batch.md for what that costs.

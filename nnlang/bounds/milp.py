@@ -28,8 +28,8 @@ from nnlang.networks.network import Network
 MARGIN = 1e-6  # relative and absolute, outward on MILP dual bounds (LP tolerances)
 
 # Only the dual bound counts: no primal heuristics (sub-MIPs cost most of the time
-# on these small models) and no presolve (measured: tighter root bounds when the
-# time limit hits at the root, as on MNIST over [0, 1]^784).
+# on these small models) and no presolve (it gave looser root bounds when the time
+# limit hits at the root, as on MNIST over [0, 1]^784).
 MIP_OPTIONS = {"mip_rel_gap": 0.0, "mip_abs_gap": 0.0, "presolve": "off",
                "mip_heuristic_effort": 0.0, "mip_heuristic_run_rins": False,
                "mip_heuristic_run_rens": False, "mip_heuristic_run_feasibility_jump": False}

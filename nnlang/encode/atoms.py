@@ -178,10 +178,8 @@ def encode_sumsq_pwl(builder, e: Aff, n: int, form: str, span: Span) -> Aff:
     t = builder.add_block(f"{name}.t", (m,), "continuous", np.zeros(m), D ** 2, "aux", span)
     t_cols = t.offset + np.arange(m)
     dA = d.padded(builder.n).A.tocsr()
-    # HiGHS's presolve probes every binary: on these (one per segment and entry:
-    # 3,136 on DNN1 with 5 breakpoints) probing alone overran 300 s time limits
-    # by up to 161 s on DNN1 images 4-7 at 300 s; without it they solve in 18-40 s
-    # (docs/benchmarks.md)
+    # HiGHS's presolve probes every binary, and this form has one per segment and
+    # entry: probing alone overran time limits by minutes (docs/benchmarks.md)
     builder.solver_args.setdefault("HIGHS", {})["presolve_rule_off"] = LAMBDA_RULES_OFF
     lam = builder.add_block(f"{name}.lambda", (m, n), "continuous", np.zeros(m * n),
                             np.ones(m * n), "aux", span)

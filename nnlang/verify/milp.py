@@ -26,8 +26,8 @@ from nnlang.ir.milp import MilpModel
 from nnlang.solve.backends.highs import milp_to_highs
 
 # The sub-MIP heuristics RENS and RINS spent most of the root node on verification
-# MILPs (256x2 prop_1_0.03, one branch: 7.7 s with them, 2.6 s without RENS; the
-# counterexamples they would find come from the attack and branch and bound first).
+# MILPs, and the counterexamples they would find come from the attack and branch and
+# bound first (docs/verification.md).
 SEARCH_OPTIONS = {"mip_heuristic_run_rens": False, "mip_heuristic_run_rins": False}
 
 

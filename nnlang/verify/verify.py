@@ -526,8 +526,8 @@ def _single_thread_blas():
     """Run numpy's BLAS on one thread, if threadpoolctl is installed.
 
     The bounds and the attack multiply many small matrices; a multi-threaded
-    OpenBLAS spends far more time synchronizing than computing on them (200x
-    slower measured on a busy 2-core machine).
+    OpenBLAS spends far more time synchronizing than computing on them
+    (docs/verification.md).
     """
     try:
         from threadpoolctl import threadpool_limits

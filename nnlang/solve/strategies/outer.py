@@ -17,8 +17,8 @@ by outer approximation (Duran and Grossmann 1986, with one cut per squared entry
 
 The best point is re-checked with the forward pass like any solution.
 ``objective_cutoff`` (a radius step's ``objective <= v``) is a row over the
-envelope and bounds each ``|r_i|`` by ``sqrt(v / w_i)``. Measured:
-docs/reproductions.md ("L2 exact with HiGHS").
+envelope and bounds each ``|r_i|`` by ``sqrt(v / w_i)``. Its times against SCIP's
+MIQP: docs/reproductions.md ("L2 exact with HiGHS").
 """
 
 from __future__ import annotations
@@ -167,9 +167,8 @@ def _fixed_qp(model: MilpModel, obj: SquaresObjective, x: np.ndarray | None, sec
     """The QP with the integer columns fixed at ``x``'s (rounded) values (relaxed to
     their bounds if ``x`` is None): its optimal point, or None (not solved in time).
 
-    HiGHS's QP solver first; it sometimes stops with "Solve error" or stalls
-    (measured: 3 of the 8 QPs of 784-32-16-10 image 3's last steps, the same pattern
-    each time, so three masters in a row returned it): then Clarabel."""
+    HiGHS's QP solver first; it sometimes stops with "Solve error" or stalls on the
+    same pattern master after master (docs/reproductions.md): then Clarabel."""
     start = time.perf_counter()
     fixed = None if x is None else np.round(x[model.integer_columns()])
     point = _highs_qp(model, obj, fixed, seconds, threads)
@@ -376,8 +375,8 @@ def solve(model: MilpModel, options: Options, model_at=None,
         points = [x]
         t = time.perf_counter()
         left = None if deadline is None else deadline - time.perf_counter()
-        # HiGHS's QP solver can stall on a degenerate QP (measured: 335,000 iterations
-        # in 30 s on one 784-32-16-10 pattern): cap it; the master's point still cuts
+        # HiGHS's QP solver can stall on a degenerate QP for the whole time limit: cap
+        # it; the master's point still cuts
         cap = max(QP_SECONDS, 10.0 * qp_longest)
         xq = _fixed_qp(current, obj, x, cap if left is None else min(cap, left), options.threads)
         if xq is not None:
