@@ -89,7 +89,7 @@ NETWORKS = {
 QUICK_BUDGET = 1750.0  # so that --quick ends within 30 minutes (last instance <= 50 s)
 SEED003 = ("dnn1", "dnn2", "dnn3", "dnn4", "dnn5")
 
-# Seed 003 (Zhu 2021), Table 2: CPLEX 20.1, 100 instances, 300 s.
+# Zhu (2021) (Zhu 2021), Table 2: CPLEX 20.1, 100 instances, 300 s.
 # (%solved, %gap, nodes, time s) for the basic model; (t.pre, %solved, %gap, nodes,
 # time) for the exact and the weaker (1 s per bound) bounds.
 SEED003_TABLE2 = {
@@ -495,7 +495,7 @@ def _write_summary(out_dir: Path, header, versions, args, groups, started, stopp
            f"{stopped[0] + 1}: later instances were not run (see n).")
     (out_dir / "summary.md").write_text(
         header + "\n\n" + table(groups, args.time_limit)
-        + f"\n\nWall clock so far: {wall:.0f} s.{cut}\n\nSeed 003, Table 2 (CPLEX 20.1, 100 "
+        + f"\n\nWall clock so far: {wall:.0f} s.{cut}\n\nZhu (2021), Table 2 (CPLEX 20.1, 100 "
           f"instances, 300 s):\n\n" + seed003_table() + "\n")
     (out_dir / "summary.json").write_text(json.dumps(
         {"versions": versions, "time_limit": args.time_limit, "count": args.count,

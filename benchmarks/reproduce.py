@@ -54,11 +54,11 @@ NETWORKS = {"dnn1": "DNN1", "dnn2": "DNN2"}
 
 # ---------------------------------------------------------------- the source documents' numbers
 
-# Seed 001 (Linkola 2023) Table 2, Gurobi on an Apple M2 laptop, 100 images:
+# Linkola (2023) (Linkola 2023) Table 2, Gurobi on an Apple M2 laptop, 100 images:
 # (variables, constraints, avg time s, min time s, max time s)
 SEED001 = {"l1": (1742, 27338, 6.31, 0.32, 43.12), "l2": (1742, 27338, 107.12, 8.13, 784.62)}
 
-# Seed 003 (Zhu 2021) Tables 4-6, CPLEX, exact bounds, 100 instances, 300 s:
+# Zhu (2021) (Zhu 2021) Tables 4-6, CPLEX, exact bounds, 100 instances, 300 s:
 # (Obj., %bound or None, %solved, %gap, Nodes, Time s)
 SEED003 = {
     ("dnn1", "l0"): (8.50, None, 100, 0.00, 1349, 3.17),
@@ -74,10 +74,10 @@ SEED003 = {
     ("dnn1", "l2_17"): (15.96, 2.66, 100, 0.00, 453, 4.32),
     ("dnn2", "l2_17"): (13.96, 1.38, 100, 0.00, 7446, 28.41),
 }
-# Seed 003 Table 2, exact bounds: preprocessing seconds per network
+# Zhu (2021) Table 2, exact bounds: preprocessing seconds per network
 SEED003_TPRE = {"dnn1": 6.48, "dnn2": 20.93}
 
-# Seed 000 figs. 4.2-4.4 (AMPL/CPLEX, its own 9-3-3-2 network): sum of |changes|
+# The WBO master's thesis figs. 4.2-4.4 (AMPL/CPLEX, its own 9-3-3-2 network): sum of |changes|
 # for the benign and the malignant sample (None: infeasible)
 SEED000 = {
     "fig4.2": ("breast_cancer_adversarial", "minimal L1 change", (12, 17)),
@@ -262,7 +262,7 @@ def tables(out: Path, record: dict | None = None) -> tuple[str, dict]:
                      _f(s.get("solved_pct"), "{:.0f}"), _f(s.get("gap_pct")),
                      _f(s.get("time")), _f(s.get("min_time")), _f(s.get("max_time")),
                      _f(s.get("wall")), f"{v:,} / {c:,}", f"{avg} / {lo} / {hi}"])
-    parts.append("### Seed 001 Table 2 (784-32-16-10)\n\n" + table(
+    parts.append("### Linkola (2023) Table 2 (784-32-16-10)\n\n" + table(
         ["", "n", "Variables", "Constraints", "Obj.", "%solved", "%gap", "Avg. time (s)",
          "Min. time (s)", "Max. time (s)", "wall (s)", "seed: var. / constr.",
          "seed: avg / min / max (s)"], rows))
@@ -311,7 +311,7 @@ def tables(out: Path, record: dict | None = None) -> tuple[str, dict]:
                 rows.append(row(f"L2 pwl({n}) {form}", s,
                                 SEED003[(net, f"l2_{n}")] if form == "lambda" else None))
         tp = tpre.get(net)
-        parts.append(f"### Seed 003 Tables 4-6, {netlabel} (exact bounds: t.pre "
+        parts.append(f"### Zhu (2021) Tables 4-6, {netlabel} (exact bounds: t.pre "
                      f"{_f(tp)} s here, {SEED003_TPRE[net]} s in Zhu (2021))\n\n"
                      + table(header, rows))
         cmp = []
@@ -350,7 +350,7 @@ def tables(out: Path, record: dict | None = None) -> tuple[str, dict]:
             rows.append([f"fig. {fig[3:]} {who}", what, ln.get("status", "-"),
                          _f(ln.get("objective"), "{:.0f}"), new,
                          "infeasible" if seed[i] is None else str(seed[i])])
-    parts.append("### Seed 000 figs. 4.2-4.4 (Wisconsin, 9-3-3-2)\n\n" + table(
+    parts.append("### The WBO master's thesis figs. 4.2-4.4 (Wisconsin, 9-3-3-2)\n\n" + table(
         ["", "constraint", "status", "sum of abs. changes", "adversarial input",
          "seed: sum of abs. changes"],
         rows))

@@ -375,7 +375,7 @@ def _mean(xs: list[float]) -> float | None:
 
 
 def summarize(lines: list[dict]) -> dict[str, Any]:
-    """Seed 003's columns over the lines (see docs/batch.md for the definitions)."""
+    """Zhu's (2021) columns over the lines (see docs/batch.md for the definitions)."""
     n = len(lines)
     status: dict[str, int] = {}
     for ln in lines:

@@ -62,7 +62,7 @@ BREAST_COLUMNS = [
     "clump", "size_uniformity", "shape_uniformity", "adhesion", "epithelial_size",
     "bare_nuclei", "chromatin", "nucleoli", "mitoses",
 ]
-# Seed 000, fig. 4.2: one benign and one malignant input.
+# The WBO master's thesis, fig. 4.2: one benign and one malignant input.
 BREAST_SAMPLES = np.array([[2, 1, 1, 1, 2, 1, 3, 1, 1],
                            [6, 10, 10, 10, 8, 10, 7, 10, 7]], dtype=np.float64)
 BREAST_SAMPLE_LABELS = np.array([0, 1], dtype=np.int64)
@@ -70,7 +70,7 @@ BREAST_SPLIT_SEED = 0      # the 70/30 train/test shuffle
 BREAST_TRAIN_FRACTION = 0.7
 BREAST_LR = 0.003          # Adam step size (0.01 kills more ReLUs)
 
-# Seed 003, Table 1: DNN2-DNN5 (DNN1 = mnist_784_8_8_8_10). Trained after the four
+# Zhu (2021), Table 1: DNN2-DNN5 (DNN1 = mnist_784_8_8_8_10). Trained after the four
 # models above, each with its own seeded generator, so adding them changed none of
 # the earlier files. 50 epochs as in Zhu (2021); accepted like the other MNIST nets
 # (test accuracy >= min_acc, no dead hidden unit). Deep 8-wide layers die often, so

@@ -4,7 +4,7 @@ Run from the repository root:
 
     python examples/models/train_cnn7.py --shared ../shared
 
-Seed 004 (Goebbels 2021, section 1) downsamples MNIST to 7x7 by taking the mean
+Goebbels (2021) (Goebbels 2021, section 1) downsamples MNIST to 7x7 by taking the mean
 of 4x4 regions and uses a convolutional 49-25-10 network: one 3x3 feature map
 without offsets (no bias, no padding: 7x7 -> 5x5 = 25 units, ReLU), then a fully
 connected layer to the 10 digits. The script trains that network and, since it
