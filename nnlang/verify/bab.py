@@ -37,7 +37,6 @@ from nnlang.verify.attack import Counterexample, check_point
 from nnlang.verify.vnnlib import Case
 
 TOL = 1e-9
-FIRST_LAYER_FIRST = True
 
 
 @dataclass
@@ -264,7 +263,9 @@ def bab(network: Network, case: Case, pre: list, deadline: float, batch: int = 6
             live = np.array([r for r in live if owner[R_idx[r]] not in dead_br], dtype=int)
             if not live.size:
                 continue
-            # Split on the neuron with the largest intercept score over the live rows.
+            # Split on the neuron with the largest intercept score over the live rows, in
+            # the earliest layer with an unstable ReLU: a split there tightens every
+            # later layer (docs/verification.md).
             best_score, pick = -1.0, None
             for j in range(k):
                 L, U = rpre[j]
@@ -280,8 +281,7 @@ def bab(network: Network, case: Case, pre: list, deadline: float, batch: int = 6
                 c = int(np.argmax(score))
                 if score[c] > best_score:
                     best_score, pick = float(score[c]), (j, c)
-                if FIRST_LAYER_FIRST:
-                    break
+                break
             if pick is None:
                 # Every ReLU is fixed: the network is affine on the domain, an LP decides.
                 rows = R_idx[live]

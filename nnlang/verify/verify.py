@@ -304,7 +304,7 @@ class _Run:
                 return self.result("unsat", "bab", "branch and bound closed every sub-domain "
                                    f"({self.stats['bab_domains']} domains)")
         self.stats["open_boxes"] = len(todo)
-        # 4. MILP on what is left (one per open branch, see MILP_PER_BRANCH).
+        # 4. MILP on what is left (one per open branch unless per_branch is off).
         if self.per_branch:
             todo = [(case, _Open(box.lo, box.hi, [b], box.depth))
                     for case, box in todo for b in box.branches]
