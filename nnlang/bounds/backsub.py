@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nnlang.bounds.region import linear_min_point
+from nnlang.bounds.region import linear_max, linear_min_point
 from nnlang.bounds.relaxation import relu_lines
 from nnlang.networks.network import Network
 
@@ -60,13 +60,15 @@ def backsub(network: Network, pre: list, lo: np.ndarray, hi: np.ndarray, k: int,
             sl = np.broadcast_to(sl, h.shape)
         else:
             sl = np.where(unstable, np.clip(alphas[j - 1], 0.0, 1.0), active.astype(float))
-        const = const + np.sum(np.minimum(h, 0.0) * tu, axis=-1)
+        # one bound per neuron: a matrix-vector product, as symbolic bounds always
+        # computed it (the same rounding, so the same bounds bit for bit)
+        neg = np.minimum(h, 0.0)
+        const = const + (neg @ tu if tu.ndim == 1 else np.sum(neg * tu, axis=-1))
         g = np.where(h > 0, h * sl, h * su)
         saved.append((j - 1, h, sl, su, tu, unstable))
     gx = h
     if ball is None:
-        lower = const + np.maximum(gx, 0.0) @ lo + np.minimum(gx, 0.0) @ hi
-        point = None
+        lower, point = const - linear_max(-gx, lo, hi, None), None
     else:
         low, point = linear_min_point(gx, lo, hi, ball)
         lower = const + low

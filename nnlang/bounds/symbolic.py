@@ -80,10 +80,11 @@ def symbolic_layer(network: Network, lo: np.ndarray, hi: np.ndarray, bounds: Bou
     Returns:
         ``(L, U)``: the backward linear bounds intersected with one interval step.
     """
-    n = network.layers[k].n_out
-    eye = np.eye(n)
-    low = backsub(network, bounds, lo, hi, k, np.vstack([eye, -eye]), None, ball=ball)[0]
-    L, U = low[:n], -low[n:]
+    eye = np.eye(network.layers[k].n_out)
+    # the lower bounds of p_k and of -p_k, in two passes of the same shape as one
+    # would make for either (so both come out with the same rounding)
+    L = backsub(network, bounds, lo, hi, k, eye, None, ball=ball)[0]
+    U = -backsub(network, bounds, lo, hi, k, -eye, None, ball=ball)[0]
     if k == 0:
         a, c = lo, hi
     else:
