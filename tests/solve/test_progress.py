@@ -14,7 +14,7 @@ from nnlang.solve import progress
 from nnlang.solve.results import relative_gap
 from nnlang.testing import flip_spec
 
-SPECS = Path(__file__).resolve().parents[1] / "examples" / "reproductions"
+SPECS = Path(__file__).resolve().parents[2] / "examples" / "reproductions"
 
 
 def _heard(m, **options):

@@ -37,7 +37,7 @@ def direct_highs(milp, options):
     return route(milp, options) == DIRECT
 from nnlang.testing import network_strategy, spec_vector, write_network
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 EXPECTED = {
     "highs": {"time_limit": 2.5, "mip_rel_gap": 1e-4, "threads": 2,
