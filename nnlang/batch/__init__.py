@@ -1,0 +1,27 @@
+"""Batch runs: one spec solved for many instances, as in Zhu's (2021) Tables 2-6.
+
+Instance ``i`` binds the spec's instance parameter (``index`` by default) to
+``i``; everything else is the spec's (plus ``--set`` overrides). ``--over
+DATA.npz`` makes the spec's ``data("...npz", "key")`` calls read ``DATA.npz``
+instead, for every key that file holds.
+
+Each finished instance is appended as one JSON line to ``DIR/results.jsonl``
+(flushed and fsynced at once), so an interrupted run loses nothing already
+solved and a re-run skips the instances already in the file. At the end
+``DIR/summary.md`` gets the Zhu (2021)-style table; for image inputs
+``DIR/grid.png`` shows original / adversarial / difference per instance, and
+for small tabular inputs ``DIR/changes.md`` lists the changed attributes (the WBO master's
+thesis fig. 4.2).
+
+Every instance re-runs ``nnlang.compile`` (parse, check, bounds, encode) in the
+process that solves it; see docs/batch.md for what that costs.
+"""
+
+from nnlang.batch.config import BatchConfig, BatchOutcome
+from nnlang.batch.instances import load_results, prepare, solve_instance
+from nnlang.batch.progress import Progress
+from nnlang.batch.run import run_batch
+from nnlang.batch.summary import summarize, summary_table
+
+__all__ = ["BatchConfig", "BatchOutcome", "Progress", "load_results", "prepare", "run_batch",
+           "solve_instance", "summarize", "summary_table"]
