@@ -8,7 +8,8 @@ readable nnlang spec. The command line: ``nnlang verify`` and ``nnlang import``.
 """
 
 from nnlang.verify.importer import spec_text, write_spec
-from nnlang.verify.verify import VerifyResult, read_counterexample, verify
+from nnlang.verify.result import VerifyResult, read_counterexample
+from nnlang.verify.verify import verify
 from nnlang.verify.vnnlib import Case, Conjunction, Property, parse_vnnlib, read_vnnlib
 
 __all__ = ["Case", "Conjunction", "Property", "VerifyResult", "parse_vnnlib", "read_counterexample",

@@ -35,20 +35,17 @@ The property is ``sat`` if any box is, ``unsat`` if every box is.
 
 from __future__ import annotations
 
-import gzip
-import re
 import tempfile
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from nnlang import registry
 from nnlang.api import compile as compile_spec
-from nnlang.bounds.alpha import optimize_rows, tighten_alpha
+from nnlang.bounds.alpha import tighten_alpha
 from nnlang.encode.builder import encode_program
 from nnlang.errors import DataError, SemanticError
 from nnlang.networks.load import load_network
@@ -58,132 +55,15 @@ from nnlang.verify.bab import bab as bab_search
 from nnlang.verify.importer import spec_text
 from nnlang.verify.milp import solve_milp
 from nnlang.verify.obbt import tighten
-from nnlang.verify.split import row_bounds, split_search
-from nnlang.verify.vnnlib import Case, Conjunction, Property, read_vnnlib
+from nnlang.verify.prune import bound_method, prune, prune_alpha
+from nnlang.verify.result import VerifyResult
+from nnlang.verify.split import split_search
+from nnlang.verify.vnnlib import Case, Property, read_vnnlib
 
-STATUSES = ("sat", "unsat", "timeout", "unknown")
 MILP_BOXES = 16  # at most this many boxes left open by input splitting go to the MILP
-BOUND_TOL = 1e-9  # relative slack before a bound is trusted to rule out a row
 ALPHA_SHARE = 0.15  # share of the time left for optimized-slope bounds before the MILP
-ALPHA_ITERS = 30  # gradient steps on the slopes of the output rows
 BAB_SHARE = 0.4  # share of the time left for branch and bound before the MILP(s)
 MARGIN_CUTOFF = 1e-9  # relative: the MILP accepts points with margin t below this
-
-
-@dataclass
-class VerifyResult:
-    """The answer, its counterexample (for ``sat``) and how it was reached."""
-
-    status: str
-    counterexample: Counterexample | None = None
-    seconds: float = 0.0
-    method: str = ""  # attack | bounds | split | milp | ...
-    message: str = ""
-    stats: dict = field(default_factory=dict)
-    n_in: int = 0
-    n_out: int = 0
-
-    def vnncomp_text(self) -> str:
-        """The VNN-COMP result file: the status line, then for ``sat`` the
-        counterexample ``((X_0 v) ... (Y_0 v) ...)``."""
-        lines = [self.status]
-        ce = self.counterexample
-        if self.status == "sat" and ce is not None:
-            items = [f"(X_{i} {float(v)!r})" for i, v in enumerate(ce.x)]
-            items += [f"(Y_{j} {float(v)!r})" for j, v in enumerate(ce.y)]
-            lines.append("(" + "\n ".join(items) + ")")
-        return "\n".join(lines) + "\n"
-
-    def summary(self) -> str:
-        out = [f"{self.status}"]
-        detail = f"{self.method}" + (f": {self.message}" if self.message else "")
-        out.append(f"  ({detail}; {self.seconds:.2f} s)")
-        return " ".join(out)
-
-
-def read_counterexample(path: str | Path) -> tuple[str, np.ndarray, np.ndarray]:
-    """Read a VNN-COMP result or counterexample file: ``(status, x, y)``.
-
-    The status line is optional (``sat`` is assumed when it is missing); the
-    file may be gzipped.
-    """
-    raw = Path(path).read_bytes()
-    if raw[:2] == b"\x1f\x8b":
-        raw = gzip.decompress(raw)
-    text = raw.decode("utf-8")
-    first = text.lstrip().split(None, 1)[0] if text.strip() else ""
-    status = first if first in STATUSES or first in ("violated", "holds") else "sat"
-    xs: dict[int, float] = {}
-    ys: dict[int, float] = {}
-    for kind, idx, val in re.findall(r"\(\s*([XY])_(\d+)\s+([^\s()]+)\s*\)", text):
-        (xs if kind == "X" else ys)[int(idx)] = float(val)
-    x = np.array([xs[i] for i in range(len(xs))]) if xs else np.zeros(0)
-    y = np.array([ys[i] for i in range(len(ys))]) if ys else np.zeros(0)
-    return status, x, y
-
-
-# ----------------------------------------------------------------- bounds
-
-
-def bound_method(name: str | None = None) -> tuple[str, Callable]:
-    """``(name, function)`` of the neuron-bounds method (``nnlang.registry.BOUND_METHODS``):
-    ``name``, or ``symbolic`` by default."""
-    name = "symbolic" if name is None else name
-    if name not in registry.BOUND_METHODS:
-        raise SemanticError(f"unknown bounds method '{name}' (available: "
-                            f"{', '.join(sorted(registry.BOUND_METHODS))})")
-    return name, registry.load(registry.BOUND_METHODS[name])
-
-
-def row_lower_bounds(network: Network, pre: list, lo: np.ndarray, hi: np.ndarray,
-                     C: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Lower bounds of ``C @ y`` over the box, and their input coefficients.
-
-    Back-substitution of the rows of ``C`` through the layers, each ReLU
-    replaced by lines valid on its pre-activation bounds ``pre[k] = (L, U)``;
-    intersected with the plain interval bound of ``C @ y``. Returns
-    ``(lower, Lam)``: ``Lam`` (rows, n_in) are the final input coefficients,
-    whose size times the box width says which input matters most.
-    """
-    batch = [(L[None, :], U[None, :]) for L, U in pre]
-    lower, lam = row_bounds(network, batch, lo[None, :], hi[None, :], np.asarray(C, float))
-    return lower[0], lam[0]
-
-
-def prune_alpha(network: Network, pre: list, lo: np.ndarray, hi: np.ndarray,
-                output: tuple[Conjunction, ...], keep: list[int], deadline: float) -> list[int]:
-    """The branches of ``keep`` that optimized-slope bounds of their rows cannot rule out."""
-    live = [k for k in keep if output[k].rows]
-    if not live:
-        return keep
-    C = np.vstack([output[k].A for k in live])
-    d = np.concatenate([output[k].d for k in live])
-    owner = np.concatenate([np.full(output[k].rows, k) for k in live])
-    lower = optimize_rows(network, pre, lo, hi, len(network.layers) - 1, C,
-                          iters=ALPHA_ITERS, deadline=deadline)
-    lower = np.maximum(lower, row_lower_bounds(network, pre, lo, hi, C)[0])
-    dead_row = lower - d > BOUND_TOL * (1.0 + np.abs(d) + np.abs(lower))
-    dead = set(owner[dead_row].tolist())
-    return [k for k in keep if k not in dead]
-
-
-def prune(network: Network, pre: list, lo: np.ndarray, hi: np.ndarray,
-          output: tuple[Conjunction, ...]) -> tuple[list[int], list[np.ndarray]]:
-    """The branches bounds cannot rule out, and for each a sensitivity per input."""
-    keep, sens = [], []
-    for k, conj in enumerate(output):
-        if conj.rows == 0:
-            keep.append(k)
-            sens.append(np.zeros(lo.size))
-            continue
-        lower, lam = row_lower_bounds(network, pre, lo, hi, conj.A)
-        slack = lower - conj.d
-        if np.any(slack > BOUND_TOL * (1.0 + np.abs(conj.d) + np.abs(lower))):
-            continue
-        keep.append(k)
-        r = int(np.argmax(slack))  # the row closest to being ruled out
-        sens.append(np.abs(lam[r]) * (hi - lo))
-    return keep, sens
 
 
 # ------------------------------------------------------------------- main

@@ -46,7 +46,7 @@ subject to y_act{k in 1..dnn3_K, i in y_ACT[k]}:
     y_x[k,i] = sum{j in 0..dnn3_n[k-1]-1} dnn3_W[k,i,j] * y_x[k-1,j] + dnn3_b[k,i];
 subject to y_eq{k in 1..dnn3_K, i in y_UNST[k]}:
     y_x[k,i] - y_s[k,i] = sum{j in 0..dnn3_n[k-1]-1} dnn3_W[k,i,j] * y_x[k-1,j] + dnn3_b[k,i];
-# seed 000 eq. 4.16: nonlinear, for MINLP solvers (z = 1: active)
+# the WBO master's thesis eq. 4.16: nonlinear, for MINLP solvers (z = 1: active)
 subject to y_off{k in 1..dnn3_K, i in y_UNST[k]}:
     y_x[k,i] * (1 - y_z[k,i]) <= 0;
 subject to y_on{k in 1..dnn3_K, i in y_UNST[k]}:
