@@ -131,36 +131,48 @@ def highs_model(model: LayerModel, integer: bool = False) -> highspy.Highs:
 
 
 def safe_lower(model: LayerModel, cost: np.ndarray, y: np.ndarray) -> float:
-    """A rigorous lower bound of ``min cost'v`` over ``model`` from any row duals ``y``."""
+    """A rigorous lower bound of ``min cost'v`` over ``model`` from any row duals ``y``
+    (``-inf`` where a column with a nonzero reduced cost is unbounded that way)."""
     y = np.where(((y > 0) & ~np.isfinite(model.row_lo)) | ((y < 0) & ~np.isfinite(model.row_hi)),
                  0.0, y)
     r = cost - model.A.T @ y
     t_rows = np.where(y > 0, y * np.nan_to_num(model.row_lo, neginf=0.0),
                       y * np.nan_to_num(model.row_hi, posinf=0.0))
-    t_cols = np.where(r > 0, r * model.col_lo, r * model.col_hi)
+    with np.errstate(invalid="ignore"):  # 0 * inf where r = 0: that column adds nothing
+        t_cols = np.where(r > 0, r * model.col_lo, np.where(r < 0, r * model.col_hi, 0.0))
     value = float(np.sum(t_rows) + np.sum(t_cols))
     return value - MARGIN * (1.0 + float(np.sum(np.abs(t_rows)) + np.sum(np.abs(t_cols))))
 
 
-def lp_minimum(h: highspy.Highs, model: LayerModel, w: np.ndarray) -> float | None:
-    """A sound lower bound of ``min w' x_out`` over the LP relaxation, or None.
+def lp_minimum(h: highspy.Highs, model: LayerModel, w: np.ndarray,
+               cols: np.ndarray | None = None) -> float | None:
+    """A sound lower bound of ``min w' v[cols]`` over the LP relaxation, or None if
+    HiGHS gave no optimal duals or the bound is not finite. ``cols``: the outputs
+    ``model.out`` by default (whose costs the next call overwrites); other columns
+    get their costs back to 0 afterwards.
 
     Raises:
         ValueError: HiGHS proved the relaxation infeasible (so the input box is empty).
     """
-    cols = model.out.astype(np.int32)
+    own = cols is not None
+    cols = (np.asarray(cols) if own else model.out).astype(np.int32)
     h.changeColsCost(cols.size, cols, np.asarray(w, dtype=np.float64))
-    h.run()
-    status = h.getModelStatus()
-    if status == highspy.HighsModelStatus.kInfeasible:
-        raise ValueError("the LP relaxation of the network over the input box is infeasible: "
-                         "the input box is empty")
-    solution = h.getSolution()
-    if status != highspy.HighsModelStatus.kOptimal or not solution.dual_valid:
-        return None
-    cost = np.zeros(model.A.shape[1])
-    cost[model.out] = w
-    return safe_lower(model, cost, np.asarray(solution.row_dual, dtype=np.float64))
+    try:
+        h.run()
+        status = h.getModelStatus()
+        if status == highspy.HighsModelStatus.kInfeasible:
+            raise ValueError("the LP relaxation of the network over the input box is "
+                             "infeasible: the input box is empty")
+        solution = h.getSolution()
+        if status != highspy.HighsModelStatus.kOptimal or not solution.dual_valid:
+            return None
+        cost = np.zeros(model.A.shape[1])
+        cost[cols] = w
+        value = safe_lower(model, cost, np.asarray(solution.row_dual, dtype=np.float64))
+        return value if np.isfinite(value) else None
+    finally:
+        if own:
+            h.changeColsCost(cols.size, cols, np.zeros(cols.size))
 
 
 def targets(activation: str, L: np.ndarray, U: np.ndarray) -> np.ndarray:

@@ -6,6 +6,9 @@ constraints included and, when an incumbent is known, the objective cut off
 at its value. Bounds from this LP are sound for every solution at least as
 good as the incumbent, which is all an optimization needs. Each layer is
 tightened with the layers before it already re-encoded with their new bounds.
+The LPs are solved as the bound methods solve theirs
+(:func:`nnlang.bounds.lp.lp_minimum`: each bound the weak-duality bound of HiGHS's
+row duals, so it does not rest on the LP solver's accuracy).
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ import highspy
 import numpy as np
 import scipy.sparse as sp
 
-from nnlang.highs_objects import highs_from_matrix, set_time_limit
+from nnlang.bounds.lp import LayerModel, highs_model, lp_minimum
+from nnlang.highs_objects import set_time_limit
 from nnlang.ir.milp import MilpModel
 from nnlang.ir.options import Options
 from nnlang.solve import progress
@@ -27,7 +31,6 @@ from nnlang.solve.results import Result, relative_gap
 from nnlang.solve.strategies.single import solve_model
 from nnlang.solve.task import Task
 
-MARGIN = 1e-6
 LP_LIMIT = 2.0  # seconds per LP; a timed-out LP leaves its bound as it was (sound)
 
 
@@ -39,29 +42,20 @@ class TightenStats:
     after_unstable: int = 0
 
 
-def _relaxation(milp: MilpModel, cutoff: float | None) -> highspy.Highs:
-    # conditional (indicator) rows are left out: dropping rows only relaxes
+def _relaxation(milp: MilpModel, cutoff: float | None) -> tuple[LayerModel, highspy.Highs]:
+    """The LP relaxation of the whole model (the user's constraints included) with the
+    objective cut off at ``cutoff``; conditional (indicator) rows are left out:
+    dropping rows only relaxes."""
     A, lo, hi = milp.linear_system()
     if cutoff is not None and np.any(milp.objective.c):
         row, clo, chi = milp.objective_row(cutoff)
         A = sp.vstack([A, row], format="csr")
         lo, hi = np.append(lo, clo), np.append(hi, chi)
     lb, ub = milp.column_bounds()
-    h = highs_from_matrix(A, lb, ub, lo, hi)
+    model = LayerModel(A.tocsr(), lo, hi, lb, ub, np.zeros(0, np.int64), np.zeros(0, np.int64))
+    h = highs_model(model)
     h.setOptionValue("simplex_strategy", 4)  # primal simplex: the basis stays primal feasible
-    return h
-
-
-def _optimize(h: highspy.Highs, idx: np.ndarray, vals: np.ndarray, sense,
-              limit: float) -> float | None:
-    set_time_limit(h, limit)
-    h.changeObjectiveSense(sense)
-    h.changeColsCost(idx.size, idx.astype(np.int32), vals)
-    h.run()
-    ok = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
-    value = h.getInfo().objective_function_value if ok else None
-    h.changeColsCost(idx.size, idx.astype(np.int32), np.zeros(idx.size))
-    return value
+    return model, h
 
 
 def tighten(task: Task, cutoff: float | None = None, deadline: float | None = None,
@@ -88,7 +82,7 @@ def tighten(task: Task, cutoff: float | None = None, deadline: float | None = No
                 continue
             if deadline is not None and time.perf_counter() > deadline:
                 break
-            h = _relaxation(milp, cutoff)
+            model, h = _relaxation(milp, cutoff)
             A, c = enc.pre_rows[k]
             A = A.tocsr()
             for i in unstable:
@@ -97,16 +91,19 @@ def tighten(task: Task, cutoff: float | None = None, deadline: float | None = No
                 row = A.getrow(i)
                 limit = LP_LIMIT if deadline is None else min(
                     LP_LIMIT, deadline - time.perf_counter())
-                lo = _optimize(h, row.indices, row.data, highspy.ObjSense.kMinimize, limit)
-                hi = _optimize(h, row.indices, row.data, highspy.ObjSense.kMaximize, limit)
-                stats.lps += 2
-                if lo is None and hi is None and h.getModelStatus() == \
-                        highspy.HighsModelStatus.kInfeasible:
+                try:  # min of the row, then min of its negation (weak-duality bounds)
+                    set_time_limit(h, limit)
+                    lo = lp_minimum(h, model, row.data, row.indices)
+                    set_time_limit(h, limit)
+                    neg = lp_minimum(h, model, -row.data, row.indices)
+                except ValueError:
                     break  # the relaxation is empty: nothing better than the cutoff exists
+                finally:
+                    stats.lps += 2
                 if lo is not None:
-                    L[i] = max(L[i], lo + c[i] - MARGIN * (1 + abs(lo + c[i])))
-                if hi is not None:
-                    U[i] = min(U[i], hi + c[i] + MARGIN * (1 + abs(hi + c[i])))
+                    L[i] = max(L[i], lo + c[i])
+                if neg is not None:
+                    U[i] = min(U[i], -neg + c[i])
             bounds = list(enc.pre_bounds)
             bounds[k] = (L, np.maximum(U, L))
             overrides[enc.label] = bounds
