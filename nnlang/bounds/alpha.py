@@ -35,6 +35,7 @@ import time
 import numpy as np
 
 from nnlang.bounds.backsub import backsub
+from nnlang.bounds.interval import affine_bounds
 from nnlang.networks.network import Network
 
 BETAS = (0.9, 0.999)
@@ -136,14 +137,10 @@ def _propagate_interval(network: Network, bounds: list, k: int) -> None:
     """Intersect the bounds of layers after ``k`` with one interval step from
     layer ``k``'s (in place; keeps them sound and no looser)."""
     for j in range(k + 1, len(bounds)):
-        prev = network.layers[j - 1]
         a, c = bounds[j - 1]
-        if prev.activation == "relu":
+        if network.layers[j - 1].activation == "relu":
             a, c = np.maximum(a, 0.0), np.maximum(c, 0.0)
-        W, b = network.layers[j].W, network.layers[j].b
-        Wp, Wn = np.maximum(W, 0.0), np.minimum(W, 0.0)
-        iL = Wp @ a + Wn @ c + b
-        iU = Wp @ c + Wn @ a + b
+        iL, iU = affine_bounds(network.layers[j].W, network.layers[j].b, a, c)
         L, U = np.maximum(bounds[j][0], iL), np.minimum(bounds[j][1], iU)
         bounds[j] = (np.minimum(L, U), np.maximum(L, U))
 

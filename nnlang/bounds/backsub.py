@@ -4,8 +4,9 @@ A linear function ``C @ z_k`` of layer ``k``'s pre-activations is bounded below 
 substituting backwards through layers ``k-1 .. 0``, each ReLU replaced by the lines
 of :mod:`nnlang.bounds.relaxation` (a lower slope ``alpha`` per row and neuron when
 given, DeepPoly's otherwise), and concretizing over the input box (or box and ball).
-Symbolic bounds (``C = [I; -I]``), the optimized slopes of :mod:`nnlang.bounds.alpha`,
-the verifier's output rows and its branch and bound all call :func:`backsub`.
+Symbolic bounds (``C = I`` and ``-I``), the optimized slopes of :mod:`nnlang.bounds.alpha`,
+the verifier's branch and bound, and (through :func:`backsub_batch`, many boxes at
+once) its input splitting and output rows all call :func:`backsub`.
 """
 
 from __future__ import annotations
@@ -37,15 +38,14 @@ def backsub(network: Network, pre: list, lo: np.ndarray, hi: np.ndarray, k: int,
     """
     layers = network.layers
     C = np.asarray(C, dtype=float)
-    R = C.shape[0]
     g = C
-    const = np.zeros(R)
+    const = np.zeros(C.shape[:-1])
     saved = []  # per layer j < k (top-down): (j, h, slope where h > 0, su, tu, unstable)
     for j in range(k, -1, -1):
         if betas is not None and j < k and betas[j] is not None:
             g = g - betas[j] * signs[j]
         const = const + g @ layers[j].b
-        h = g @ layers[j].W
+        h = _times(g, layers[j].W)
         if j == 0:
             break
         prev = layers[j - 1]
@@ -93,3 +93,34 @@ def backsub(network: Network, pre: list, lo: np.ndarray, hi: np.ndarray, k: int,
         ga[j] = np.where(unstable & pos, dg * h, 0.0)
         dh = np.where(pos, dg * sl, dg * su) + np.where(h < 0, tu, 0.0)
     return lower, (ga, gb), hs
+
+
+def _times(g: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """``g @ W`` for ``g`` with any leading dimensions, as one matrix product."""
+    if g.ndim == 2:
+        return g @ W
+    return (g.reshape(-1, g.shape[-1]) @ W).reshape(g.shape[:-1] + (W.shape[1],))
+
+
+def backsub_batch(network: Network, pre: list, lo: np.ndarray, hi: np.ndarray, k: int,
+                  C: np.ndarray, post: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`backsub` for a batch of boxes: lower bounds of ``C @ z_k`` (``post``: of
+    ``C @ act(z_k)``, layer ``k``'s own ReLU relaxed first) over each box.
+
+    ``lo, hi``: (B, n); ``pre[j]``: (B, n_j) bounds of each box, for ``j < k`` (and
+    ``k`` with ``post``); ``C``: (R, n_k). Returns the bounds (B, R) and the input
+    coefficients (B, R, n) (which input weighs most in each row's bound). The rows of
+    every box go through one back-substitution, each box's bounds broadcast to its
+    rows.
+    """
+    B, R = lo.shape[0], C.shape[0]
+    g = np.broadcast_to(np.asarray(C, dtype=np.float64), (B, R, C.shape[1]))
+    const = np.zeros((B, R))
+    if post and network.layers[k].activation == "relu":
+        sl, su, tu = (v[:, None, :] for v in relu_lines(*pre[k]))
+        const = const + np.sum(np.minimum(g, 0.0) * tu, axis=-1)
+        g = np.where(g > 0, g * sl, g * su)
+    rpre = [(L[:, None, :], U[:, None, :]) for L, U in pre[:k]]
+    lower, _, hs = backsub(network, rpre, lo[:, None, :], hi[:, None, :], k, g, None,
+                           keep_h=True)
+    return lower + const, hs[-1]

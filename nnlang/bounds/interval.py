@@ -9,10 +9,13 @@ from nnlang.networks.network import Network
 
 def affine_bounds(W: np.ndarray, b: np.ndarray, lo: np.ndarray, hi: np.ndarray
                   ) -> tuple[np.ndarray, np.ndarray]:
-    """Bounds of ``W @ x + b`` for ``lo <= x <= hi``: W+ and W- split."""
+    """Bounds of ``W @ x + b`` for ``lo <= x <= hi``: W+ and W- split. ``lo, hi`` of
+    shape ``(n,)``, or ``(batch, n)`` for a batch of boxes (then ``(batch, m)``)."""
     Wp = np.maximum(W, 0.0)
     Wn = np.minimum(W, 0.0)
-    return Wp @ lo + Wn @ hi + b, Wp @ hi + Wn @ lo + b
+    if np.ndim(lo) == 1:
+        return Wp @ lo + Wn @ hi + b, Wp @ hi + Wn @ lo + b
+    return lo @ Wp.T + hi @ Wn.T + b, hi @ Wp.T + lo @ Wn.T + b
 
 
 def interval_bounds(network: Network, lo: np.ndarray, hi: np.ndarray

@@ -81,6 +81,8 @@ def linear_max(A: np.ndarray, lo: np.ndarray, hi: np.ndarray, ball: Ball | None
     of the box bound and ``a·z + radius ||a_S||``, sound.
     """
     A = np.asarray(A, dtype=np.float64)
+    if np.ndim(lo) >= 2:  # a box per row or per batch entry (no ball), broadcast
+        return np.sum(np.maximum(A, 0.0) * hi + np.minimum(A, 0.0) * lo, axis=-1)
     box = np.maximum(A, 0.0) @ hi + np.minimum(A, 0.0) @ lo
     if ball is None or ball.norm == "norminf":
         return box

@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from nnlang.bounds.backsub import backsub_batch
+from nnlang.bounds.interval import affine_bounds
 from nnlang.bounds.relaxation import relu_lines
 from nnlang.networks.network import Network
 from nnlang.verify.attack import Counterexample, check_point
@@ -104,40 +106,19 @@ def backward_symbolic(network: Network, lo: np.ndarray, hi: np.ndarray,
     """
     out: list = []
     a, c = lo, hi
-    B = lo.shape[0]
     for k, layer in enumerate(network.layers):
         W, b = layer.W, layer.b
-        Wp, Wn = np.maximum(W, 0.0), np.minimum(W, 0.0)
-        L = a @ Wp.T + c @ Wn.T + b
-        U = c @ Wp.T + a @ Wn.T + b
+        L, U = affine_bounds(W, b, a, c)
         if prior is not None:
             L, U = np.maximum(L, prior[k][0]), np.minimum(U, prior[k][1])
             L, U = np.minimum(L, U), np.maximum(L, U)
         rows = np.flatnonzero(np.any((L < 0) & (U > 0), axis=0)) \
             if layer.activation == "relu" and k > 0 else np.zeros(0, dtype=int)
         if rows.size:
-            Au = np.broadcast_to(W[rows], (B, rows.size, W.shape[1]))
-            Al = Au
-            cu = np.broadcast_to(b[rows], (B, rows.size)).copy()
-            cl = cu.copy()
-            for j in range(k - 1, -1, -1):
-                prev = network.layers[j]
-                if prev.activation == "relu":
-                    sl, su, tu = relu_lines(*out[j])
-                    Aup, Aun = np.maximum(Au, 0.0), np.minimum(Au, 0.0)
-                    Alp, Aln = np.maximum(Al, 0.0), np.minimum(Al, 0.0)
-                    cu = cu + np.einsum("bij,bj->bi", Aup, tu)
-                    cl = cl + np.einsum("bij,bj->bi", Aln, tu)
-                    Au = Aup * su[:, None, :] + Aun * sl[:, None, :]
-                    Al = Alp * sl[:, None, :] + Aln * su[:, None, :]
-                cu = cu + Au @ prev.b
-                cl = cl + Al @ prev.b
-                Au = (Au.reshape(-1, Au.shape[-1]) @ prev.W).reshape(B, rows.size, -1)
-                Al = (Al.reshape(-1, Al.shape[-1]) @ prev.W).reshape(B, rows.size, -1)
-            bU = _concrete_max(Au, cu, lo, hi)
-            bL = _concrete_min(Al, cl, lo, hi)
-            L[:, rows] = np.maximum(L[:, rows], bL)
-            U[:, rows] = np.minimum(U[:, rows], bU)
+            eye = np.eye(W.shape[0])[rows]
+            low, _ = backsub_batch(network, out, lo, hi, k, np.vstack([eye, -eye]))
+            L[:, rows] = np.maximum(L[:, rows], low[:, :rows.size])
+            U[:, rows] = np.minimum(U[:, rows], -low[:, rows.size:])
             L, U = np.minimum(L, U), np.maximum(L, U)
         out.append((L, U))
         a, c = (np.maximum(L, 0.0), np.maximum(U, 0.0)) if layer.activation == "relu" \
@@ -147,9 +128,7 @@ def backward_symbolic(network: Network, lo: np.ndarray, hi: np.ndarray,
 
 def _meet(L, U, a, c, W, b):
     """Intersect with one interval step from the input bounds ``[a, c]``."""
-    Wp, Wn = np.maximum(W, 0.0), np.minimum(W, 0.0)
-    iL = a @ Wp.T + c @ Wn.T + b
-    iU = c @ Wp.T + a @ Wn.T + b
+    iL, iU = affine_bounds(W, b, a, c)
     L, U = np.maximum(L, iL), np.minimum(U, iU)
     return np.minimum(L, U), np.maximum(L, U)
 
@@ -166,19 +145,11 @@ def _concrete_min(E: np.ndarray, c: np.ndarray, lo: np.ndarray, hi: np.ndarray) 
 
 def row_bounds(network: Network, pre: list, lo: np.ndarray, hi: np.ndarray, C: np.ndarray
                ) -> tuple[np.ndarray, np.ndarray]:
-    """Lower bounds of ``C @ y`` (batch, rows) and the input coefficients (batch, rows, n)."""
-    B = lo.shape[0]
-    lam = np.broadcast_to(np.asarray(C, dtype=float), (B,) + C.shape)
-    const = np.zeros((B, C.shape[0]))
-    for layer, (L, U) in zip(reversed(network.layers), reversed(pre)):
-        if layer.activation == "relu":
-            sl, su, tu = relu_lines(L, U)
-            pos, neg = np.maximum(lam, 0.0), np.minimum(lam, 0.0)
-            const = const + np.einsum("brj,bj->br", neg, tu)
-            lam = pos * sl[:, None, :] + neg * su[:, None, :]
-        const = const + lam @ layer.b
-        lam = lam @ layer.W
-    lower = _concrete_min(lam, const, lo, hi)
+    """Lower bounds of ``C @ y`` (batch, rows) and the input coefficients (batch, rows, n),
+    by back-substitution (:func:`nnlang.bounds.backsub.backsub_batch`), intersected
+    with the interval bound from the output layer's bounds."""
+    C = np.asarray(C, dtype=float)
+    lower, lam = backsub_batch(network, pre, lo, hi, len(network.layers) - 1, C, post=True)
     L, U = pre[-1]
     if network.layers[-1].activation == "relu":
         L, U = np.maximum(L, 0.0), np.maximum(U, 0.0)
