@@ -65,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="override a parameter (repeatable), e.g. --set index=3")
         p.add_argument("--bounds", metavar="METHOD",
                        help=f"neuron-bounds method: {_names(registry.BOUND_METHODS)}, with "
-                            "arguments as in milp(time_limit=1) (default interval)")
+                            "arguments as in 'milp(time_limit=1, budget=60)' (default interval)")
         p.add_argument("--encoding", metavar="NAME",
                        help=f"ReLU formulation: {_names(registry.FORMULATIONS)} (default bigm)")
 
@@ -79,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"{_names(registry.SOLVERS)} or any installed CVXPY solver "
                             "(default highs)")
         time_limit(p, "seconds" + (" per instance" if per_instance else "") +
-                   " (a spec may say milp(time_limit=60) for its bounds)")
+                   " for the solve (the bounds' own limit: --bounds 'milp(time_limit=1)')")
         p.add_argument("--mip-gap", type=float, metavar="GAP", help="relative MIP gap")
         p.add_argument("--threads", type=int, help="solver threads" + (
             " per instance" if per_instance else ""))
