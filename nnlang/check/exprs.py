@@ -4,45 +4,15 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from nnlang.check.functions import FUNCTIONS
+from nnlang.check.values import Entity, LayerAccess, const, describe, is_const
 from nnlang.errors import SemanticError, Span
 from nnlang.ir import nodes as ir
 from nnlang.parse import ast
-
-
-@dataclass(frozen=True)
-class LayerAccess:
-    """The value of ``y.layer`` before it is indexed."""
-
-    app: ir.Apply
-
-
-Entity = ir.Expr | ir.NetworkDef | LayerAccess
-
-
-def describe(expr: ir.Expr) -> str:
-    """A short description for error messages, e.g. ``x[784]`` or ``a scalar``."""
-    if isinstance(expr, ir.VarRef):
-        dims = ",".join(map(str, expr.shape))
-        return f"{expr.var.name}[{dims}]" if dims else expr.var.name
-    if expr.shape == ():
-        return "a scalar"
-    return f"an expression of shape [{','.join(map(str, expr.shape))}]"
-
-
-def is_const(e: Entity) -> bool:
-    return isinstance(e, ir.Const)
-
-
-def const(value, span: Span) -> ir.Const:
-    arr = np.asarray(value)
-    if arr.dtype.kind == "b":
-        arr = arr.astype(np.int64)
-    return ir.Const(span, arr)
 
 
 def _broadcast(a: tuple[int, ...], b: tuple[int, ...], span: Span, what: str) -> tuple[int, ...]:
@@ -266,8 +236,6 @@ class ExprChecker:
         target = self.env.get(node.func)
         if isinstance(target, ir.NetworkDef):
             return self._apply(target, node, label)
-        from nnlang.check.functions import FUNCTIONS
-
         fn = FUNCTIONS.get(node.func)
         if fn is None:
             if target is not None:

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from nnlang.check.data import load_data
-from nnlang.check.exprs import ExprChecker, const, describe, is_const
+from nnlang.check.values import const, describe, is_const
 from nnlang.errors import SemanticError
 from nnlang.ir import nodes as ir
 from nnlang.parse import ast
+
+if TYPE_CHECKING:  # the checker calls these functions; they only name its type
+    from nnlang.check.exprs import ExprChecker
 
 
 def _args(node: ast.Call, low: int, high: int | None = None) -> None:

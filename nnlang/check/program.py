@@ -9,7 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from nnlang.check.exprs import ExprChecker, const
+from nnlang.check.exprs import ExprChecker
+from nnlang.check.values import const
 from nnlang.errors import NnlangError, SemanticError, Span
 from nnlang.ir import nodes as ir
 from nnlang.ir.options import OPTION_NAMES, Options, validate

@@ -52,7 +52,7 @@ from nnlang.emit.names import (
     RESERVED,
     Registry,
     SymbolMap,
-    _block_row_names,
+    block_row_names,
     clean_matrix,
     column_names,
     fmt_numbers,
@@ -147,7 +147,7 @@ class AmplBuilder:
                                        f"network layer the AMPL template writes; use LP")
             A = clean_matrix(block.A)
             A.resize((A.shape[0], self.n_ext))
-            names, origins = _block_row_names(block, layers)
+            names, origins = block_row_names(block, layers)
             where = (f" ({Path(block.span.file).name}:{block.span.line})"
                      if block.span is not None else "")
             self._rows(sanitize(block.name), f"{block.name}: {block.role} rows{where}", A,

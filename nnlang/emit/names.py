@@ -255,7 +255,7 @@ def column_names(milp: MilpModel, layers: dict[str, LayerInfo] | None = None,
     return names, origins
 
 
-def _block_row_names(block: RowBlock, layers: dict[str, LayerInfo]) -> tuple[list[str], list[str]]:
+def block_row_names(block: RowBlock, layers: dict[str, LayerInfo]) -> tuple[list[str], list[str]]:
     info = layers.get(block.name)
     if info is not None:
         kind = info.row_names[block.name]
@@ -326,7 +326,7 @@ def plan_rows(milp: MilpModel, layers: dict[str, LayerInfo] | None = None,
     groups: list[RowGroup] = []
     start = 0
     for block in merged_row_blocks(milp):
-        names, origins = _block_row_names(block, layers)
+        names, origins = block_row_names(block, layers)
         lo, hi = block.lo.astype(float), block.hi.astype(float)
         m = block.size
         eq = lo == hi

@@ -32,6 +32,7 @@ import numpy as np
 
 from nnlang.bounds.alpha import BETAS
 from nnlang.bounds.backsub import backsub
+from nnlang.bounds.relaxation import relu_lines
 from nnlang.networks.network import Network
 from nnlang.verify.attack import Counterexample, check_point
 from nnlang.verify.vnnlib import Case
@@ -273,7 +274,7 @@ def bab(network: Network, case: Case, pre: list, deadline: float, batch: int = 6
                 unstable = (Lr < 0) & (Ur > 0) & (signs[j][live] == 0)
                 if not unstable.any():
                     continue
-                tu = np.where(unstable, -Lr * Ur / np.where(unstable, Ur - Lr, 1.0), 0.0)
+                tu = np.where(unstable, relu_lines(Lr, Ur)[2], 0.0)
                 score = np.sum(np.maximum(-hs[j][live], 0.0) * tu, axis=0)
                 # A small share of the lower-line loss as well, for ties at 0.
                 score += 1e-3 * np.sum(np.abs(hs[j][live]) * np.where(unstable, Ur - Lr, 0.0),
