@@ -217,13 +217,19 @@ def combine(w, node: Any, a: Any, b: Any, sign: float) -> Any:
     return b.replaced(W, bias, bias.shape)
 
 
-def op_Mul(w, node: Any) -> None:
+def product_inputs(w, node: Any) -> tuple[str, str]:
+    """The two inputs of a product (``Mul``, ``MatMul``), at least one constant."""
     if len(node.input) != 2:
         raise w.data_error(node, f"expected 2 inputs, got {len(node.input)}")
     x, y = node.input
     if not w.is_const(x) and not w.is_const(y):
         raise w.unsupported(node, "it multiplies two values that depend on the "
                                      "network input, which is not affine")
+    return x, y
+
+
+def op_Mul(w, node: Any) -> None:
+    x, y = product_inputs(w, node)
     if w.is_const(x):
         x, y = y, x
     aff = w.value(node, x)
@@ -244,12 +250,7 @@ def op_Div(w, node: Any) -> None:
 
 
 def op_MatMul(w, node: Any) -> None:
-    if len(node.input) != 2:
-        raise w.data_error(node, f"expected 2 inputs, got {len(node.input)}")
-    x, y = node.input
-    if not w.is_const(x) and not w.is_const(y):
-        raise w.unsupported(node, "it multiplies two values that depend on the "
-                                     "network input, which is not affine")
+    x, y = product_inputs(w, node)
     try:
         if w.is_const(y):
             out = matmul_right(w.value(node, x), w.const(node, y))
