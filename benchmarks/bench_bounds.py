@@ -292,7 +292,7 @@ def table(groups: dict, time_limit: float | None) -> str:
     return "\n".join(lines)
 
 
-def seed003_table() -> str:
+def zhu_table() -> str:
     lines = [("| network | basic: % solved | % gap | nodes | time s | exact: t.pre s | % solved "
               "| % gap | nodes | time s | weaker: t.pre s | % solved | % gap | nodes | time s |"),
              "| --- " + "| ---: " * 14 + "|"]
@@ -496,7 +496,7 @@ def _write_summary(out_dir: Path, header, versions, args, groups, started, stopp
     (out_dir / "summary.md").write_text(
         header + "\n\n" + table(groups, args.time_limit)
         + f"\n\nWall clock so far: {wall:.0f} s.{cut}\n\nZhu (2021), Table 2 (CPLEX 20.1, 100 "
-          f"instances, 300 s):\n\n" + seed003_table() + "\n")
+          f"instances, 300 s):\n\n" + zhu_table() + "\n")
     (out_dir / "summary.json").write_text(json.dumps(
         {"versions": versions, "time_limit": args.time_limit, "count": args.count,
          "count_32": args.count_32, "budget": args.budget, "stopped": stopped,

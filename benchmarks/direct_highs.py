@@ -9,7 +9,7 @@ matrices to highspy directly. Two studies, each path measured in the same
 process, alternating which goes first:
 
 - **small**: Linkola's (2023) L1 problem on the 784-32-16-10 network
-  (``examples/reproductions/seed001_l1.nnq``), images ``0..N-1``, one MILP each
+  (``examples/reproductions/linkola_l1.nnq``), images ``0..N-1``, one MILP each
   (no radius search, no tightening), solved to optimality if the limit allows:
   wall time, HiGHS's own time, nodes, objective of each path;
 - **large**: the same L1 problem on a random 784-1024-1024-10 network (seed 0,
@@ -38,7 +38,7 @@ import nnlang
 from nnlang.provenance import machine
 from nnlang.solve.strategies.single import CVXPY, DIRECT, solve_via
 
-SMALL = ROOT / "examples/reproductions/seed001_l1.nnq"
+SMALL = ROOT / "examples/reproductions/linkola_l1.nnq"
 
 
 def one(path: str, compiled, limit: float) -> dict:

@@ -102,20 +102,20 @@ def studies() -> list[Study]:
     out = []
     for net in NETWORKS:
         for dist in ("l0", "l1", "linf"):
-            out.append(Study(f"seed003_{net}_{dist}", SPECS / f"seed003_{net}_{dist}.nnq",
+            out.append(Study(f"zhu_{net}_{dist}", SPECS / f"zhu_{net}_{dist}.nnq",
                              needs=net))
         for n in BREAKPOINTS:
             for form, stem in (("epigraph", "l2_pwl"), ("lambda", "l2_lambda")):
-                out.append(Study(f"seed003_{net}_l2_{form}{n}",
-                                 SPECS / f"seed003_{net}_{stem}.nnq",
+                out.append(Study(f"zhu_{net}_l2_{form}{n}",
+                                 SPECS / f"zhu_{net}_{stem}.nnq",
                                  ["--set", f"breakpoints={n}"], needs=net))
-    out.append(Study("seed001_l1", SPECS / "seed001_l1.nnq"))
-    out.append(Study("seed001_l2", SPECS / "seed001_l2.nnq"))  # HiGHS, outer approximation
-    out.append(Study("seed001_l2_scip", SPECS / "seed001_l2.nnq", ["--solver", "scip"]))
+    out.append(Study("linkola_l1", SPECS / "linkola_l1.nnq"))
+    out.append(Study("linkola_l2", SPECS / "linkola_l2.nnq"))  # HiGHS, outer approximation
+    out.append(Study("linkola_l2_scip", SPECS / "linkola_l2.nnq", ["--solver", "scip"]))
     # L1 with SCIP too: compares the distances with the same solver
-    out.append(Study("seed001_l1_scip", SPECS / "seed001_l1.nnq", ["--solver", "scip"]))
+    out.append(Study("linkola_l1_scip", SPECS / "linkola_l1.nnq", ["--solver", "scip"]))
     for fig, (stem, _, _) in SEED000.items():
-        out.append(Study(f"seed000_{fig.replace('.', '_')}", REPO / "examples" / f"{stem}.nnq",
+        out.append(Study(f"wbo_{fig.replace('.', '_')}", REPO / "examples" / f"{stem}.nnq",
                          ["--param", "sample"], count=2))
     return out
 
@@ -135,7 +135,7 @@ def batch_command(s: Study, out: Path, count: int, time_limit: float) -> list[st
 
 def warm_command(net: str) -> list[str]:
     """Compile one instance: computes the network's exact bounds into the cache."""
-    spec = rel(SPECS / f"seed003_{net}_l1.nnq")
+    spec = rel(SPECS / f"zhu_{net}_l1.nnq")
     code = ("import json, sys, time, nnlang; t = time.perf_counter(); "
             f"m = nnlang.compile({spec!r}); "
             "print(json.dumps({'bounds_seconds': m.timings.get('bounds'), "
@@ -251,8 +251,8 @@ def tables(out: Path, record: dict | None = None) -> tuple[str, dict]:
     # Linkola (2023)
     rows = []
     for d in ("l1", "l1_scip", "l2", "l2_scip"):
-        s = stats(load(out, f"seed001_{d}"))
-        data[f"seed001_{d}"] = s
+        s = stats(load(out, f"linkola_{d}"))
+        data[f"linkola_{d}"] = s
         v, c, avg, lo, hi = SEED001[d[:2]]
         label = {"l1": "L1-norm (HiGHS)", "l1_scip": "L1-norm (SCIP)",
                  "l2": "L2-norm, exact (HiGHS, outer approx.)",
@@ -267,10 +267,10 @@ def tables(out: Path, record: dict | None = None) -> tuple[str, dict]:
          "Min. time (s)", "Max. time (s)", "wall (s)", "seed: var. / constr.",
          "seed: avg / min / max (s)"], rows))
     for d2, what2 in (("l2", "HiGHS"), ("l2_scip", "SCIP")):
-        l2 = {ln["instance"]: ln for ln in load(out, f"seed001_{d2}")
+        l2 = {ln["instance"]: ln for ln in load(out, f"linkola_{d2}")
               if ln.get("status") == "optimal"}
         for d, what in (("l1", "HiGHS"), ("l1_scip", "SCIP")):
-            l1 = {ln["instance"]: ln for ln in load(out, f"seed001_{d}")
+            l1 = {ln["instance"]: ln for ln in load(out, f"linkola_{d}")
                   if ln.get("status") == "optimal"}
             both = sorted(set(l1) & set(l2))
             if both:
@@ -301,13 +301,13 @@ def tables(out: Path, record: dict | None = None) -> tuple[str, dict]:
     for net, netlabel in NETWORKS.items():
         rows = []
         for d, label in (("l0", "L0"), ("l1", "L1"), ("linf", "Linf")):
-            s = stats(load(out, f"seed003_{net}_{d}"))
-            data[f"seed003_{net}_{d}"] = s
+            s = stats(load(out, f"zhu_{net}_{d}"))
+            data[f"zhu_{net}_{d}"] = s
             rows.append(row(label, s, SEED003[(net, d)]))
         for n in BREAKPOINTS:
             for form in ("epigraph", "lambda"):
-                s = stats(load(out, f"seed003_{net}_l2_{form}{n}"))
-                data[f"seed003_{net}_l2_{form}{n}"] = s
+                s = stats(load(out, f"zhu_{net}_l2_{form}{n}"))
+                data[f"zhu_{net}_l2_{form}{n}"] = s
                 rows.append(row(f"L2 pwl({n}) {form}", s,
                                 SEED003[(net, f"l2_{n}")] if form == "lambda" else None))
         tp = tpre.get(net)
@@ -316,11 +316,11 @@ def tables(out: Path, record: dict | None = None) -> tuple[str, dict]:
                      + table(header, rows))
         cmp = []
         for n in BREAKPOINTS:
-            e = data[f"seed003_{net}_l2_epigraph{n}"]
-            lam = data[f"seed003_{net}_l2_lambda{n}"]
+            e = data[f"zhu_{net}_l2_epigraph{n}"]
+            lam = data[f"zhu_{net}_l2_lambda{n}"]
             if e.get("wall") and lam.get("wall"):
                 ok = {f: {ln["instance"]: ln["solve_seconds"] for ln in
-                          load(out, f"seed003_{net}_l2_{f}{n}") if ln.get("status") == "optimal"}
+                          load(out, f"zhu_{net}_l2_{f}{n}") if ln.get("status") == "optimal"}
                       for f in ("epigraph", "lambda")}
                 both = sorted(set(ok["epigraph"]) & set(ok["lambda"]))
                 ratio = ", no image solved by both"
@@ -339,8 +339,8 @@ def tables(out: Path, record: dict | None = None) -> tuple[str, dict]:
     # the WBO master's thesis
     rows = []
     for fig, (stem, what, seed) in SEED000.items():
-        lines = load(out, f"seed000_{fig.replace('.', '_')}")
-        data[f"seed000_{fig}"] = lines and stats(lines)
+        lines = load(out, f"wbo_{fig.replace('.', '_')}")
+        data[f"wbo_{fig}"] = lines and stats(lines)
         by = {ln["instance"]: ln for ln in lines}
         for i, who in enumerate(("benign", "malignant")):
             ln = by.get(i, {})

@@ -10,7 +10,7 @@ without offsets (no bias, no padding: 7x7 -> 5x5 = 25 units, ReLU), then a fully
 connected layer to the 10 digits. The script trains that network and, since it
 has no pooling, a variant that exercises ONNX MaxPool:
 
-- ``examples/models/cnn7_seed004.onnx``  Conv(1 map, 3x3, no bias) -> Relu ->
+- ``examples/models/cnn7_goebbels.onnx``  Conv(1 map, 3x3, no bias) -> Relu ->
   Flatten -> Gemm(25 -> 10): Goebbels's (2021) 49-25-10
 - ``examples/models/cnn7_maxpool.onnx``  Conv(3 maps, 3x3, bias) -> Relu ->
   MaxPool(2x2, stride 2, pads [0, 0, 1, 1]: 5x5 -> 3x3, the last row and
@@ -53,7 +53,7 @@ DATA = REPO / "examples" / "data"
 
 # (file stem, feature maps, conv bias, max pooling, epochs, seeds, min test accuracy)
 CNNS = (
-    ("cnn7_seed004", 1, False, False, 40, range(10), 0.80),
+    ("cnn7_goebbels", 1, False, False, 40, range(10), 0.80),
     ("cnn7_maxpool", 3, True, True, 40, range(10), 0.87),
 )
 POOL_PADS = (0, 0, 1, 1)  # [top, left, bottom, right], ONNX order

@@ -171,7 +171,7 @@ def test_bad_instance_selection_is_a_clear_error(tmp_path, capsys):
     assert "holds only 2" in capsys.readouterr().err
 
 
-def test_summary_columns_follow_seed_003():
+def test_summary_columns_follow_zhu_2021():
     lines = [
         {"instance": 0, "status": "optimal", "objective": 4.0, "gap": 0.0, "nodes": 10,
          "solve_seconds": 1.0, "bounds_seconds": 0.5, "values": {"x": [0]}},

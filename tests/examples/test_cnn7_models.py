@@ -21,7 +21,7 @@ SAMPLES = np.load(REPO / "examples" / "data" / "mnist7_samples.npz")
 
 # file stem -> (sizes, activations, accuracy on the 100 samples as trained)
 EXPECTED = {
-    "cnn7_seed004": ([49, 25, 10], ["relu", "linear"], 0.89),
+    "cnn7_goebbels": ([49, 25, 10], ["relu", "linear"], 0.89),
     # conv 3 x 5 x 5 = 75, then the two ReLU layers of the 2x2 max pooling
     # (differences relu(a - b) and pass-throughs relu(b)), then the Gemm
     "cnn7_maxpool": ([49, 75, 81, 51, 10], ["relu", "relu", "relu", "linear"], 0.92),

@@ -20,8 +20,8 @@ ALL = sorted(SPECS.glob("*.nnq"))
 
 def test_all_specs_present():
     names = {p.stem for p in ALL}
-    expected = {"seed001_l1", "seed001_l2"} | {
-        f"seed003_{net}_{d}" for net in ("dnn1", "dnn2")
+    expected = {"linkola_l1", "linkola_l2"} | {
+        f"zhu_{net}_{d}" for net in ("dnn1", "dnn2")
         for d in ("l0", "l1", "linf", "l2_pwl", "l2_lambda")}
     assert names == expected
 
@@ -34,20 +34,20 @@ def test_spec_compiles(spec):
     assert size.n > 784 and size.num_rows > 0
     assert m.program.options.bounds == "interval"
     assert "target = (label + 5) % 10" in text
-    if spec.stem.startswith("seed003"):
+    if spec.stem.startswith("zhu"):
         assert "bounds = milp" in text  # seed 003's exact bounds
-    if spec.stem == "seed001_l2":
+    if spec.stem == "linkola_l2":
         assert "solver" not in text.split("options")[1] and m.milp.objective.quad
     binaries = sum(b.size for b in m.milp.blocks if b.kind == "binary")
-    relu = {"dnn1": 24, "dnn2": 48, "seed001": 48}[spec.stem.split("_")[1]
-                                                   if "dnn" in spec.stem else "seed001"]
+    relu = {"dnn1": 24, "dnn2": 48, "linkola": 48}[spec.stem.split("_")[1]
+                                                   if "dnn" in spec.stem else "linkola"]
     extra = {"l0": 784, "l2_lambda": 784 * 4}.get(spec.stem.split("_", 2)[-1], 0)
     assert binaries == relu + extra
 
 
 @pytest.mark.parametrize("bp", [5, 9, 17])
 def test_breakpoints_parameter(bp):
-    m = nnlang.compile(SPECS / "seed003_dnn1_l2_lambda.nnq", params={"breakpoints": bp},
+    m = nnlang.compile(SPECS / "zhu_dnn1_l2_lambda.nnq", params={"breakpoints": bp},
                        bounds="interval")
     binaries = sum(b.size for b in m.milp.blocks if b.kind == "binary")
     assert binaries == 24 + 784 * (bp - 1)  # one binary per segment and pixel
@@ -55,7 +55,7 @@ def test_breakpoints_parameter(bp):
 
 def test_tiny_instance_solves_with_forward_check():
     # image 2, runner-up class as the target: solved in a few seconds by HiGHS
-    m = nnlang.compile(SPECS / "seed003_dnn1_l1.nnq",
+    m = nnlang.compile(SPECS / "zhu_dnn1_l1.nnq",
                        params={"index": 2, "target": "argsort(net(image))[-2]"},
                        bounds="interval")
     r = m.solve(time_limit=20, threads=1, tighten=False)
@@ -69,7 +69,7 @@ def test_tiny_instance_solves_with_forward_check():
 def test_scip_time_limit_is_not_optimal():
     # CVXPY reports SCIP's time limit as OPTIMAL_INACCURATE; nnlang must say time_limit
     pytest.importorskip("pyscipopt")
-    m = nnlang.compile(SPECS / "seed001_l2.nnq", params={"index": 0})
+    m = nnlang.compile(SPECS / "linkola_l2.nnq", params={"index": 0})
     r = m.solve(time_limit=1, solver="scip")
     assert r.solver == "scip"
     assert r.status == "time_limit"

@@ -68,7 +68,7 @@ def test_the_command_shows_milestones_on_stderr_unless_quiet(tmp_path, capsys):
 def test_the_gap_is_the_same_definition_for_every_solve():
     """abs(objective - bound) / abs(objective), not HiGHS's mip_gap (which divides by
     its objective without the model's constant: 103.8 % for a bound of 0 here)."""
-    m = nnlang.compile(SPECS / "seed001_l1.nnq", params={"index": 1})
+    m = nnlang.compile(SPECS / "linkola_l1.nnq", params={"index": 1})
     r = m.solve(time_limit=3, radius_search=False, threads=1)
     assert r.objective is not None and r.bound is not None
     assert r.gap == pytest.approx(relative_gap(r.objective, r.bound), rel=1e-12)

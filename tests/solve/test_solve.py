@@ -113,7 +113,7 @@ def test_highs_directly_searches_as_through_cvxpy():
     """With the rows in CVXPY's order HiGHS gets the same model both ways, so the
     same search: nodes and objective equal (DNN1 L1, image 1: 70 nodes, and 123
     with the model's own row order)."""
-    m = nnlang.compile(EXAMPLES / "reproductions/seed003_dnn1_l1.nnq", params={"index": 1})
+    m = nnlang.compile(EXAMPLES / "reproductions/zhu_dnn1_l1.nnq", params={"index": 1})
     opts = m.options.updated(time_limit=60, threads=1)
     a, b = run_solver(m.milp, opts), run_highs(m.milp, opts)
     assert a.status == b.status == "optimal"
