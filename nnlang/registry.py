@@ -58,12 +58,17 @@ class Strategy(Entry):
 
 @dataclass(frozen=True)
 class Capabilities:
-    """What a solver takes, as nnlang reaches it."""
+    """What a solver takes, as nnlang reaches it. No in-process backend takes
+    indicator or complementarity rows (the emitters write them, ``Formulation.emit_only``)."""
 
     mip: bool = True  # integer columns
     quadratic: bool = False  # a convex quadratic objective over continuous columns
     quadratic_mip: bool = False  # a convex quadratic objective with integer columns
     time_limit: bool = True
+    callbacks: bool = False  # progress ticks while it runs (nnlang.solve.progress)
+    # products of variables (nonconvex MINLP): a solver an AMPL .run file may name for
+    # the complementarity encoding's files
+    products: bool = False
 
 
 @dataclass(frozen=True)
@@ -136,10 +141,11 @@ SOLVERS: dict[str, Solver] = {
     "highs": Solver("nnlang.solve.backends.highs",
                     "HiGHS (the default): linear models through highspy directly; sums of "
                     "squares with integers by outer approximation", "HIGHS",
-                    Capabilities(quadratic=True), _HIGHS_OPTIONS, defaults=HIGHS_DEFAULTS,
+                    Capabilities(quadratic=True, callbacks=True), _HIGHS_OPTIONS,
+                    defaults=HIGHS_DEFAULTS,
                     direct=True),
     "scip": Solver("nnlang.solve.backends.cvxpy", "SCIP through CVXPY (pip install pyscipopt)",
-                   "SCIP", Capabilities(quadratic=True, quadratic_mip=True),
+                   "SCIP", Capabilities(quadratic=True, quadratic_mip=True, products=True),
                    ("scip_params", "limits/time", "limits/gap", None),
                    limit_statuses=("timelimit", "nodelimit", "totalnodelimit",
                                    "stallnodelimit", "memlimit", "userinterrupt")),

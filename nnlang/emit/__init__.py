@@ -182,7 +182,10 @@ def emit_files(compiled: Any, fmt: str, out_dir: str | Path) -> list[Path]:
     named after the spec (``examples/foo.nnq`` -> ``out_dir/foo.lp``)."""
     stem = Path(compiled.program.path).stem or "model"
     solver = compiled.options.solver if fmt == "ampl" else "highs"
-    if compiled.options.encoding == "complementarity" and solver == "highs":
-        solver = "scip"  # the products x * (1 - z) need a (nonconvex) MINLP solver
+    if compiled.milp.conditional_rows and any(r.role == "complementarity" for r in
+                                              compiled.milp.conditional_rows) \
+            and not registry.solver(solver).capabilities.products:
+        # the products x * (1 - z) need a (nonconvex) MINLP solver
+        solver = next(k for k, v in registry.SOLVERS.items() if v.capabilities.products)
     return write(compiled, fmt, out_dir, stem, default_header(compiled, fmt),
                  source=compiled.program.source, solver=solver)
