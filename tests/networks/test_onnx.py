@@ -127,6 +127,20 @@ def test_gemm_transb_relu_chain(tmp_path):
     np.testing.assert_array_equal(net.layers[1].b, b1)
 
 
+@pytest.mark.parametrize("alpha", [0.01, 0.2, None])
+def test_leaky_relu_is_two_relus_per_neuron(tmp_path, alpha):
+    rng = np.random.default_rng(3)
+    W0, b0, W1, b1 = rand(rng, 5, 4), rand(rng, 5), rand(rng, 3, 5), rand(rng, 3)
+    leaky = (helper.make_node("LeakyRelu", ["h0"], ["r0"], alpha=alpha, name="leaky")
+             if alpha is not None else helper.make_node("LeakyRelu", ["h0"], ["r0"]))
+    nodes = [helper.make_node("Gemm", ["x", "W0", "b0"], ["h0"], transB=1, name="g0"), leaky,
+             helper.make_node("Gemm", ["r0", "W1", "b1"], ["y"], transB=1, name="g1")]
+    path = build(tmp_path / "leaky.onnx", nodes, dict(W0=W0, b0=b0, W1=W1, b1=b1), [1, 4])
+    net = assert_matches(path, random_inputs(path, count=20, low=-3, high=3))
+    assert net.sizes == [4, 10, 3]
+    assert [l.activation for l in net.layers] == ["relu", "linear"]
+
+
 def test_gemm_alpha_beta_transb0_and_broadcast_bias(tmp_path):
     rng = np.random.default_rng(2)
     B0, C0, B1 = rand(rng, 4, 5), rand(rng, 1, 5), rand(rng, 5, 2)

@@ -18,7 +18,8 @@ layer.
 
 Supported on the network value: ``Gemm``, ``MatMul`` (constant on either
 side), ``Add``/``Sub``/``Mul``/``Div``/``Neg``/``Sum`` with constants (and
-``Add``/``Sub``/``Sum`` of two values of the same layer), ``Relu``,
+``Add``/``Sub``/``Sum`` of two values of the same layer), ``Relu``, ``LeakyRelu`` (as
+two ReLUs per neuron: ``leaky(z) = relu(z) - alpha relu(-z)``),
 ``Flatten``, ``Reshape``, ``Squeeze``, ``Unsqueeze``, ``Transpose``,
 ``Identity``, ``Dropout`` (inference), ``BatchNormalization`` (inference),
 ``Shape``, and on 2-D images (``[1, C, H, W]``) ``Conv`` (strides, pads,

@@ -160,6 +160,20 @@ def op_Relu(w, node: Any) -> None:
     w.set_value(node.output[0], Affine(aff.shape, None, np.zeros(n), n, len(w.layers)))
 
 
+def op_LeakyRelu(w, node: Any) -> None:
+    """``leaky(z) = relu(z) - alpha relu(-z)``, exactly: a ReLU layer of two neurons per
+    entry (``z`` and ``-z``) whose combination ``[I, -alpha I]`` folds into the next
+    layer, so every encoding and bound method takes it as it takes ReLUs."""
+    aff = w.value(node, node.input[0])
+    alpha = float(node_attrs(node).get("alpha", np.float32(0.01)))  # ONNX floats are 32-bit
+    W = aff.dense_W()
+    w.layers.append(Dense(np.vstack([W, -W]), np.concatenate([aff.b, -aff.b]), "relu"))
+    w.last_relu_node = node_name(node)
+    n = aff.size
+    combine = np.hstack([np.eye(n), -alpha * np.eye(n)])
+    w.set_value(node.output[0], Affine(aff.shape, combine, np.zeros(n), 2 * n, len(w.layers)))
+
+
 def op_Neg(w, node: Any) -> None:
     aff = w.value(node, node.input[0])
     W = -aff.diag() if aff.is_diagonal else -aff.W
@@ -478,6 +492,7 @@ OPS = {
     "Transpose": op_Transpose,
     "Shape": op_Shape,
     "Relu": op_Relu,
+    "LeakyRelu": op_LeakyRelu,
     "Neg": op_Neg,
     "Add": op_Add,
     "Sub": op_Sub,
