@@ -66,6 +66,9 @@ class Capabilities:
     quadratic_mip: bool = False  # a convex quadratic objective with integer columns
     time_limit: bool = True
     callbacks: bool = False  # progress ticks while it runs (nnlang.solve.progress)
+    # a sum of squares with integers by nnlang's outer approximation over this solver's
+    # MILPs and QPs (nnlang.solve.strategies.outer, written for highspy)
+    outer_approximation: bool = False
     # products of variables (nonconvex MINLP): a solver an AMPL .run file may name for
     # the complementarity encoding's files
     products: bool = False
@@ -73,9 +76,9 @@ class Capabilities:
 
 @dataclass(frozen=True)
 class Solver(Entry):
-    """A solver. ``target`` is its backend module; with ``direct`` (HiGHS) a linear model
-    goes there without CVXPY, and everything else through :data:`CVXPY` under the name
-    ``cvxpy_name``. ``options``: the keyword the native parameters go under (None: top
+    """A solver. ``target`` is its backend module; with ``direct`` a linear model goes
+    there without CVXPY, and everything else through :data:`CVXPY` under the name
+    ``cvxpy_name`` (after the backend module's ``prepare(options)``, if it has one). ``options``: the keyword the native parameters go under (None: top
     level) and the native names of the time limit, relative MIP gap and threads (None:
     not passed). ``defaults``: native options nnlang always sets. ``limit_statuses``:
     the solver's own status words (as CVXPY's ``extra_stats`` report them) that mean a
@@ -141,7 +144,8 @@ SOLVERS: dict[str, Solver] = {
     "highs": Solver("nnlang.solve.backends.highs",
                     "HiGHS (the default): linear models through highspy directly; sums of "
                     "squares with integers by outer approximation", "HIGHS",
-                    Capabilities(quadratic=True, callbacks=True), _HIGHS_OPTIONS,
+                    Capabilities(quadratic=True, callbacks=True, outer_approximation=True),
+                    _HIGHS_OPTIONS,
                     defaults=HIGHS_DEFAULTS,
                     direct=True),
     "scip": Solver("nnlang.solve.backends.cvxpy", "SCIP through CVXPY (pip install pyscipopt)",

@@ -20,7 +20,6 @@ import cvxpy as cp
 import numpy as np
 import scipy.sparse as sp
 
-from nnlang import highs_objects as highs
 from nnlang import registry
 from nnlang.errors import SolverError, UnsupportedError
 from nnlang.ir.milp import MilpModel, VarBlock
@@ -166,16 +165,19 @@ def solve(model: MilpModel, options: Options) -> Result:
         raise SolverError(f"solver '{options.solver}' is not installed "
                           f"(installed: {', '.join(s.lower() for s in installed)})")
     if model.objective.quad and model.num_integer and not entry.capabilities.quadratic_mip:
-        raise SolverError(f"{options.solver} solves sumsq with integer variables only by "
-                          "nnlang's outer approximation, which takes no indicator or "
-                          "complementarity rows: use --solver scip (pip install pyscipopt), "
-                          "encoding = bigm, or a piecewise-linear approximation")
+        if entry.capabilities.outer_approximation:
+            raise SolverError(f"{options.solver} solves sumsq with integer variables only by "
+                              "nnlang's outer approximation, which takes no indicator or "
+                              "complementarity rows: use --solver scip (pip install "
+                              "pyscipopt), encoding = bigm, or a piecewise-linear "
+                              "approximation")
+        raise SolverError(f"{options.solver} takes no sum of squares with integer variables: "
+                          "use --solver highs or scip, or a piecewise-linear approximation")
     cvx = lowered(model)
     problem = cvx.problem
-    if entry.direct:  # HiGHS through CVXPY: the same process-wide setup as highspy's
-        highs.use_threads(options.threads)
-        if not options.verbose:
-            highs.silence_banner()
+    prepare = getattr(registry.load(entry), "prepare", None)
+    if prepare is not None:  # e.g. HiGHS's process-wide thread scheduler and banner
+        prepare(options)
     start = time.perf_counter()
     try:
         with warnings.catch_warnings():
@@ -206,15 +208,15 @@ def solve(model: MilpModel, options: Options) -> Result:
     has_solution = status in ("optimal", "time_limit")
     if native is not None and hasattr(native, "getNNodes"):
         result.nodes = int(native.getNNodes())
-    if entry.direct and info is not None:
-        result.nodes = int(getattr(info, "mip_node_count", 0) or 0)
+    if hasattr(info, "mip_node_count"):  # HiGHS's info object
+        result.nodes = int(info.mip_node_count or 0)
         if getattr(info, "primal_solution_status", 2) == 0:
             has_solution = False
     if status == "error":
         result.message = f"solver status '{problem.status}'"
     if has_solution and problem.value is not None and np.isfinite(problem.value):
         result.objective = float(problem.value)
-        if entry.direct and info is not None and model.num_integer:
+        if hasattr(info, "mip_dual_bound") and model.num_integer:
             sign = 1.0 if model.objective.sense == "minimize" else -1.0
             raw_obj = float(info.objective_function_value)
             bound = float(info.mip_dual_bound)

@@ -6,7 +6,7 @@ import highspy
 import numpy as np
 import scipy.sparse as sp
 
-from nnlang.highs_objects import highs_from_matrix, use_threads
+from nnlang.highs_objects import highs_from_matrix, silence_banner, use_threads
 from nnlang.ir.milp import MilpModel
 from nnlang.ir.options import Options
 from nnlang.solve import progress
@@ -44,6 +44,14 @@ def milp_to_highs(milp: MilpModel, verbose: bool = False) -> tuple[highspy.Highs
         kind = np.full(ints.size, int(highspy.HighsVarType.kInteger), np.uint8)
         h.changeColsIntegrality(int(ints.size), ints.astype(np.int32), kind)
     return h, sign
+
+
+def prepare(options: Options) -> None:
+    """What a HiGHS solve through CVXPY needs first: the process-wide thread scheduler
+    sized for ``options.threads`` and the banner silenced (as on nnlang's own objects)."""
+    use_threads(options.threads)
+    if not options.verbose:
+        silence_banner()
 
 
 _LIMITS = ("kTimeLimit", "kIterationLimit", "kInterrupt", "kSolutionLimit")

@@ -26,19 +26,22 @@ OUTER, DIRECT, CVXPY = "outer", "direct", "cvxpy"
 def route(model: MilpModel, options: Options) -> str:
     """How ``model`` reaches the solver of ``options``."""
     entry = registry.solver(options.solver)
-    if entry.direct and not model.conditional_rows:
-        if model.objective.quad and model.num_integer and not entry.capabilities.quadratic_mip:
-            return OUTER
-        if not model.objective.quad and model.objective_cutoff is None:
-            return DIRECT
+    caps = entry.capabilities
+    if model.conditional_rows:
+        return CVXPY  # which refuses them, with a message naming the file formats
+    if model.objective.quad and model.num_integer and not caps.quadratic_mip \
+            and caps.outer_approximation:
+        return OUTER
+    if entry.direct and not model.objective.quad and model.objective_cutoff is None:
+        return DIRECT
     return CVXPY
 
 
 def takes_quadratic_mip(options: Options) -> bool:
     """Whether the solver of ``options`` solves a sum of squares with integers and a
     quadratic cutoff (natively, or by outer approximation)."""
-    entry = registry.solver(options.solver)
-    return entry.capabilities.quadratic_mip or entry.direct
+    caps = registry.solver(options.solver).capabilities
+    return caps.quadratic_mip or caps.outer_approximation
 
 
 def solve_model(model: MilpModel, options: Options,
