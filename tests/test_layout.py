@@ -66,3 +66,16 @@ def test_nnlang_modules_are_imported_at_the_top_and_by_public_names(path):
 @pytest.mark.parametrize("path", MODULES, ids=lambda p: _name(p))
 def test_no_module_over_500_lines(path):
     assert len(path.read_text().splitlines()) <= 500
+
+
+def test_the_wheel_ships_every_package():
+    """pyproject.toml lists the packages explicitly (the grammar is mapped in from the
+    top level): every package of the tree must be in the list, or an installed nnlang
+    cannot import it."""
+    import tomllib
+
+    config = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())
+    listed = set(config["tool"]["setuptools"]["packages"])
+    found = {_name(p.parent / "x")[:-2] for p in PACKAGE.rglob("__init__.py")}
+    assert found <= listed, found - listed
+    assert "nnlang.grammar" in listed
