@@ -6,6 +6,7 @@ span; the CLI prints ``render()`` and exits non-zero. Anything else is a bug.
 
 from __future__ import annotations
 
+import gzip
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,11 +62,14 @@ class NnlangError(Exception):
 
 def _source_line(span: Span, source: str | None) -> str | None:
     text = source
-    if text is None:
+    if text is None:  # the file named by the span, as text (gzipped files too)
         try:
-            text = Path(span.file).read_text()
-        except OSError:
+            raw = Path(span.file).read_bytes()
+            if raw[:2] == b"\x1f\x8b":
+                raw = gzip.decompress(raw)
+        except (OSError, EOFError):
             return None
+        text = raw.decode("utf-8", errors="replace")
     lines = text.splitlines()
     if 1 <= span.line <= len(lines):
         return lines[span.line - 1]

@@ -11,12 +11,11 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from nnlang import pictures
 from nnlang.api import compile as compile_spec
 from nnlang.batch.config import BatchConfig
 from nnlang.errors import DataError, NnlangError, SemanticError
+from nnlang.networks.npz import read_npz
 from nnlang.parse import ast, parse_file
 
 
@@ -38,11 +37,7 @@ def data_calls(prog) -> list:
 
 
 def npz_keys(path: Path) -> dict[str, tuple[int, ...]]:
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            return {k: z[k].shape for k in z.files}
-    except (OSError, ValueError) as exc:
-        raise DataError(f"cannot read '{path}': {exc}") from None
+    return {k: v.shape for k, v in read_npz(path, "data file").items()}
 
 
 def prepare(config: BatchConfig) -> tuple[str | None, int | None]:

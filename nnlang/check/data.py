@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from nnlang.errors import DataError, Span
+from nnlang.networks.npz import read_npz
 
 
 def load_data(path: Path, key: str | None, span: Span) -> np.ndarray:
@@ -16,17 +17,18 @@ def load_data(path: Path, key: str | None, span: Span) -> np.ndarray:
     suffix = path.suffix.lower()
     try:
         if suffix == ".npz":
-            with np.load(path, allow_pickle=False) as npz:
-                if key is None:
-                    if len(npz.files) != 1:
-                        raise DataError(f"'{path}' holds several arrays "
-                                        f"({', '.join(npz.files)}): name one, "
-                                        f"e.g. data(\"{path.name}\", \"{npz.files[0]}\")", span)
-                    key = npz.files[0]
-                if key not in npz.files:
-                    raise DataError(f"'{path}' has no array '{key}' "
-                                    f"(it has: {', '.join(npz.files)})", span)
-                value = npz[key]
+            arrays = read_npz(path, "data file", span)
+            names = list(arrays)
+            if key is None:
+                if len(names) != 1:
+                    raise DataError(f"'{path}' holds several arrays "
+                                    f"({', '.join(names)}): name one, "
+                                    f"e.g. data(\"{path.name}\", \"{names[0]}\")", span)
+                key = names[0]
+            if key not in arrays:
+                raise DataError(f"'{path}' has no array '{key}' "
+                                f"(it has: {', '.join(names)})", span)
+            value = arrays[key]
         elif suffix == ".npy":
             value = np.load(path, allow_pickle=False)
         elif suffix in (".csv", ".txt"):

@@ -13,6 +13,8 @@ Key layout (documented in docs/language.md):
 from __future__ import annotations
 
 import re
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -21,14 +23,42 @@ from nnlang.errors import DataError
 from nnlang.networks.network import ACTIVATIONS, Dense, Network
 from nnlang.networks.validate import check_layers
 
+_ZIP, _NPY = b"PK\x03\x04", b"\x93NUMPY"
+
+
+def read_npz(path: Path, what: str = "file", span=None) -> dict[str, np.ndarray]:
+    """Every array of the ``.npz`` file ``path``; a located DataError, naming what is
+    wrong, for a file that is empty, not an npz archive (text, a pickle), truncated or
+    corrupt. ``what`` says what the file is for ("weights file", "data file")."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(6)
+    except OSError as exc:
+        raise DataError(f"cannot read {what} '{path}': {exc.strerror or exc}", span) from None
+    if not head:
+        raise DataError(f"{what} '{path}' is empty", span)
+    if not head.startswith(_ZIP):
+        kind = "a single .npy array" if head.startswith(_NPY) else "not an .npz archive"
+        raise DataError(f"{what} '{path}' is {kind}: an .npz file is a zip archive of "
+                        "named arrays (numpy.savez)", span)
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {key: data[key] for key in data.files}
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        raise DataError(f"{what} '{path}' is truncated or corrupt ({exc})", span) from None
+    except (OSError, ValueError) as exc:  # e.g. an array of Python objects
+        raise DataError(f"cannot read {what} '{path}': {exc}", span) from None
+
+
+def _numeric(arr: np.ndarray, path: Path, key: str) -> np.ndarray:
+    if arr.dtype.kind not in "biuf":
+        raise DataError(f"weights file '{path}': '{key}' is not numeric (dtype {arr.dtype})")
+    return np.asarray(arr, dtype=float)
+
 
 def load_npz(path: Path, activations: list[str] | None = None) -> Network:
     """Read ``path`` (see the module docstring for the key layout)."""
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {key: data[key] for key in data.files}
-    except (OSError, ValueError) as exc:
-        raise DataError(f"cannot read weights file '{path}': {exc}") from None
+    arrays = read_npz(path, "weights file")
     w_keys = sorted(
         (int(m.group(1)) for k in arrays if (m := re.fullmatch(r"W(\d+)", k))),
     )
@@ -58,13 +88,17 @@ def load_npz(path: Path, activations: list[str] | None = None) -> Network:
                             f"(expected one of {', '.join(ACTIVATIONS)})")
     layers = []
     for k in range(n_layers):
-        W = np.asarray(arrays[f"W{k}"], dtype=float)
-        b = np.asarray(arrays[f"b{k}"], dtype=float).ravel()
+        W = _numeric(arrays[f"W{k}"], path, f"W{k}")
+        b = _numeric(arrays[f"b{k}"], path, f"b{k}").ravel()
         layers.append(Dense(W, b, activations[k]))
     check_layers(layers, str(path))
     input_shape: tuple[int, ...] = ()
     if "input_shape" in arrays:
-        input_shape = tuple(int(v) for v in np.asarray(arrays["input_shape"]).ravel())
+        shape = np.asarray(arrays["input_shape"]).ravel()
+        if shape.dtype.kind not in "iu" or np.any(shape < 1):
+            raise DataError(f"weights file '{path}': 'input_shape' must be positive whole "
+                            f"numbers, got {shape.tolist()}")
+        input_shape = tuple(int(v) for v in shape)
     return Network(tuple(layers), name=path.stem, source=str(path), input_shape=input_shape)
 
 

@@ -14,6 +14,9 @@ from nnlang.ir.milp import MilpModel
 
 STATUSES = ("optimal", "infeasible", "unbounded", "time_limit", "error")
 FORWARD_GAP_WARN = 1e-5
+# the largest relative gap a solver's own default tolerance leaves (HiGHS's mip_rel_gap):
+# an "optimal" result with a larger gap was stopped by a gap the caller asked for
+SOLVER_GAP = 1e-4
 
 
 @dataclass
@@ -117,10 +120,14 @@ class Result:
 
     def summary(self) -> str:
         """A readable multi-line summary."""
-        lines = [f"status      {self.status}" + (f" ({self.message})" if self.message else "")]
+        message = self.message
+        loose = self.status == "optimal" and self.gap is not None and self.gap > SOLVER_GAP
+        if loose and not message:  # a gap tolerance stopped it: not the proven optimum
+            message = f"within the MIP gap: {100 * self.gap:.2f} % from the bound"
+        lines = [f"status      {self.status}" + (f" ({message})" if message else "")]
         if self.objective is not None:
             lines.append(f"objective   {self.objective:.10g}")
-        if self.bound is not None and self.status == "time_limit":
+        if self.bound is not None and (self.status == "time_limit" or loose):
             lines.append(f"bound       {self.bound:.10g}"
                          + (f"  (gap {100 * self.gap:.2f} %)" if self.gap is not None else ""))
         timing = (f"solve {self.solve_seconds:.3f} s, compile {self.compile_seconds:.3f} s "

@@ -33,7 +33,7 @@ import functools
 import gzip
 import itertools
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -49,92 +49,12 @@ from nnlang.errors import (
     SyntaxError_,
     UnsupportedError,
 )
+from nnlang.verify.property import Case, Conjunction, Property
 
 MAX_TERMS = 100_000  # disjunctive normal forms larger than this are refused
 _IGNORED = {"set-logic", "set-info", "set-option", "check-sat", "get-model", "exit"}
 _VAR = re.compile(r"^([XY])_(\d+)$")
 _CMP = {"<=", ">=", "<", ">", "="}
-
-
-@dataclass(frozen=True)
-class Conjunction:
-    """Rows ``A @ y <= d``, all of which must hold (no rows: always true)."""
-
-    A: np.ndarray  # (rows, n_out)
-    d: np.ndarray  # (rows,)
-
-    @property
-    def rows(self) -> int:
-        return int(self.d.size)
-
-    def holds(self, y: np.ndarray, tol: float = 0.0) -> bool:
-        """Whether ``y`` (one output vector) satisfies every row (within ``tol``)."""
-        return bool(np.all(self.A @ np.asarray(y, dtype=float) <= self.d + tol))
-
-    def violation(self, y: np.ndarray) -> np.ndarray:
-        """Largest row excess ``max(A y - d)`` per output in a batch ``y`` (..., n_out)."""
-        if self.rows == 0:
-            return np.full(np.shape(y)[:-1], -np.inf)
-        return np.max(np.asarray(y, dtype=float) @ self.A.T - self.d, axis=-1)
-
-
-@dataclass(frozen=True)
-class Case:
-    """One input box with the output condition (a DNF) that makes a counterexample."""
-
-    lo: np.ndarray
-    hi: np.ndarray
-    output: tuple[Conjunction, ...]
-
-    def holds(self, y: np.ndarray, tol: float = 0.0) -> bool:
-        """Whether the output ``y`` satisfies some branch of the condition."""
-        return any(c.holds(y, tol) for c in self.output)
-
-    def in_box(self, x: np.ndarray) -> bool:
-        x = np.asarray(x, dtype=float).ravel()
-        return bool(np.all(x >= self.lo) and np.all(x <= self.hi))
-
-
-@dataclass(frozen=True)
-class Property:
-    """A parsed VNN-LIB file: ``sat`` iff some case has an input in its box whose
-    output satisfies one of its conjunctions."""
-
-    path: str
-    n_in: int
-    n_out: int
-    cases: tuple[Case, ...]
-    comment: str = ""  # the file's first comment line, e.g. "Mnist property with label: 8."
-    spans: dict[str, Span] = field(default_factory=dict, compare=False, repr=False)
-
-    @property
-    def boxes(self) -> list[tuple[np.ndarray, np.ndarray]]:
-        return [(c.lo, c.hi) for c in self.cases]
-
-    @property
-    def output(self) -> tuple[Conjunction, ...]:
-        """The output DNF, when every box shares the same one (the usual case)."""
-        if not self.cases:
-            return ()
-        first = self.cases[0].output
-        for case in self.cases[1:]:
-            if not _same_dnf(first, case.output):
-                raise UnsupportedError(f"'{self.path}': the input boxes have different output "
-                                       "conditions; use Property.cases")
-        return first
-
-    @property
-    def shared_output(self) -> bool:
-        return all(_same_dnf(self.cases[0].output, c.output) for c in self.cases[1:])
-
-
-def _same_dnf(a: tuple[Conjunction, ...], b: tuple[Conjunction, ...]) -> bool:
-    return len(a) == len(b) and all(
-        x.A.shape == y.A.shape and np.array_equal(x.A, y.A) and np.array_equal(x.d, y.d)
-        for x, y in zip(a, b))
-
-
-# ------------------------------------------------------------------- grammar
 
 
 def _grammar_text() -> str:
@@ -257,7 +177,12 @@ class _Reader:
                 if len(args) != 1:
                     raise self.error(SyntaxError_, f"'assert' takes one formula, got {len(args)}",
                                      head)
-                parts.append(self.formula(args[0]))
+                try:
+                    parts.append(self.formula(args[0]))
+                except RecursionError:
+                    raise self.error(UnsupportedError, "the formula is nested too deeply "
+                                     "(and/or/comparisons inside each other, thousands of "
+                                     "levels): write it flatter", head) from None
                 last_assert = head
             elif name in _IGNORED:
                 continue
@@ -331,6 +256,8 @@ class _Reader:
                              f"got {what}", t)
         head, args = t.children[0], t.children[1:]
         op = str(head)
+        if op in ("and", "or"):
+            args = _flattened(op, args)  # (and (and a b) c) = (and a b c), without recursion
         if op == "and":
             return self.conjoin([self.formula(a) for a in args], head)
         if op == "or":
@@ -482,6 +409,19 @@ def _scale(a, c: float):
 
 def _sub(a, b):
     return _add(a, b, -1.0)
+
+
+def _flattened(op: str, args: list) -> list:
+    """``args`` of an ``and``/``or`` with nested applications of the same operator
+    spliced in, iteratively (generated properties nest them thousands deep)."""
+    out, stack = [], list(reversed(args))
+    while stack:
+        a = stack.pop()
+        if isinstance(a, Tree) and a.data == "app" and str(a.children[0]) == op:
+            stack.extend(reversed(a.children[1:]))
+        else:
+            out.append(a)
+    return out
 
 
 def _first_comment(text: str) -> str:

@@ -24,6 +24,7 @@ from nnlang import registry
 from nnlang.errors import SolverError, UnsupportedError
 from nnlang.ir.milp import MilpModel, VarBlock
 from nnlang.ir.options import Options
+from nnlang.solve.backends import highs
 from nnlang.solve.results import Result, relative_gap
 
 
@@ -130,7 +131,7 @@ STATUSES = {
     cp.INFEASIBLE_INACCURATE: "infeasible",
     cp.UNBOUNDED: "unbounded",
     cp.UNBOUNDED_INACCURATE: "unbounded",
-    "infeasible_or_unbounded": "infeasible",
+    "infeasible_or_unbounded": "infeasible_or_unbounded",  # decided below
     cp.USER_LIMIT: "time_limit",
 }
 
@@ -197,6 +198,8 @@ def solve(model: MilpModel, options: Options) -> Result:
     wall = time.perf_counter() - start
     stats = problem.solver_stats
     status = STATUSES.get(problem.status, "error")
+    if status == "infeasible_or_unbounded":
+        status = highs.feasible_or_not(model, options, "unbounded")
     info = stats.extra_stats
     native = info.get("model") if isinstance(info, dict) else None
     # CVXPY reports SCIP's time limit as OPTIMAL_INACCURATE (with a solution) or

@@ -92,20 +92,39 @@ def solve(model: MilpModel, options: Options) -> Result:
     h.run()
     status, info = h.getModelStatus(), h.getInfo()
     state = status_of(status)
+    if status == highspy.HighsModelStatus.kUnboundedOrInfeasible:
+        state = feasible_or_not(model, options, "unbounded")
     result = Result(state, solver="highs", solve_seconds=float(h.getRunTime()))
     if state == "error":
         result.message = f"HiGHS status '{h.modelStatusToString(status)}'"
     has_solution = int(getattr(info, "primal_solution_status", 0)) == 2  # feasible
     if model.num_integer:
         result.nodes = int(getattr(info, "mip_node_count", 0) or 0)
+    if state in ("optimal", "time_limit") and model.num_integer \
+            and np.isfinite(info.mip_dual_bound):
+        # the proven bound, with or without a point (a time limit keeps it)
+        result.bound = sign * float(info.mip_dual_bound)
     if state in ("optimal", "time_limit") and has_solution:
         result.objective = sign * float(info.objective_function_value)
-        if model.num_integer and np.isfinite(info.mip_dual_bound):
-            result.bound = sign * float(info.mip_dual_bound)
-            # not HiGHS's mip_gap, which divides by its objective without the
-            # model's constant
-            result.gap = relative_gap(result.objective, result.bound)
+        # not HiGHS's mip_gap, which divides by its objective without the model's constant
+        result.gap = relative_gap(result.objective, result.bound)
         result.point = (model, np.asarray(h.getSolution().col_value, dtype=float))
     elif state == "time_limit":
         result.message = "no feasible solution found within the time limit"
     return result
+
+
+def feasible_or_not(model: MilpModel, options: Options, otherwise: str) -> str:
+    """``infeasible`` if ``model`` has no point at all, else ``otherwise``: what a
+    solver's "unbounded or infeasible" means, decided by solving without the
+    objective (its presolve cannot tell the two apart)."""
+    h, _ = milp_to_highs(model.without_objective(), False)
+    if options.time_limit is not None:
+        h.setOptionValue("time_limit", float(max(options.time_limit, 0.01)))
+    h.run()
+    status = h.getModelStatus()
+    if status == highspy.HighsModelStatus.kOptimal:
+        return otherwise
+    if status == highspy.HighsModelStatus.kInfeasible:
+        return "infeasible"
+    return "error"
