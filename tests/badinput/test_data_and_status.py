@@ -126,3 +126,25 @@ def test_a_limited_solve_keeps_the_solver_s_bound():
     assert r.status == "time_limit" and r.bound is not None and np.isfinite(r.bound)
     if r.objective is not None:  # a maximization: the bound is above the point found
         assert r.bound >= r.objective - 1e-9 and r.gap is not None
+
+
+def test_a_symbolic_feature_dimension_is_named_not_a_shape_mismatch(tmp_path):
+    from onnx import TensorProto, helper, numpy_helper, save
+
+    from nnlang.errors import UnsupportedError
+    from nnlang.networks.load import load_network
+
+    W = np.ones((3, 4), np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("Gemm", ["x", "W", "b"], ["y"], transB=1)], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, "F"])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3])],
+        [numpy_helper.from_array(W, "W"), numpy_helper.from_array(np.zeros(3, np.float32), "b")])
+    save(helper.make_model(graph), tmp_path / "sym.onnx")
+    with pytest.raises(UnsupportedError, match="symbolic dimension 'F' at position 1"):
+        load_network(tmp_path / "sym.onnx")
+    # a symbolic batch dimension in front stays fine
+    graph.input[0].type.tensor_type.shape.dim[0].dim_param = "N"
+    graph.input[0].type.tensor_type.shape.dim[1].dim_value = 4
+    save(helper.make_model(graph), tmp_path / "batch.onnx")
+    assert load_network(tmp_path / "batch.onnx").n_in == 4

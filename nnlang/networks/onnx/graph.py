@@ -134,14 +134,16 @@ class Walker:
                 if dim.dim_value > 1:
                     leading = False
                     kept.append(int(dim.dim_value))
-            elif leading:  # symbolic / unknown batch dimension
+            elif k == 0:  # a symbolic / unknown batch dimension
                 full.append(1)
             else:
                 label = dim.dim_param or "?"
+                where = "after its data dimensions" if not leading else "where a feature " \
+                    "size belongs"
                 raise UnsupportedError(
                     f"ONNX file '{self.path}': graph input '{inp.name}' has a symbolic "
-                    f"dimension '{label}' at position {k} after its data dimensions; "
-                    "only leading batch dimensions may be symbolic")
+                    f"dimension '{label}' at position {k} {where}; only the first (batch) "
+                    "dimension may be symbolic: export the network with its input size fixed")
         return tuple(full), tuple(kept) if kept else (1,)
 
     def needed_nodes(self, out_name: str) -> list[Any]:
