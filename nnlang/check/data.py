@@ -40,7 +40,7 @@ def load_data(path: Path, key: str | None, span: Span) -> np.ndarray:
         raise
     except (OSError, ValueError) as exc:
         raise DataError(f"cannot read data file '{path}': {exc}", span) from None
-    if suffix != ".npz" and key is not None and suffix not in (".csv", ".txt"):
+    if suffix != ".npz" and key is not None:
         raise DataError(f"a key ('{key}') only applies to .npz files", span)
     if value.dtype.kind not in "biuf":
         raise DataError(f"data '{path}'{f' [{key}]' if key else ''} is not numeric "

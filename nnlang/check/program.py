@@ -40,6 +40,7 @@ class _Checker:
         self.disjunctions: list[Disjunction] = []
         self.options = Options()
         self.options_span: Span | None = None
+        self.warnings: list[str] = []
 
     # ---- helpers
     def _define(self, name: str, value: Any, span: Span) -> None:
@@ -78,11 +79,16 @@ class _Checker:
             raise SemanticError(f"--set {name}: the spec declares no parameter '{name}' "
                                 f"(parameters: {known})", Span(str(self.path), 1, 1))
         validate(self.options, self.options_span)
+        # a spec that only declares networks still compiles (tests and tools inspect them)
+        if not (self.variables or self.networks or self.objective or self.constraints):
+            raise SemanticError("the spec declares no variables (write e.g. 'var x in [0, 1]')",
+                                Span(str(self.path), 1, 1))
         return Program(
             path=self.path, source=self.prog.source, networks=self.networks,
             params=self.params, variables=self.variables, lets=self.lets,
             objective=self.objective, constraints=self.constraints, options=self.options,
             disjunctions=self.disjunctions, applications=list(self.exprs.applications),
+            warnings=self.warnings,
         )
 
     def _networkstmt(self, stmt: ast.NetworkStmt) -> None:
@@ -102,6 +108,11 @@ class _Checker:
             raise err.with_span(span) from None
 
     def _add_network(self, name: str, network: Network, span: Span) -> None:
+        widths = [network.n_in] + [layer.n_out for layer in network.layers]
+        if min(widths) < 1:
+            k = widths.index(min(widths))
+            raise SemanticError(f"network '{name}' has a layer of width 0 (layer {k}): every "
+                                "layer needs at least one unit", span)
         net = ir.NetworkDef(name, network, span)
         self._define(name, net, span)
         self.networks[name] = net
@@ -121,6 +132,9 @@ class _Checker:
                                 "line", stmt.span)
         in_shape = self._shape(inputs[0].dims)
         sizes = [self.exprs.integer(d.size, "a layer size") for d in denses]
+        for d, size in zip(denses, sizes):
+            if size < 1:
+                raise SemanticError(f"a layer needs at least 1 unit, got {size}", d.size.span)
         acts = [d.activation or "linear" for d in denses]
         network = self._load(weights[0].path, acts, weights[0].span)
         n_in = int(np.prod(in_shape))
@@ -148,6 +162,8 @@ class _Checker:
         else:
             raise SemanticError(f"parameter '{stmt.name}' has no value: give one here or "
                                 f"with --set {stmt.name}=VALUE", stmt.span)
+        if value.dtype.kind == "f" and not np.isfinite(value).all():
+            raise SemanticError(f"parameter '{stmt.name}' is not finite (NaN or inf)", stmt.span)
         if shape is not None:
             value = self._fit(value, shape, f"parameter '{stmt.name}'", stmt.span)
         self._define(stmt.name, const(value, stmt.span), stmt.span)
@@ -297,6 +313,11 @@ class _Checker:
         self.env.update({k: const(v, clause.span) for k, v in bound.items()})
         start = self.exprs.integer(clause.start, "a range start")
         stop = self.exprs.integer(clause.stop, "a range end")
+        if start > stop:
+            # legal (a family of no constraints) but usually a typo for a reversed range
+            span = clause.span
+            self.warnings.append(f"{span}: warning: 'for {clause.var} in {start}..{stop}' is "
+                                 "an empty range: the constraint family is empty")
         for v in range(start, stop + 1):
             self.env[clause.var] = const(v, clause.span)
             if clause.cond is None or self._cond(clause.cond):
@@ -323,7 +344,12 @@ class _Checker:
             raise SemanticError("a second options block", stmt.span)
         self.options_span = stmt.span
         changes: dict[str, Any] = {}
+        seen: dict[str, Span] = {}
         for opt in stmt.items:
+            if opt.name in seen:
+                raise SemanticError(f"option '{opt.name}' is given twice (first on line "
+                                    f"{seen[opt.name].line})", opt.span)
+            seen[opt.name] = opt.span
             if opt.name not in OPTION_NAMES:
                 raise SemanticError(f"unknown option '{opt.name}' "
                                     f"(options: {', '.join(OPTION_NAMES)})", opt.span)
@@ -356,7 +382,12 @@ class _Checker:
         if value.shape != ():
             raise SemanticError(f"option '{opt.name}' takes a number", v.span)
         if opt.name in ("threads", "partition_parts"):
+            if not (np.isfinite(value) and value == np.round(value) and value >= 1):
+                raise SemanticError(f"option '{opt.name}' must be a whole number >= 1, "
+                                    f"got {value}", v.span)
             return {opt.name: int(value)}
+        if not np.isfinite(value):
+            raise SemanticError(f"option '{opt.name}' must be finite, got {value}", v.span)
         return {opt.name: float(value)}
 
 

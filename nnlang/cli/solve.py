@@ -106,7 +106,10 @@ def _compile(args: argparse.Namespace) -> CompiledModel:
     opts = {k: v for k, v in solver_options(args).items() if v is not None}
     if "bounds" in opts:
         opts.update(bounds_option(opts["bounds"]))
-    return compile_spec(args.file, params=parse_sets(args.set), **opts)
+    m = compile_spec(args.file, params=parse_sets(args.set), **opts)
+    for warning in m.program.warnings:  # the checker's warnings (check, solve, compile)
+        print(warning, file=sys.stderr)
+    return m
 
 
 def cmd_check(args: argparse.Namespace) -> int:

@@ -56,3 +56,5 @@ class Program:
     options: Options
     disjunctions: list[Disjunction] = field(default_factory=list)
     applications: list[Apply] = field(default_factory=list)
+    # located "file:line:col: warning: ..." lines for what is legal but suspicious
+    warnings: list[str] = field(default_factory=list)

@@ -120,7 +120,11 @@ class _ToAst(Transformer):
     def number(self, children):
         (tok,) = children
         text = tok.value
-        value = int(text) if text.isdigit() else float(text)
+        try:
+            value = int(text) if text.isdigit() else float(text)
+        except ValueError:  # more digits than Python converts to an int
+            raise SyntaxError_(f"number with {len(text)} digits is too long",
+                               self._tok_span(tok)) from None
         return ast.Number(self._tok_span(tok), value)
 
     def string(self, children):
@@ -342,6 +346,9 @@ def parse_text(text: str, filename: str = "<string>") -> ast.Program:
         statements = _ToAst(filename).transform(tree)
     except UnexpectedInput as err:
         raise _syntax_error(err, source, filename) from None
+    except RecursionError:
+        raise SyntaxError_("expression nested too deeply", Span(filename, 1, 1),
+                           source) from None
     except VisitError as err:
         inner = err.orig_exc
         if isinstance(inner, NnlangError):
@@ -354,9 +361,16 @@ def parse_file(path: str | Path) -> ast.Program:
     """Read and parse a ``.nnq`` file."""
     path = Path(path)
     try:
-        text = path.read_text()
+        raw = path.read_bytes()
     except OSError as exc:
         raise NnlangError(f"cannot read spec file '{path}': {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8-sig")  # a leading BOM is dropped
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise SyntaxError_(f"spec file is not UTF-8 text (byte {exc.start})",
+                           Span(str(path), line, col), "") from None
     return parse_text(text, str(path))
 
 
