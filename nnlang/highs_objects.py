@@ -24,9 +24,6 @@ _scheduler_threads: int | None = None
 # whether this process has made its first ``Highs`` object (see :func:`silence_banner`)
 _banner_done = False
 
-# the HiGHS options nnlang sets on every solve (Highs objects, CVXPY's HiGHS, the
-# header of emitted files); the caller's and the encoding's solver_args go on top
-DEFAULT_OPTIONS = HIGHS_DEFAULTS
 
 
 @contextlib.contextmanager
@@ -67,12 +64,12 @@ def silence_banner() -> None:
 
 def new_highs(verbose: bool = False) -> highspy.Highs:
     """A ``Highs`` object that logs only if ``verbose`` (no banner otherwise), with
-    nnlang's :data:`DEFAULT_OPTIONS`."""
+    nnlang's ``registry.HIGHS_DEFAULTS``."""
     if not verbose:
         silence_banner()
     h = highspy.Highs()
     h.setOptionValue("output_flag", bool(verbose))
-    for key, value in DEFAULT_OPTIONS.items():
+    for key, value in HIGHS_DEFAULTS.items():
         h.setOptionValue(key, value)
     return h
 
