@@ -17,9 +17,11 @@ from typing import Any
 from nnlang.errors import NnlangError
 from nnlang.version import __version__
 
-_LAZY = {"compile": "nnlang.api", "CompiledModel": "nnlang.api", "Result": "nnlang.solve.results"}
+_LAZY = {"compile": "nnlang.api", "CompiledModel": "nnlang.api", "Result": "nnlang.solve.results",
+         "Network": "nnlang.networks.network", "embed": "nnlang.embed"}
 
-__all__ = ["CompiledModel", "NnlangError", "Result", "__version__", "compile"]
+__all__ = ["CompiledModel", "Network", "NnlangError", "Result", "__version__", "compile",
+           "embed"]
 
 
 def __getattr__(name: str) -> Any:

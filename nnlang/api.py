@@ -14,6 +14,7 @@ from nnlang.encode.builder import encode_program
 from nnlang.ir.milp import MilpModel
 from nnlang.ir.options import Options
 from nnlang.ir.program import Program
+from nnlang.networks.network import Network
 from nnlang.parse import parse_file, parse_text
 from nnlang.solve import dispatch
 from nnlang.solve.progress import Listener, listening
@@ -75,6 +76,7 @@ def compile(
     params: dict[str, Any] | None = None,
     *,
     text: str | None = None,
+    networks: dict[str, Network] | None = None,
     **options: Any,
 ) -> CompiledModel:
     """Parse, check, bound and encode a spec.
@@ -85,6 +87,10 @@ def compile(
             strings holding an nnlang expression).
         text: the spec's text instead of reading ``path`` (``path`` then only
             names the file in messages and anchors relative paths).
+        networks: ``nnlang.Network`` objects (``Network.from_sklearn``,
+            ``from_torch``, ``from_onnx``) for the networks the spec declares under
+            those names (``network f`` with no file, or in place of its ``load()``).
+            A ``Network`` in ``params`` is taken the same way.
         **options: ``encoding``, ``bounds``, ``solver``, ``time_limit``,
             ``mip_gap``, ``threads``, ``verbose``, ... (override the spec's options
             block; every field of ``nnlang.ir.options.Options``).
@@ -105,7 +111,10 @@ def compile(
         prog_ast = parse_file(path)
     timings["parse"] = time.perf_counter() - start
     start = time.perf_counter()
-    program = check_program(prog_ast, path, params)
+    params = dict(params or {})
+    given = {k: params.pop(k) for k in [k for k, v in params.items() if isinstance(v, Network)]}
+    given.update(networks or {})
+    program = check_program(prog_ast, path, params, given)
     opts = program.options.updated(**options)
     program.options = opts  # type: ignore[misc]
     timings["check"] = time.perf_counter() - start

@@ -190,6 +190,15 @@ NETWORK_FORMATS: dict[str, Entry] = {
                    "nnlang.networks.onnx.ops.OPS"),
 }
 
+# Python model objects -> Network (``Network.from_sklearn`` / ``from_torch``): each
+# converter imports its library only when called, so importing nnlang never needs it.
+NETWORK_OBJECTS: dict[str, Entry] = {
+    "sklearn": Entry("nnlang.networks.sklearn:from_sklearn", "fitted MLPRegressor, "
+                     "MLPClassifier, or a Pipeline of scalers ending in one"),
+    "torch": Entry("nnlang.networks.torch:from_torch", "torch.nn.Module (nn.Sequential) "
+                   "of the layers the ONNX reader takes"),
+}
+
 
 def load(entry: Entry) -> Any:
     """The module or attribute an entry names, imported now."""

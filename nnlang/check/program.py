@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import itertools
 from pathlib import Path
 from typing import Any
@@ -23,8 +24,10 @@ ParamValue = Any  # a number, a nested list, a numpy array, or a string to parse
 
 
 class _Checker:
-    def __init__(self, prog: ast.Program, path: Path, params: dict[str, ParamValue]):
+    def __init__(self, prog: ast.Program, path: Path, params: dict[str, ParamValue],
+                 networks: dict[str, Network] | None = None):
         self.prog = prog
+        self.given_networks = dict(networks or {})
         self.path = path
         self.base_dir = path.parent
         self.overrides = dict(params)
@@ -78,6 +81,12 @@ class _Checker:
             known = ", ".join(sorted(self.params)) or "none"
             raise SemanticError(f"--set {name}: the spec declares no parameter '{name}' "
                                 f"(parameters: {known})", Span(str(self.path), 1, 1))
+        unused = set(self.given_networks) - set(self.networks)
+        if unused:
+            name = min(unused)
+            known = ", ".join(sorted(self.networks)) or "none"
+            raise SemanticError(f"networks={{'{name}': ...}}: the spec declares no network "
+                                f"'{name}' (networks: {known})", Span(str(self.path), 1, 1))
         validate(self.options, self.options_span)
         # a spec that only declares networks still compiles (tests and tools inspect them)
         if not (self.variables or self.networks or self.objective or self.constraints):
@@ -93,17 +102,36 @@ class _Checker:
 
     def _networkstmt(self, stmt: ast.NetworkStmt) -> None:
         call = stmt.value
+        if stmt.name in self.given_networks:  # from Python, like --set for a parameter
+            given = self.given_networks[stmt.name]
+            if not isinstance(given, Network):
+                raise SemanticError(f"networks={{'{stmt.name}': ...}} must be an "
+                                    "nnlang.Network (Network.from_sklearn, from_torch, "
+                                    f"from_onnx), got {type(given).__name__}", stmt.span)
+            self._add_network(stmt.name, dataclasses.replace(given, name=stmt.name), stmt.span)
+            return
+        if call is None:
+            raise SemanticError(f"network '{stmt.name}' has no file: pass it from Python "
+                                f"(nnlang.compile(..., networks={{'{stmt.name}': net}})) or "
+                                f"write 'network {stmt.name} = load(\"file.onnx\")'", stmt.span)
         if not (isinstance(call, ast.Call) and call.func == "load"):
             raise SemanticError("a network is declared with load(\"file.npz\"), load(\"file.onnx\")"
                                 " or a { ... } block", stmt.value.span)
-        if len(call.args) != 1 or not isinstance(call.args[0], ast.String) or call.kwargs:
+        if len(call.args) != 1 or not isinstance(call.args[0], ast.String):
             raise SemanticError("load() takes one file path string", call.span)
-        network = self._load(call.args[0].value, None, call.args[0].span)
+        output = None
+        for kw in call.kwargs:
+            if kw.name != "output" or not isinstance(kw.value, ast.String):
+                raise SemanticError("load() takes one option, output = \"logits\" (cut a "
+                                    "classifier's Softmax/Sigmoid)", kw.span)
+            output = kw.value.value
+        network = self._load(call.args[0].value, None, call.args[0].span, output)
         self._add_network(stmt.name, network, stmt.span)
 
-    def _load(self, rel: str, activations: list[str] | None, span: Span) -> Network:
+    def _load(self, rel: str, activations: list[str] | None, span: Span,
+              output: str | None = None) -> Network:
         try:
-            return load_network(self.base_dir / rel, activations)
+            return load_network(self.base_dir / rel, activations, output)
         except NnlangError as err:
             raise err.with_span(span) from None
 
@@ -149,8 +177,8 @@ class _Checker:
             if layer.n_out != size:
                 raise SemanticError(f"layer declared with {size} units but "
                                     f"'{weights[0].path}' has {layer.n_out}", d.span)
-        network = Network(network.layers, stmt.name, network.source,
-                          in_shape if len(in_shape) > 1 else ())
+        network = dataclasses.replace(network, name=stmt.name,
+                                      input_shape=in_shape if len(in_shape) > 1 else ())
         self._add_network(stmt.name, network, stmt.span)
 
     def _paramdecl(self, stmt: ast.ParamDecl) -> None:
@@ -392,9 +420,11 @@ class _Checker:
 
 
 def check_program(prog: ast.Program, path: str | Path,
-                  params: dict[str, ParamValue] | None = None) -> Program:
-    """Check a parsed spec; ``params`` override parameter values (like ``--set``)."""
+                  params: dict[str, ParamValue] | None = None,
+                  networks: dict[str, Network] | None = None) -> Program:
+    """Check a parsed spec; ``params`` override parameter values (like ``--set``),
+    ``networks`` the networks declared under those names (their files are not read)."""
     try:
-        return _Checker(prog, Path(path), params or {}).run()
+        return _Checker(prog, Path(path), params or {}, networks).run()
     except NnlangError as err:
         raise err.with_span(None, prog.source) from None

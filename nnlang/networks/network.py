@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import numpy as np
+
+from nnlang import registry
 
 ACTIVATIONS = ("relu", "linear")
 
@@ -38,6 +42,10 @@ class Network:
     name: str = "net"
     source: str = ""
     input_shape: tuple[int, ...] = field(default=())
+    # "regression", "classifier" (the output is the logits; one logit: class 1 when
+    # positive) or "" (not known: results show the arg-max and the output)
+    kind: str = ""
+    classes: tuple = ()  # class labels by output index, when the source names them
 
     @property
     def n_in(self) -> int:
@@ -73,3 +81,29 @@ class Network:
     def predict(self, x: np.ndarray) -> np.ndarray:
         """The output layer for an input or a batch."""
         return self.forward(x)[-1]
+
+    @classmethod
+    def from_sklearn(cls, obj: Any, output: str | None = None) -> Network:
+        """A fitted ``MLPRegressor``/``MLPClassifier`` or a ``Pipeline`` of
+        ``StandardScaler``/``MinMaxScaler``/``MaxAbsScaler`` steps ending in one (the
+        scalers fold into the first layer). A classifier needs ``output="logits"``: its
+        softmax is cut, never dropped silently.
+
+        Example:
+            >>> net = nnlang.Network.from_sklearn(pipeline)  # doctest: +SKIP
+            >>> net.predict(X)  # == pipeline.predict(X)     # doctest: +SKIP
+        """
+        return registry.load(registry.NETWORK_OBJECTS["sklearn"])(obj, output)
+
+    @classmethod
+    def from_torch(cls, module: Any, input_shape: tuple[int, ...] | int,
+                   output: str | None = None) -> Network:
+        """A ``torch.nn.Module`` (e.g. ``nn.Sequential`` of ``Linear``/``ReLU``), read
+        through the ONNX reader; ``input_shape`` is one sample's shape, without the batch
+        dimension. A trailing ``Softmax``/``LogSoftmax`` needs ``output="logits"``."""
+        return registry.load(registry.NETWORK_OBJECTS["torch"])(module, input_shape, output)
+
+    @classmethod
+    def from_onnx(cls, path: str | Path, output: str | None = None) -> Network:
+        """An ``.onnx`` file, as ``load("file.onnx", output = ...)`` reads it in a spec."""
+        return registry.load(registry.NETWORK_FORMATS[".onnx"])(Path(path), output)

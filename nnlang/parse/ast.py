@@ -120,7 +120,7 @@ Cond = CondCmp | CondBool
 @dataclass(frozen=True)
 class NetworkStmt(Node):
     name: str
-    value: Expr
+    value: Expr | None  # None: the network is passed from Python (compile(networks=...))
 
 
 @dataclass(frozen=True)

@@ -639,11 +639,14 @@ def test_matches_onnxruntime_when_installed(tmp_path):
 # ---------------------------------------------------------------------- errors
 
 
-def test_sigmoid_is_unsupported(tmp_path):
+def test_a_hidden_sigmoid_is_unsupported(tmp_path):
+    # a Sigmoid at the end is a classifier's head (tests/surrogate/test_onnx_exports.py)
     rng = np.random.default_rng(30)
     nodes = [helper.make_node("MatMul", ["x", "W"], ["m"], name="mm"),
-             helper.make_node("Sigmoid", ["m"], ["y"], name="act1")]
-    path = build(tmp_path / "sig.onnx", nodes, dict(W=rand(rng, 3, 2)), [1, 3])
+             helper.make_node("Sigmoid", ["m"], ["s"], name="act1"),
+             helper.make_node("MatMul", ["s", "W2"], ["y"], name="mm2")]
+    path = build(tmp_path / "sig.onnx", nodes, dict(W=rand(rng, 3, 2), W2=rand(rng, 2, 2)),
+                 [1, 3])
     with pytest.raises(UnsupportedError) as err:
         load_onnx(path)
     assert str(err.value) == f"unsupported ONNX operator 'Sigmoid' at node 'act1' in '{path}'"
@@ -651,7 +654,7 @@ def test_sigmoid_is_unsupported(tmp_path):
 
 # Conv and MaxPool are supported since issue 6 (tests/networks/test_onnx_conv.py,
 # test_onnx_maxpool.py).
-@pytest.mark.parametrize("op, extra", [("LpPool", {"kernel_shape": [2, 2]}), ("Softmax", {})])
+@pytest.mark.parametrize("op, extra", [("LpPool", {"kernel_shape": [2, 2]}), ("Softplus", {})])
 def test_other_unsupported_operators(tmp_path, op, extra):
     inputs = ["x", "K"] if op == "Conv" else ["x"]
     inits = {"K": np.ones((1, 1, 2, 2))} if op == "Conv" else {}

@@ -41,7 +41,7 @@ shape without its size-1 or symbolic dimensions (``[1, 1, 28, 28]`` gives
 ``(28, 28)``, ``[1, 784, 1]`` gives ``(784,)``).
 """
 
-from nnlang.networks.onnx.graph import load_onnx
+from nnlang.networks.onnx.graph import load_onnx, read_onnx_model
 from nnlang.networks.onnx.ops import OPS
 
-__all__ = ["OPS", "load_onnx"]
+__all__ = ["OPS", "load_onnx", "read_onnx_model"]

@@ -14,6 +14,7 @@ import numpy as np
 from nnlang.errors import DataError, UnsupportedError
 from nnlang.networks.network import Dense, Network
 from nnlang.networks.onnx.affine import Affine
+from nnlang.networks.onnx.outputs import choose_output
 from nnlang.networks.validate import check_layers
 
 # ONNX element types the network input may have (FLOAT, FLOAT16, DOUBLE, BFLOAT16).
@@ -28,8 +29,9 @@ NO_FOLD = {"RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLi
 class Walker:
     """State of one graph walk: constants, affine values and finished layers."""
 
-    def __init__(self, path: Path, model: Any):
+    def __init__(self, path: Path, model: Any, output: str | None = None):
         self.path = path
+        self.output = output
         self.model = model
         self.graph = model.graph
         self.consts: dict[str, np.ndarray] = {}
@@ -90,14 +92,12 @@ class Walker:
             names = ", ".join(f"'{i.name}'" for i in inputs)
             raise UnsupportedError(f"ONNX file '{self.path}' has {len(inputs)} graph inputs "
                                    f"({names}); only single-input networks are supported")
-        if len(graph.output) != 1:
-            raise UnsupportedError(f"ONNX file '{self.path}' has {len(graph.output)} graph "
-                                   "outputs; only single-output networks are supported")
+        choice = choose_output(self.path, graph, self.consts, self.output)
         full_shape, input_shape = self.input_shapes(inputs[0])
         n_in = int(math.prod(full_shape))
         self.values[inputs[0].name] = Affine(full_shape, None, np.zeros(n_in), n_in, 0)
 
-        out_name = graph.output[0].name
+        out_name = choice.name
         for node in self.needed_nodes(out_name):
             self.step(node)
 
@@ -113,7 +113,7 @@ class Walker:
             raise DataError(f"ONNX file '{self.path}': the first layer has {layers[0].n_in} "
                             f"inputs but the graph input has shape {input_shape}")
         return Network(layers, name=self.path.stem, source=str(self.path),
-                       input_shape=input_shape)
+                       input_shape=input_shape, kind=choice.kind, classes=choice.classes)
 
     def input_shapes(self, inp: Any) -> tuple[tuple[int, ...], tuple[int, ...]]:
         """(shape used for the walk, ``input_shape`` of the network)."""
@@ -196,9 +196,7 @@ class Walker:
     # -------------------------------------------------------------------- nodes
 
     def step(self, node: Any) -> None:
-        if node.domain not in ("", "ai.onnx"):
-            raise self.unsupported(node)
-        op = node.op_type
+        op = node.op_type if node.domain in ("", "ai.onnx") else f"{node.domain}.{node.op_type}"
         if op == "Constant":
             self.set_const(node, node.output[0], constant_value(node, self.path))
             return
@@ -314,8 +312,9 @@ def constant_value(node: Any, path: Path) -> np.ndarray:
     raise DataError(f"ONNX file '{path}': Constant node '{node_name(node)}' has no value")
 
 
-def load_onnx(path: Path) -> Network:
-    """Read a dense ReLU network from the ONNX file ``path``."""
+def load_onnx(path: Path, output: str | None = None) -> Network:
+    """Read a dense ReLU network from the ONNX file ``path``; ``output="logits"`` cuts a
+    classifier's Softmax/Sigmoid/ArgMax head (``nnlang.networks.onnx.outputs``)."""
     import onnx
 
     path = Path(path)
@@ -326,7 +325,13 @@ def load_onnx(path: Path) -> Network:
     if not model.HasField("graph"):
         raise DataError(f"cannot read ONNX file '{path}': it has no graph "
                         "(malformed, or not an ONNX model?)")
-    return Walker(path, model).run()
+    return Walker(path, model, output).run()
+
+
+def read_onnx_model(model: Any, name: str, output: str | None = None) -> Network:
+    """The network of an in-memory ``onnx.ModelProto`` (``name`` stands for its file in
+    messages), e.g. a PyTorch module just exported."""
+    return Walker(Path(name), model, output).run()
 
 
 from nnlang.networks.onnx.ops import OPS

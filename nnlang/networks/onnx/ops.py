@@ -18,6 +18,7 @@ from nnlang.networks.onnx.affine import (
     scale_affine,
     transpose_affine,
 )
+from nnlang.networks.onnx.exporter_ops import op_Cast, op_Scaler
 from nnlang.networks.onnx.graph import node_attrs, node_name
 from nnlang.networks.onnx.image_ops import (
     op_AveragePool,
@@ -368,4 +369,7 @@ OPS = {
     "AveragePool": op_AveragePool,
     "GlobalAveragePool": op_GlobalAveragePool,
     "MaxPool": op_MaxPool,
+    "Cast": op_Cast,
+    # operators of another domain are keyed "domain.Name"
+    "ai.onnx.ml.Scaler": op_Scaler,
 }
