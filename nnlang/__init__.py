@@ -18,7 +18,7 @@ from nnlang.errors import NnlangError
 from nnlang.version import __version__
 
 _LAZY = {"compile": "nnlang.api", "CompiledModel": "nnlang.api", "Result": "nnlang.solve.results",
-         "Network": "nnlang.networks.network", "embed": "nnlang.embed"}
+         "Network": "nnlang.networks.network", "embed": "nnlang.embedding"}
 
 __all__ = ["CompiledModel", "Network", "NnlangError", "Result", "__version__", "compile",
            "embed"]

@@ -43,6 +43,39 @@ class CompiledModel:
         """The ``cvxpy.Problem`` (one Variable per block, matrix-form constraints)."""
         return self.cvxpy.problem
 
+    # The model extended from Python: ``cp.Problem(cp.Minimize(m.objective.expr + cost),
+    # m.constraints + mine)`` is the spec's problem with the user's additions
+    # (docs/surrogate.md).
+    @property
+    def variables(self) -> dict[str, Any]:
+        """The spec's variables by name, as CVXPY expressions of their declared shapes."""
+        cvx = self.cvxpy
+        out = {}
+        for name, var in self.program.variables.items():
+            v = cvx.variables.get(name)
+            if v is not None:
+                out[name] = v[0] if var.shape == () else v if len(var.shape) == 1 \
+                    else v.reshape(var.shape, order="C")
+        return out
+
+    @property
+    def outputs(self) -> dict[str, Any]:
+        """Each network application's output (its last layer) by label (``y`` for
+        ``y = f(x)``), as a CVXPY variable."""
+        cvx = self.cvxpy
+        return {app.label: cvx.variables[app.layers[-1].name]
+                for app in self.milp.applications}
+
+    @property
+    def constraints(self) -> list:
+        """The CVXPY constraints of the whole encoding (the spec's and the networks')."""
+        return list(self.cvxpy.problem.constraints)
+
+    @property
+    def objective(self):
+        """The spec's ``cp.Minimize`` / ``cp.Maximize`` (its ``.expr`` is the expression)."""
+        return self.cvxpy.problem.objective
+
     @property
     def compile_seconds(self) -> float:
         return sum(self.timings.values())

@@ -13,8 +13,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "nnlang"
 # the stages in pipeline order (foundations first); a module may import its own stage
 # and the stages before it
 ORDER = ["errors", "registry", "version", "highs_objects", "parse", "networks", "ir", "check",
-         "bounds", "encode", "emit", "solve", "api", "provenance", "pictures", "batch", "verify",
-         "testing", "cli", "__init__", "__main__"]
+         "bounds", "encode", "emit", "solve", "api", "embedding", "provenance", "pictures",
+         "batch", "verify", "testing", "cli", "__init__", "__main__"]
 MODULES = sorted(PACKAGE.rglob("*.py"))
 
 
