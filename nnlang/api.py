@@ -100,6 +100,8 @@ class CompiledModel:
         if lowering is not None and lowering.is_lowered(self.milp):
             self.timings["cvxpy"] = lowering.lowered(self.milp).seconds
         result.compile_seconds = self.compile_seconds
+        result.names = {name: list(var.entry_names) for name, var in
+                        self.program.variables.items() if var.entry_names}
         result.bounds_seconds += self.timings.get("bounds", 0.0)
         return result
 

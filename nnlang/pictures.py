@@ -46,6 +46,10 @@ class Subject:
     original_param: str | None = None
     original_predicted: int | None = None
     predicted: int | None = None
+    names: tuple[str, ...] = ()  # the entries' names (``var x[n] names [...]``)
+
+    def attribute(self, j: int) -> str:
+        return self.names[j] if j < len(self.names) else str(j)
 
     @property
     def tabular(self) -> bool:
@@ -124,7 +128,11 @@ def _predicted_for(milp, block, x_user: np.ndarray) -> int | None:
     for enc in milp.applications:
         cols = np.unique(enc.input_A.tocoo().col)
         if cols.size and cols.min() >= block.offset and cols.max() < block.offset + block.size:
-            return int(np.argmax(enc.network.forward(enc.input_A @ x + enc.input_c)[-1]))
+            out = np.ravel(enc.network.forward(enc.input_A @ x + enc.input_c)[-1])
+            if enc.network.kind == "regression" or (out.size == 1
+                                                    and enc.network.kind != "classifier"):
+                return None  # a value, not a class
+            return int(out[0] > 0) if out.size == 1 else int(np.argmax(out))
     return None
 
 
@@ -158,7 +166,8 @@ def subjects(compiled, result, original: str | None = None,
         if pname is not None and np.asarray(program.params[pname]).size == var.size:
             orig = np.asarray(program.params[pname], float).reshape(value.shape)
         lo, hi = _intensity_range(var, value[np.isfinite(value)], orig)
-        sub = Subject(name, value, lo, hi, shape, orig, pname if orig is not None else None)
+        sub = Subject(name, value, lo, hi, shape, orig, pname if orig is not None else None,
+                      names=var.entry_names)
         try:
             block = compiled.milp.block(name)
         except KeyError:
@@ -309,7 +318,7 @@ def attribute_table(sub: Subject) -> str:
     lines = []
     if sub.original is None:
         lines += ["| attribute | value |", "|---:|---:|"]
-        lines += [f"| {j} | {_fmt(v)} |" for j, v in enumerate(new)]
+        lines += [f"| {sub.attribute(j)} | {_fmt(v)} |" for j, v in enumerate(new)]
         if sub.predicted is not None:
             lines += ["", f"predicted class: {sub.predicted}"]
         return "\n".join(lines) + "\n"
@@ -318,7 +327,7 @@ def attribute_table(sub: Subject) -> str:
     lines += ["| attribute | original | new | change |", "|---:|---:|---:|---:|"]
     for j, (o, v, d) in enumerate(zip(orig, new, change)):
         mark = "" if abs(d) < 1e-6 else f"{'+' if d > 0 else ''}{_fmt(d)}"
-        lines.append(f"| {j} | {_fmt(o)} | {_fmt(v)} | {mark} |")
+        lines.append(f"| {sub.attribute(j)} | {_fmt(o)} | {_fmt(v)} | {mark} |")
     changed = int(np.sum(np.abs(change) >= 1e-6))
     lines += ["",
               (f"original ({', '.join(_fmt(v) for v in orig)}) -> "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import csv
 import dataclasses
 import itertools
 from pathlib import Path
@@ -237,10 +238,50 @@ class _Checker:
                 raise SemanticError(f"variable '{stmt.name}': fixed value outside its bounds",
                                     stmt.fixed.span)
             lo, hi = value.copy(), value.copy()
+        size = int(np.prod(shape, dtype=int))
+        integer = self._integer_entries(stmt, size) if stmt.integer_entries else ()
+        names = self._entry_names(stmt, size) if stmt.names is not None else ()
         var = ir.Var(stmt.name, shape, domain, np.asarray(lo, float), np.asarray(hi, float),
-                     stmt.span, fixed)
+                     stmt.span, fixed, integer, names)
         self._define(stmt.name, ir.VarRef(stmt.span, var), stmt.span)
         self.variables[stmt.name] = var
+
+    def _integer_entries(self, stmt: ast.VarDecl, size: int) -> tuple[int, ...]:
+        if stmt.domain != "continuous":
+            raise SemanticError(f"variable '{stmt.name}' is {stmt.domain} already: "
+                                "'integer [i, ...]' makes chosen entries of a continuous "
+                                "variable integer", stmt.integer_entries[0].span)
+        out: list[int] = []
+        for e in stmt.integer_entries:
+            value = np.ravel(self.exprs.constant(e, "an entry index"))
+            if value.dtype.kind not in "iub" and not np.all(value == np.round(value)):
+                raise SemanticError("entry indices must be whole numbers", e.span)
+            for v in value.astype(int).tolist():
+                if not 0 <= v < size:
+                    raise SemanticError(f"entry {v} is out of range for '{stmt.name}' "
+                                        f"({size} entries, counted from 0)", e.span)
+                out.append(v)
+        return tuple(sorted(set(out)))
+
+    def _entry_names(self, stmt: ast.VarDecl, size: int) -> tuple[str, ...]:
+        node = stmt.names
+        if isinstance(node, ast.ListLit) and all(isinstance(i, ast.String) for i in node.items):
+            names = [i.value for i in node.items]
+        elif isinstance(node, ast.Call) and node.func == "header" and not node.kwargs \
+                and 1 <= len(node.args) <= 2 and isinstance(node.args[0], ast.String):
+            names = csv_header(self.base_dir / node.args[0].value, node.args[0].span)
+            if len(node.args) == 2:
+                names = names[: self.exprs.integer(node.args[1], "a column count")]
+        else:
+            raise SemanticError("names takes a list of strings, [\"a\", \"b\"], or "
+                                "header(\"file.csv\") (its first line; header(\"file.csv\", "
+                                "n) for the first n columns)", node.span)
+        if len(names) != size:
+            raise SemanticError(f"variable '{stmt.name}' has {size} entries but {len(names)} "
+                                "names", node.span)
+        if len(set(names)) != len(names):
+            raise SemanticError(f"variable '{stmt.name}': the names repeat", node.span)
+        return tuple(names)
 
     def _let(self, stmt: ast.Let) -> None:
         value = self.exprs.expr(stmt.value, label=stmt.name)
@@ -417,6 +458,18 @@ class _Checker:
         if not np.isfinite(value):
             raise SemanticError(f"option '{opt.name}' must be finite, got {value}", v.span)
         return {opt.name: float(value)}
+
+
+def csv_header(path: Path, span: Span) -> list[str]:
+    """The column names on the first line of a CSV file."""
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            row = next(csv.reader(f), None)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SemanticError(f"cannot read the header of '{path}': {exc}", span) from None
+    if not row:
+        raise SemanticError(f"'{path}' has no header line", span)
+    return [c.strip() for c in row]
 
 
 def check_program(prog: ast.Program, path: str | Path,

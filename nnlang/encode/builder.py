@@ -221,6 +221,8 @@ def encode_program(program: Program, bound_overrides=None) -> MilpModel:
     for var in program.variables.values():
         b.var_blocks[var.name] = b.add_block(
             var.name, var.shape, var.domain, var.lower, var.upper, "user", var.span)
+        if var.integer_entries:
+            _integer_entries(b, var)
     # Encode applications in declaration order so block names follow the spec.
     for app in program.applications:
         _apply(b, app, 0, None)
@@ -324,6 +326,28 @@ def _add_disjunction(b: Builder, dis) -> None:
                          shape=(1, b.n))
     b.add_rows(dis.name, ones, np.ones(1), np.full(1, np.inf), "user", dis.span,
                [dis.label])
+
+
+def _integer_entries(b: Builder, var: ir.Var) -> None:
+    """``var x[n] ... integer [i, j]``: integer copies of the chosen entries, equal to
+    them, so every backend and file format takes it as it takes integer variables."""
+    block = b.var_blocks[var.name]
+    idx = np.asarray(var.integer_entries, dtype=int)
+    k = idx.size
+    lo = np.ceil(var.lower.ravel()[idx] - 1e-9)
+    hi = np.floor(var.upper.ravel()[idx] + 1e-9)
+    if np.any(lo > hi):
+        bad = int(idx[np.argmax(lo > hi)])
+        raise SemanticError(f"variable '{var.name}': entry {bad} is integer but its bounds "
+                            "contain no integer", var.span)
+    ints = b.add_block(f"{var.name}.int", (k,), "integer", lo, hi, "integer_entries",
+                       var.span, [f"{var.name}[{i}]" for i in idx.tolist()])
+    rows = np.arange(k)
+    A = sp.csr_matrix((np.r_[np.ones(k), -np.ones(k)],
+                       (np.r_[rows, rows], np.r_[block.offset + idx, ints.offset + rows])),
+                      shape=(k, b.n))
+    b.add_rows(f"{var.name}.int", A, np.zeros(k), np.zeros(k), "integer_entries", var.span,
+               [f"{var.name}[{i}] integer" for i in idx.tolist()])
 
 
 def _add_comparison(b: Builder, con, diff: Aff) -> None:

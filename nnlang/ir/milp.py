@@ -38,7 +38,7 @@ class VarBlock:
     lb: np.ndarray
     ub: np.ndarray
     offset: int
-    role: str  # user | layer | slack | relu_binary | aux
+    role: str  # user | layer | slack | relu_binary | aux | integer_entries
     span: Span | None = None
     # per column, how the spec would write it (a block over some entries of a larger
     # expression: ``abs_L19[4]`` is entry 4 of that line's ``abs``), else by position
@@ -61,7 +61,7 @@ class RowBlock:
     A: sp.csr_matrix
     lo: np.ndarray
     hi: np.ndarray
-    role: str  # user | relu | aux | indicator | complementarity
+    role: str  # user | relu | aux | indicator | complementarity | integer_entries
     span: Span | None = None
     labels: list[str] | None = None  # per row, for user constraints
     # Conditional rows (roles indicator and complementarity): row i holds only when

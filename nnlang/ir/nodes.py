@@ -27,6 +27,9 @@ class Var:
     upper: np.ndarray
     span: Span
     fixed: bool = False
+    # flat (row-major) indices of the entries that are integer in a continuous variable
+    integer_entries: tuple[int, ...] = ()
+    entry_names: tuple[str, ...] = ()  # one per entry (row-major), shown in results
 
     @property
     def size(self) -> int:

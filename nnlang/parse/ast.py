@@ -160,6 +160,8 @@ class VarDecl(Node):
     lower: Expr | None
     upper: Expr | None
     fixed: Expr | None
+    integer_entries: tuple[Expr, ...] | None = None  # `integer [i, j]`: only these entries
+    names: Expr | None = None  # `names [...]` / `names header("file.csv")`
 
 
 @dataclass(frozen=True)

@@ -236,6 +236,12 @@ class _ToAst(Transformer):
     def var_fixed(self, children):
         return ("fixed", children[0])
 
+    def var_integer(self, children):
+        return tuple(children)
+
+    def var_names(self, children):
+        return children[0]
+
     @v_args(meta=True)
     def param_decl(self, meta, children):
         tok, shape, value = children
@@ -243,7 +249,7 @@ class _ToAst(Transformer):
 
     @v_args(meta=True)
     def var_decl(self, meta, children):
-        tok, shape, domain, bounds, fixed = children
+        tok, shape, domain, bounds, fixed, integer, names = children
         lower = upper = None
         if bounds is not None:
             _, lower, upper = bounds
@@ -251,6 +257,7 @@ class _ToAst(Transformer):
             self._span(meta), tok.value, shape,
             domain if domain is not None else "continuous",
             lower, upper, fixed[1] if fixed is not None else None,
+            integer, names,
         )
 
     @v_args(meta=True)
@@ -364,6 +371,11 @@ def parse_file(path: str | Path) -> ast.Program:
         raw = path.read_bytes()
     except OSError as exc:
         raise NnlangError(f"cannot read spec file '{path}': {exc.strerror or exc}") from None
+    kind = network_file_kind(path, raw)
+    if kind:
+        raise SyntaxError_(f"'{path.name}' is {kind} network file, not a spec: declare it "
+                           f"in a .nnq spec with network f = load(\"{path.name}\")",
+                           Span(str(path), 1, 1), "")
     try:
         text = raw.decode("utf-8-sig")  # a leading BOM is dropped
     except UnicodeDecodeError as exc:
@@ -372,6 +384,15 @@ def parse_file(path: str | Path) -> ast.Program:
         raise SyntaxError_(f"spec file is not UTF-8 text (byte {exc.start})",
                            Span(str(path), line, col), "") from None
     return parse_text(text, str(path))
+
+
+def network_file_kind(path: Path, raw: bytes) -> str:
+    """'an ONNX' / 'an .npz' when a weights file was given where a spec belongs."""
+    if path.suffix.lower() == ".onnx":
+        return "an ONNX"
+    if path.suffix.lower() == ".npz" or raw.startswith(b"PK\x03\x04"):
+        return "an .npz (zip)"
+    return ""
 
 
 def parse_expr(text: str, filename: str = "<command line>") -> ast.Expr:

@@ -44,7 +44,8 @@ def polish(model: MilpModel, x: np.ndarray, objective: float) -> tuple[np.ndarra
     point and objective, or None if that LP is not optimal or its objective is
     not within 1e-6 (relative) of ``objective``."""
     if model.objective.quad or model.conditional_rows or not any(
-            b.role == "user" and b.kind in ("integer", "binary") for b in model.blocks):
+            b.role in ("user", "integer_entries") and b.kind in ("integer", "binary")
+            for b in model.blocks):
         return None
     ints = model.integer_columns()
     h, sign = milp_to_highs(model, False)
@@ -102,7 +103,9 @@ def check_solution(model: MilpModel, x: np.ndarray, result: Result) -> None:
         for a, f in zip(milp_layers[1:], fwd[1:]):
             scale = max(1.0, float(np.max(np.abs(f), initial=0.0)))
             gap = max(gap, float(np.max(np.abs(a - f), initial=0.0)) / scale)
-        result.networks[enc.label] = NetworkResult(enc.label, milp_layers, fwd, gap)
+        net = enc.network
+        result.networks[enc.label] = NetworkResult(enc.label, milp_layers, fwd, gap, net.kind,
+                                                   net.classes)
         gaps.append(gap)
     result.forward_gap = max(gaps)
     if result.forward_gap > FORWARD_GAP_WARN:

@@ -27,14 +27,36 @@ class NetworkResult:
     layers: list[np.ndarray]  # the MILP's values, layer 0 = input
     forward: list[np.ndarray]  # the numpy forward pass of the same input
     gap: float  # largest relative gap between the two
+    kind: str = ""  # the network's: "regression", "classifier" (logits) or "" (not known)
+    classes: tuple = ()
 
     @property
     def output(self) -> np.ndarray:
         return self.forward[-1]
 
     @property
-    def predicted(self) -> int:
-        return int(np.argmax(self.forward[-1]))
+    def predicted(self) -> int | None:
+        """The class index (arg-max; one logit: 1 when positive), None for a regression
+        or any one-output network not known to be a classifier."""
+        out = np.ravel(self.forward[-1])
+        if self.kind == "regression" or (out.size == 1 and self.kind != "classifier"):
+            return None
+        return int(out[0] > 0) if out.size == 1 else int(np.argmax(out))
+
+    @property
+    def predicted_label(self) -> Any:
+        """The class label the source names for ``predicted`` (else the index)."""
+        k = self.predicted
+        return self.classes[k] if k is not None and k < len(self.classes) else k
+
+    def describe(self) -> str:
+        out = np.array2string(self.output, precision=4, max_line_width=200)
+        if self.predicted is None:
+            return f"predicts {out}" if self.output.size > 1 else \
+                f"predicts {float(np.ravel(self.output)[0]):.6g}"
+        label = self.predicted_label
+        name = f"class {self.predicted}" + (f" ({label!r})" if label != self.predicted else "")
+        return f"predicts {name}; output {out}"
 
 
 def relative_gap(objective: float | None, bound: float | None) -> float | None:
@@ -58,6 +80,7 @@ class Result:
     solver: str = ""
     message: str = ""
     values: dict[str, np.ndarray] = field(default_factory=dict)
+    names: dict[str, list[str]] = field(default_factory=dict)  # a variable's entry names
     networks: dict[str, NetworkResult] = field(default_factory=dict)
     forward_gap: float | None = None
     max_violation: float | None = None
@@ -97,8 +120,10 @@ class Result:
             "solver": self.solver,
             "message": self.message,
             "values": {k: v.tolist() for k, v in self.values.items()},
+            "names": self.names,
             "networks": {
                 k: {"output": v.output.tolist(), "predicted": v.predicted,
+                    "label": _plain(v.predicted_label), "kind": v.kind or None,
                     "layers": [a.tolist() for a in v.layers], "forward_gap": v.gap}
                 for k, v in self.networks.items()
             },
@@ -144,14 +169,18 @@ class Result:
             if parts:
                 lines.append(f"{label:<11} unstable ReLUs (need a binary) {', '.join(parts)}")
         for label, net in self.networks.items():
-            out = np.array2string(net.output, precision=4, max_line_width=200)
-            lines.append(f"{label:<11} predicts class {net.predicted}; output {out}")
+            lines.append(f"{label:<11} {net.describe()}")
         if self.forward_gap is not None:
             ok = "ok" if self.forward_gap <= FORWARD_GAP_WARN else "MISMATCH"
             lines.append(f"check       forward pass vs MILP: max relative gap "
                          f"{self.forward_gap:.2e} ({ok}); max constraint violation "
                          f"{self.max_violation:.2e}")
         for name, value in self.values.items():
+            if name in self.names and len(self.names[name]) == value.size:
+                width = max(len(n) for n in self.names[name])
+                lines.append(f"{name:<11} " + "\n            ".join(
+                    f"{n:<{width}}  {v:.6g}" for n, v in zip(self.names[name], value.ravel())))
+                continue
             lines.append(f"{name:<11} {_describe_value(value)}")
         for name, a in self.approximations.items():
             lines.append(f"{name:<11} pwl {a['approx']:.6g} vs exact sum of squares "
@@ -161,6 +190,11 @@ class Result:
         for w in self.warnings:
             lines.append(f"warning: {w}")
         return "\n".join(lines)
+
+
+def _plain(v: Any) -> Any:
+    """A class label as JSON takes it (numpy scalars to Python)."""
+    return v.item() if hasattr(v, "item") else v
 
 
 def _describe_value(value: np.ndarray) -> str:
