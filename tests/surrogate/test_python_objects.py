@@ -176,3 +176,14 @@ def test_importing_nnlang_imports_neither_sklearn_nor_torch():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=ROOT, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("name", ["sklearn", "torch"])
+def test_model_object_converters_are_registered(name):
+    import inspect
+
+    from nnlang import registry
+
+    converter = registry.load(registry.NETWORK_OBJECTS[name])
+    params = list(inspect.signature(converter).parameters)
+    assert params[0] in ("obj", "module") and params[-1] == "output"
