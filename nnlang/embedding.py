@@ -24,9 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from nnlang import registry
 from nnlang.api import CompiledModel, compile
 from nnlang.errors import DataError
+from nnlang.networks.load import load_network
 from nnlang.networks.network import Network
 
 SPEC = """network net
@@ -82,8 +82,7 @@ def embed(network: Network | str | Path, x: Any, lower: Any = None, upper: Any =
     import cvxpy as cp
 
     if not isinstance(network, Network):
-        network = Network.from_onnx(network) if str(network).endswith(".onnx") \
-            else registry.load(registry.NETWORK_FORMATS[".npz"])(Path(network))
+        network = load_network(Path(network))
     n = network.n_in
     if int(np.prod(x.shape)) != n:
         raise DataError(f"embed: the network takes {n} inputs, the expression has shape "

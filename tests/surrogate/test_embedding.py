@@ -94,3 +94,16 @@ def test_embed_needs_finite_bounds_and_the_right_size():
         nnlang.embed(net, cp.Variable(4), -np.inf, 1)
     with pytest.raises(DataError, match="takes 4 inputs"):
         nnlang.embed(net, cp.Variable(3), 0, 1)
+
+
+def test_embed_reads_a_network_file(tmp_path):
+    from nnlang.networks.npz import save_npz
+
+    model, _ = regressor()
+    net = Network.from_sklearn(model)
+    save_npz(net, tmp_path / "f.npz")
+    x = cp.Variable(4)
+    e = nnlang.embed(tmp_path / "f.npz", x, LO, HI)
+    problem = cp.Problem(cp.Maximize(e.output[0]), e.constraints)
+    problem.solve(solver="HIGHS")
+    assert problem.value == pytest.approx(float(model.predict(x.value[None])[0]), abs=1e-6)
