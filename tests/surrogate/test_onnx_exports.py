@@ -10,6 +10,7 @@ import warnings
 import numpy as np
 import pytest
 
+import nnlang
 from nnlang.errors import UnsupportedError
 from nnlang.networks.network import Network
 from tests.surrogate.models import classifier, data, export, mlp_logits, regressor
@@ -96,6 +97,13 @@ def test_torch_exports_with_a_softmax_head(tmp_path, head, dynamo):
     net = Network.from_onnx(path, output="logits")
     X, _ = data()
     np.testing.assert_allclose(net.predict(X), scores(module, X), rtol=1e-6, atol=1e-6)
+    # a small design problem through the file: the input that most favours class 2
+    spec = (f'network g = load("{path.name}", output = "logits")\nvar x[4] in [-2, 2]\n'
+            "z = g(x)\nmaximize z[2] - z[0]\nsubject to\nx[0] + x[1] >= 1\n")
+    r = nnlang.compile(tmp_path / "s.nnq", text=spec).solve()
+    z = scores(module, r.values["x"][None])[0]
+    assert r.objective == pytest.approx(z[2] - z[0], abs=1e-6)
+    assert r.values["x"][0] + r.values["x"][1] >= 1 - 1e-9
 
 
 def test_torch_export_without_a_head_is_read_as_is(tmp_path):
