@@ -17,9 +17,10 @@ from typing import Any
 from nnlang.errors import NnlangError
 from nnlang.version import __version__
 
-_LAZY = {"compile": "nnlang.api", "CompiledModel": "nnlang.api", "Result": "nnlang.solve.results"}
+_LAZY = {"compile": "nnlang.api", "CompiledModel": "nnlang.api", "Result": "nnlang.solve.results",
+         "train": "nnlang.training.spec"}
 
-__all__ = ["CompiledModel", "NnlangError", "Result", "__version__", "compile"]
+__all__ = ["CompiledModel", "NnlangError", "Result", "__version__", "compile", "train"]
 
 
 def __getattr__(name: str) -> Any:

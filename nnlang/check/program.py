@@ -11,6 +11,7 @@ import numpy as np
 
 from nnlang.check.exprs import ExprChecker
 from nnlang.check.values import const
+from nnlang.check.weights import check_train, layer_weights, placeholder_network
 from nnlang.errors import NnlangError, SemanticError, Span
 from nnlang.ir import nodes as ir
 from nnlang.ir.options import OPTION_NAMES, Options, validate
@@ -41,6 +42,7 @@ class _Checker:
         self.options = Options()
         self.options_span: Span | None = None
         self.warnings: list[str] = []
+        self.training = None
 
     # ---- helpers
     def _define(self, name: str, value: Any, span: Span) -> None:
@@ -88,7 +90,7 @@ class _Checker:
             params=self.params, variables=self.variables, lets=self.lets,
             objective=self.objective, constraints=self.constraints, options=self.options,
             disjunctions=self.disjunctions, applications=list(self.exprs.applications),
-            warnings=self.warnings,
+            warnings=self.warnings, training=self.training,
         )
 
     def _networkstmt(self, stmt: ast.NetworkStmt) -> None:
@@ -127,17 +129,26 @@ class _Checker:
         if not denses:
             raise SemanticError(f"network '{stmt.name}' needs at least one 'dense' layer",
                                 stmt.span)
-        if len(weights) != 1:
-            raise SemanticError(f"network '{stmt.name}' needs exactly one 'weights \"file\"' "
-                                "line", stmt.span)
+        if len(weights) > 1:
+            raise SemanticError(f"network '{stmt.name}' has more than one 'weights \"file\"' "
+                                "line", weights[1].span)
         in_shape = self._shape(inputs[0].dims)
         sizes = [self.exprs.integer(d.size, "a layer size") for d in denses]
         for d, size in zip(denses, sizes):
             if size < 1:
                 raise SemanticError(f"a layer needs at least 1 unit, got {size}", d.size.span)
         acts = [d.activation or "linear" for d in denses]
-        network = self._load(weights[0].path, acts, weights[0].span)
         n_in = int(np.prod(in_shape))
+        variable, constant = layer_weights(self.exprs, stmt.name, denses, sizes, n_in)
+        shape = in_shape if len(in_shape) > 1 else ()
+        if not weights:
+            untrained = len(variable) + len(constant) < len(denses)
+            network = placeholder_network([n_in, *sizes], acts, constant, stmt.name, shape)
+            net = ir.NetworkDef(stmt.name, network, stmt.span, variable, untrained)
+            self._define(stmt.name, net, stmt.span)
+            self.networks[stmt.name] = net
+            return
+        network = self._load(weights[0].path, acts, weights[0].span)
         if network.n_in != n_in:
             raise SemanticError(f"network '{stmt.name}' declares input {n_in} but "
                                 f"'{weights[0].path}' has {network.n_in} inputs", inputs[0].span)
@@ -149,9 +160,20 @@ class _Checker:
             if layer.n_out != size:
                 raise SemanticError(f"layer declared with {size} units but "
                                     f"'{weights[0].path}' has {layer.n_out}", d.span)
-        network = Network(network.layers, stmt.name, network.source,
-                          in_shape if len(in_shape) > 1 else ())
+        layers = tuple(constant.get(k, layer) for k, layer in enumerate(network.layers))
+        network = Network(layers, stmt.name, network.source, shape)
+        if variable:
+            net = ir.NetworkDef(stmt.name, network, stmt.span, variable)
+            self._define(stmt.name, net, stmt.span)
+            self.networks[stmt.name] = net
+            return
         self._add_network(stmt.name, network, stmt.span)
+
+    def _train(self, stmt: ast.Train) -> None:
+        if self.training is not None:
+            raise SemanticError(f"a second 'train' statement (the first is on line "
+                                f"{self.training.span.line})", stmt.span)
+        self.training = check_train(self, stmt)
 
     def _paramdecl(self, stmt: ast.ParamDecl) -> None:
         shape = self._shape(stmt.shape) if stmt.shape is not None else None
@@ -209,8 +231,16 @@ class _Checker:
                 raise SemanticError(f"variable '{stmt.name}': fixed value outside its bounds",
                                     stmt.fixed.span)
             lo, hi = value.copy(), value.copy()
+        start = None
+        if stmt.start is not None:
+            start = self._fit(self.exprs.constant(stmt.start, "a start value").astype(float),
+                              shape, "the start value", stmt.start.span)
+            if not np.isfinite(start).all():
+                raise SemanticError(f"variable '{stmt.name}': start value is not finite",
+                                    stmt.start.span)
+            start = np.clip(start, lo, hi)
         var = ir.Var(stmt.name, shape, domain, np.asarray(lo, float), np.asarray(hi, float),
-                     stmt.span, fixed)
+                     stmt.span, fixed, start)
         self._define(stmt.name, ir.VarRef(stmt.span, var), stmt.span)
         self.variables[stmt.name] = var
 

@@ -132,6 +132,7 @@ class NetInput(Node):
 class NetDense(Node):
     size: Expr
     activation: str | None
+    weights: tuple[Expr, Expr] | None = None  # W and b as expressions
 
 
 @dataclass(frozen=True)
@@ -160,6 +161,17 @@ class VarDecl(Node):
     lower: Expr | None
     upper: Expr | None
     fixed: Expr | None
+    start: Expr | None = None
+
+
+@dataclass(frozen=True)
+class Train(Node):
+    """``train NET on INPUTS, LABELS { settings }``."""
+
+    net: str
+    inputs: Expr
+    labels: Expr
+    settings: tuple[Option, ...]
 
 
 @dataclass(frozen=True)

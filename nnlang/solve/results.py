@@ -145,6 +145,10 @@ class Result:
                 lines.append(f"{label:<11} unstable ReLUs (need a binary) {', '.join(parts)}")
         for label, net in self.networks.items():
             out = np.array2string(net.output, precision=4, max_line_width=200)
+            if np.ndim(net.output) > 1:  # one output per sample of a data set
+                out = " ".join(out.split())
+                lines.append(f"{label:<11} {net.output.shape[0]} samples; outputs {out}")
+                continue
             lines.append(f"{label:<11} predicts class {net.predicted}; output {out}")
         if self.forward_gap is not None:
             ok = "ok" if self.forward_gap <= FORWARD_GAP_WARN else "MISMATCH"
