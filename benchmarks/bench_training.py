@@ -100,8 +100,8 @@ def run(name, params, X, y, settings, test, **kw):
 def exp_fig2(args):
     X, y = DATA.mnist_train()
     s = Settings(batch_size=100, batches=1, seed=args.seed, time_limit=args.time_limit,
-                 workers=args.workers, max_iterations=args.iterations)
-    _, rec = run(f"fig2_seed{args.seed}", mlp(), X[:100], y[:100], s, None)
+                 workers=args.workers, max_iterations=args.iterations, patience=args.patience)
+    _, rec = run(f"fig2_seed{args.seed}_p{args.patience}", mlp(), X[:100], y[:100], s, None)
     print(f"fig2: training accuracy {rec['batches'][-1]['batch_accuracy']:.3f} in "
           f"{rec['seconds']:.0f} s")
 
@@ -111,7 +111,7 @@ def exp_fig3(args, post_every=None, name="fig3", first=0, count=2000):
     Xt, yt = DATA.mnist_test()
     batches = 20 if not args.quick else 4
     s = Settings(batch_size=100, batches=batches, seed=args.seed, time_limit=args.time_limit,
-                 workers=args.workers, max_iterations=args.iterations, post_every=post_every)
+                 workers=args.workers, max_iterations=args.iterations, patience=args.patience, post_every=post_every)
     Xb, yb = X[first: first + count], y[first: first + count]
     if post_every:
         # the post-processing LP runs on all training data, the MILPs on the batches
@@ -150,7 +150,7 @@ def exp_conv(args):
     batches = 10 if not args.quick else 3
     s = Settings(batch_size=100, batches=batches, seed=args.seed, init=(0.0, 1.0),
                  time_limit=args.time_limit, workers=args.workers,
-                 max_iterations=args.iterations, post_every=batches)
+                 max_iterations=args.iterations, patience=args.patience, post_every=batches)
     # batches over the first 1,000 images; the post-processing LP on all 5,000
     _, rec = run("conv", params, X7, y, s, (Xt7, yt))
     print(f"conv: test accuracy {rec['test_accuracy']:.4f} in {rec['seconds']:.0f} s")
@@ -227,6 +227,7 @@ def main():
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--time-limit", type=float, default=30.0)
     ap.add_argument("--iterations", type=int, default=None)
+    ap.add_argument("--patience", type=int, default=1)
     args = ap.parse_args()
     if args.iterations is None:
         args.iterations = 3 if args.quick else 20

@@ -209,6 +209,7 @@ TRAINERS: dict[str, Trainer] = {
             "change_offset": ("number", "eq. 10's constant (0.01)"),
             "post_every": ("int", "post-processing LP on all data every k batches (0: never)"),
             "max_iterations": ("int", "cap on the iterations per batch (20)"),
+            "patience": ("int", "iterations without progress that end a batch (1: the report)"),
             "time_limit": ("number", "seconds per program; the incumbent is kept (60)"),
             "workers": ("int", "programs solved in parallel processes (1)"),
             "final_post": ("bool", "the post-processing LP after a batch below accuracy 1"),

@@ -21,7 +21,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from multiprocessing import get_context
 
 import numpy as np
@@ -30,6 +30,9 @@ from nnlang.ir.options import Options
 from nnlang.networks.network import Dense, Network
 from nnlang.training import problems
 from nnlang.training.layers import LayerParams
+
+
+POOL = {"mip_pool_soft_limit": 1000}
 
 
 @dataclass
@@ -43,7 +46,10 @@ class Settings:
     change: float | None = 0.6  # eq. 10's factor from the second batch on (None: off)
     change_offset: float = 0.01
     post_every: int | None = None  # post-processing LP on all training data every k batches
-    max_iterations: int = 20  # a cap on the while loop (the report stops when accuracy drops)
+    max_iterations: int = 20  # a cap on the while loop
+    # iterations without a better accuracy before the loop stops (the report: 1, it
+    # stops as soon as an iteration does not improve)
+    patience: int = 1
     time_limit: float | None = 60.0  # per program; the incumbent is kept
     workers: int = 1  # programs solved in parallel processes
     final_post: bool = True  # Algorithm 1's last step when the accuracy stays below one
@@ -100,6 +106,11 @@ class Trainer:
         self.layers = layers
         self.settings = settings
         self.options = options.updated(threads=1) if settings.workers > 1 else options
+        # a smaller cut pool: the weight MILPs are small, and HiGHS spent most of
+        # their time at the root on thousands of cuts (docs/benchmarks.md)
+        args = {**POOL, **self.options.solver_args.get("HIGHS", {})}
+        self.options = replace(self.options, solver_args={**self.options.solver_args,
+                                                          "HIGHS": args})
         if settings.time_limit is not None:
             self.options = self.options.updated(time_limit=settings.time_limit)
         self.report = report or (lambda step: None)
@@ -168,11 +179,10 @@ class Trainer:
         classes = self.layers[-1].n_out
         T = onehot(labels, classes)
         K = len(self.layers)
-        acc, last = 0.0, -1.0
+        acc = 0.0
         best = (accuracy(self.network(), X, labels), [t.copy() for t in self.theta])
-        iteration = 0
-        while acc > last and iteration < self.settings.max_iterations:
-            last = acc
+        iteration, stale, last = 0, 0, -1.0
+        while stale < self.settings.patience and iteration < self.settings.max_iterations:
             iteration += 1
             target = T
             for i in range(K - 1, -1, -1):
@@ -194,6 +204,8 @@ class Trainer:
                             sum(s.status == "time_limit" for s in solved))
                 self.history.append(step)
                 self.report(step)
+            stale = 0 if acc > last else stale + 1
+            last = max(last, acc)
         if best[0] > acc:
             self.theta = best[1]
             acc = best[0]

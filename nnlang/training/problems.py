@@ -29,7 +29,7 @@ import scipy.sparse as sp
 from nnlang.encode import atoms
 from nnlang.encode.affine import Aff, interval
 from nnlang.encode.builder import Builder
-from nnlang.encode.weights import encode_activation, encode_weight_layer
+from nnlang.encode.weights import encode_activation, encode_weight_layer, pre_activation
 from nnlang.errors import SolverError
 from nnlang.ir.milp import LinearObjective, MilpModel
 from nnlang.ir.options import Options
@@ -106,6 +106,28 @@ def _objective_terms(b: Builder, kind: str, out: Aff, target: np.ndarray) -> Aff
     return delta if kind == OUTPUT else _slack(b, delta)
 
 
+def _l1_terms(b: Builder, pre: Aff, target: np.ndarray, big_m: float | None) -> Aff:
+    """``|relu(p) - t|`` per entry, with a binary only where ``t > 0``.
+
+    Where the target is 0 the error is ``relu(p)`` itself, a convex function of the
+    weights: the epigraph ``e >= p, e >= 0`` is exact under minimization (the
+    report's eqs. 4-6 spend a binary on it). Targets of hidden layers are ReLU
+    outputs, so many are 0."""
+    t = target.ravel()
+    zero = np.flatnonzero(t <= 0)
+    pos = np.flatnonzero(t > 0)
+    parts = []
+    if zero.size:
+        parts.append((zero, _hinge(b, pre.rows(zero, (zero.size,)), np.zeros(zero.size))))
+    if pos.size:
+        block, _ = encode_activation(b, "o", pre.rows(pos, (pos.size,)), "relu", big_m)
+        o = Aff.columns(block.offset, pos.size, b.n, (pos.size,))
+        parts.append((pos, atoms.encode_abs(b, o - Aff.const(t[pos], b.n), None)))
+    A = sp.vstack([q.padded(b.n).A for _, q in parts], format="csr")
+    c = np.concatenate([q.c for _, q in parts])
+    return Aff(A, c, (A.shape[0],))
+
+
 def _model(b: Builder, terms: Aff) -> MilpModel:
     terms = terms.padded(b.n)
     c = np.asarray(terms.A.sum(axis=0)).ravel()
@@ -133,12 +155,15 @@ def report_big_m(X: np.ndarray) -> float:
 
 def weight_model(X: np.ndarray, target: np.ndarray, params: LayerParams, kind: str,
                  options: Options, start: np.ndarray | None = None,
-                 big_m: float | None = None) -> tuple[MilpModel, int]:
+                 big_m: float | None = None,
+                 exact_zeros: bool = True) -> tuple[MilpModel, int]:
     """The program for the parameters of a group of neurons (``params``, see
     :mod:`nnlang.training.layers`) over the samples ``X`` (m x d) and the targets
     (m x the group's neurons); returns the model and the offset of the parameters.
     The big-M constants are the exact per-sample ranges, or ``big_m`` for all (to
-    compare with the report's :func:`report_big_m`)."""
+    compare with the report's :func:`report_big_m`). ``exact_zeros``: no binary
+    where a target is 0 (:func:`_l1_terms`); off, every sample has one, as in the
+    report's eqs. 4-6."""
     X = np.asarray(X, float)
     m = X.shape[0]
     g, d = params.n_out, params.n_in
@@ -148,10 +173,15 @@ def weight_model(X: np.ndarray, target: np.ndarray, params: LayerParams, kind: s
     T = params.T.tocsr()
     W = Aff(_placed(T[:k], theta.offset, b.n), np.zeros(k), (g, d))
     bias = Aff(_placed(T[k:], theta.offset, b.n), np.zeros(g), (g,))
-    act = "relu" if kind == L1 else "linear"
-    out, _ = encode_weight_layer(b, "o", X, W, bias, act, big_m)
-    o = Aff.columns(out.offset, m * g, b.n, (m, g))
-    model = _model(b, _objective_terms(b, kind, o, np.asarray(target, float).reshape(m, g)))
+    target = np.asarray(target, float).reshape(m, g)
+    if kind == L1 and exact_zeros:
+        terms = _l1_terms(b, pre_activation(X, W, bias, b.n), target, big_m)
+    else:
+        act = "relu" if kind == L1 else "linear"
+        out, _ = encode_weight_layer(b, "o", X, W, bias, act, big_m)
+        o = Aff.columns(out.offset, m * g, b.n, (m, g))
+        terms = _objective_terms(b, kind, o, target)
+    model = _model(b, terms)
     if start is not None:
         s = np.clip(np.asarray(start, float), params.lo, params.hi)
         model.start = (theta.offset + np.arange(params.size), s)
@@ -160,10 +190,11 @@ def weight_model(X: np.ndarray, target: np.ndarray, params: LayerParams, kind: s
 
 def group_weights(X: np.ndarray, target: np.ndarray, params: LayerParams, kind: str,
                   options: Options, start: np.ndarray | None = None,
-                  big_m: float | None = None) -> Solved:
+                  big_m: float | None = None, exact_zeros: bool = True) -> Solved:
     """Solve :func:`weight_model`; the answer's objective is recomputed by numpy.
     ``Solved.value`` is the parameter vector."""
-    model, offset = weight_model(X, target, params, kind, options, start, big_m)
+    model, offset = weight_model(X, target, params, kind, options, start, big_m,
+                                 exact_zeros)
     x, result = _solve(model, options, "weight program")
     theta = np.clip(x[offset: offset + params.size], params.lo, params.hi)
     W, bias = params.weights(theta)
