@@ -31,7 +31,6 @@ from nnlang.networks.network import Dense, Network
 from nnlang.training import problems
 from nnlang.training.layers import LayerParams
 
-
 POOL = {"mip_pool_soft_limit": 1000}
 
 
