@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from nnlang.ir.options import Options
 from nnlang.training import layers, problems
-from nnlang.training.goebbels import Settings, accuracy, predict
+from nnlang.training.goebbels import Settings, Trainer, accuracy, predict
 from nnlang.training.run import train_batches
 
 OUT = ROOT / "benchmarks" / "results" / "training"
@@ -214,8 +214,32 @@ def exp_milps(args):
                              "status": solved.status, "objective": solved.objective,
                              "seconds": time.perf_counter() - start, **solved.size})
                 print(rows[-1], flush=True)
+    # one layer of 8 ReLU neurons on 8 inputs, 100 samples: one joint MILP, the
+    # per-neuron split solved one after another, and the split on 2 processes
+    inputs = rng.random((100, 8)) * 3
+    teacher = np.maximum(inputs @ rng.uniform(-1, 1, (8, 8)).T + 0.2, 0)
+    target = teacher + 0.5 * rng.random(teacher.shape)
+    params = layers.dense(8, 8, 1.0)
+    opts = Options(threads=1, time_limit=args.time_limit * 4)
+    start = time.perf_counter()
+    joint = problems.group_weights(inputs, target, params, problems.L1, opts)
+    t_joint = time.perf_counter() - start
+    split = {}
+    for workers in (1, 2):
+        tr = Trainer([params], Settings(workers=workers, time_limit=args.time_limit * 4), opts)
+        start = time.perf_counter()
+        solved = tr.update_layer(0, inputs, target, problems.L1)
+        split[workers] = (time.perf_counter() - start, sum(x.objective for x in solved))
+        tr.close()
+    layer = {"joint": {"seconds": t_joint, "objective": joint.objective, "status": joint.status,
+                       **joint.size},
+             "split_1_process": {"seconds": split[1][0], "objective": split[1][1]},
+             "split_2_processes": {"seconds": split[2][0], "objective": split[2][1]}}
+    print(layer, flush=True)
     OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "milps.json").write_text(json.dumps({"machine": machine(), "rows": rows}, indent=1))
+    (OUT / "milps.json").write_text(json.dumps({"machine": machine(), "rows": rows,
+                                                "layer": layer,
+                                                "load_after": os.getloadavg()[0]}, indent=1))
 
 
 def main():
