@@ -18,10 +18,11 @@ from nnlang.errors import NnlangError
 from nnlang.version import __version__
 
 _LAZY = {"compile": "nnlang.api", "CompiledModel": "nnlang.api", "Result": "nnlang.solve.results",
-         "Network": "nnlang.networks.network", "embed": "nnlang.embedding"}
+         "Network": "nnlang.networks.network", "embed": "nnlang.embedding",
+         "train": "nnlang.training.spec"}
 
 __all__ = ["CompiledModel", "Network", "NnlangError", "Result", "__version__", "compile",
-           "embed"]
+           "embed", "train"]
 
 
 def __getattr__(name: str) -> Any:

@@ -184,6 +184,41 @@ FORMATS: dict[str, Format] = {
     "ampl": Format("nnlang.emit.ampl", "AMPL .mod/.dat/.run (also GNU MathProg)"),
 }
 
+@dataclass(frozen=True)
+class Trainer:
+    """A training algorithm: a module with ``train(program_training, options, ...)``
+    and the settings a ``train ... { }`` block may give it (name -> (kind, meaning);
+    kinds: int, number, pair, bool, array)."""
+
+    module: str
+    summary: str
+    settings: dict[str, tuple[str, str]]
+
+
+TRAINERS: dict[str, Trainer] = {
+    "goebbels": Trainer(
+        "nnlang.training.spec",
+        "layer by layer with MILPs and LPs, batch learning (Goebbels 2021, Algorithm 1)",
+        {
+            "batch_size": ("int", "samples per batch (100)"),
+            "batches": ("int", "consecutive batches to train (1)"),
+            "weight_bound": ("number", "weights and biases in [-bound, bound] (1)"),
+            "init": ("pair", "uniform initialization range [lo, hi] ([-1, 1])"),
+            "seed": ("int", "seed of the initialization (0)"),
+            "change": ("number", "eq. 10's factor from the second batch on, 0 = off (0.6)"),
+            "change_offset": ("number", "eq. 10's constant (0.01)"),
+            "post_every": ("int", "post-processing LP on all data every k batches (0: never)"),
+            "max_iterations": ("int", "cap on the iterations per batch (20)"),
+            "patience": ("int", "iterations without progress that end a batch (1: the report)"),
+            "time_limit": ("number", "seconds per program; the incumbent is kept (60)"),
+            "workers": ("int", "programs solved in parallel processes (1)"),
+            "final_post": ("bool", "the post-processing LP after a batch below accuracy 1"),
+            "test_inputs": ("array", "test samples, evaluated after every batch"),
+            "test_labels": ("array", "their classes"),
+        }),
+}
+
+
 NETWORK_FORMATS: dict[str, Entry] = {
     ".npz": Entry("nnlang.networks.npz:load_npz", "numpy arrays W0, b0, W1, b1, ..."),
     ".onnx": Entry("nnlang.networks.onnx:load_onnx", "ONNX graphs of the operators in "

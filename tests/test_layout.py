@@ -14,7 +14,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "nnlang"
 # and the stages before it
 ORDER = ["errors", "registry", "version", "highs_objects", "parse", "networks", "ir", "check",
          "bounds", "encode", "emit", "solve", "api", "embedding", "provenance", "pictures",
-         "batch", "verify", "testing", "cli", "__init__", "__main__"]
+         "batch", "verify", "training", "testing", "cli", "__init__", "__main__"]
 MODULES = sorted(PACKAGE.rglob("*.py"))
 
 

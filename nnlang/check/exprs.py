@@ -10,6 +10,7 @@ import numpy as np
 
 from nnlang.check.functions import FUNCTIONS
 from nnlang.check.values import Entity, LayerAccess, const, describe, is_const
+from nnlang.check.weights import batch_of, check_variable_application
 from nnlang.errors import SemanticError, Span
 from nnlang.ir import nodes as ir
 from nnlang.parse import ast
@@ -246,17 +247,28 @@ class ExprChecker:
     def _apply(self, net: ir.NetworkDef, node: ast.Call, label: str) -> ir.Expr:
         if len(node.args) != 1 or node.kwargs:
             raise SemanticError(f"network '{net.name}' takes exactly one input", node.span)
+        if net.untrained:
+            raise SemanticError(f"network '{net.name}' has no weights: give it a 'weights "
+                                f"\"file\"' line (or 'weights W, b' on every dense line), "
+                                f"or train it with 'nnlang train'", node.span)
         arg = self.expr(node.args[0])
         network = net.network
-        if int(np.prod(arg.shape, dtype=int)) != network.n_in or arg.shape == ():
+        batch = batch_of(arg, network)
+        if batch < 0:
             raise SemanticError(f"network '{net.name}' expects an input of size "
-                                f"{network.n_in}, got {describe(arg)}", node.args[0].span)
-        if is_const(arg):
-            out = network.predict(arg.value.astype(float).reshape(-1))
+                                f"{network.n_in}, got {describe(arg)} (or a data set: one "
+                                f"input per row)", node.args[0].span)
+        if net.variable:
+            check_variable_application(net, arg, node.span)
+        elif is_const(arg):
+            value = arg.value.astype(float)
+            out = network.predict(value.reshape(batch, -1) if batch else value.reshape(-1))
             return const(out, node.span)
-        if len(arg.shape) != 1:
-            arg = ir.Reshape(arg.span, arg, (network.n_in,))
+        want = (batch, network.n_in) if batch else (network.n_in,)
+        if tuple(arg.shape) != want:
+            arg = (const(arg.value.reshape(want), arg.span) if is_const(arg)
+                   else ir.Reshape(arg.span, arg, want))
         app = ir.Apply(node.span, net, arg,
-                       label or f"{net.name}@{node.span.line}:{node.span.column}")
+                       label or f"{net.name}@{node.span.line}:{node.span.column}", batch)
         self.applications.append(app)
         return app

@@ -11,6 +11,7 @@ from nnlang.check.data import load_data
 from nnlang.check.values import const, describe, is_const
 from nnlang.errors import SemanticError
 from nnlang.ir import nodes as ir
+from nnlang.networks.ties import conv_tie_matrix
 from nnlang.parse import ast
 
 if TYPE_CHECKING:  # the checker calls these functions; they only name its type
@@ -110,7 +111,50 @@ def _max_min(fn: Callable, name: str):
     return build
 
 
+def _reshape(ck: ExprChecker, node: ast.Call) -> ir.Expr:
+    """``reshape(a, d1, d2, ...)``: the entries of ``a`` row-major in a new shape."""
+    if len(node.args) < 2 or node.kwargs:
+        raise SemanticError("reshape() takes an expression and its new dimensions, e.g. "
+                            "reshape(a, 25, 49)", node.span)
+    arg = ck.expr(node.args[0])
+    shape = tuple(ck.integer(d, "a dimension") for d in node.args[1:])
+    if int(np.prod(shape, dtype=int)) != int(np.prod(arg.shape, dtype=int)) or min(shape) < 1:
+        raise SemanticError(f"cannot reshape {describe(arg)} to "
+                            f"[{','.join(map(str, shape))}]", node.span)
+    if is_const(arg):
+        return const(arg.value.reshape(shape), node.span)
+    return ir.Reshape(node.span, arg, shape)
+
+
+def _onehot(ck: ExprChecker, node: ast.Call) -> ir.Expr:
+    """``onehot(labels, classes)``: one row per label with a one in its column."""
+    _args(node, 2)
+    labels = ck.constant(node.args[0], "the labels")
+    classes = ck.integer(node.args[1], "the number of classes")
+    if labels.ndim != 1 or not np.all(labels == np.round(labels)) or labels.min() < 0 \
+            or labels.max() >= classes:
+        raise SemanticError(f"onehot() takes a vector of class indices in 0..{classes - 1}",
+                            node.args[0].span)
+    return const(np.eye(classes)[labels.astype(int)], node.span)
+
+
+def _conv_map(ck: ExprChecker, node: ast.Call) -> ir.Expr:
+    """``conv_map(in_h, in_w, kh, kw)``: the 0/1 matrix M with which
+    ``reshape(M @ k, out_h * out_w, in_h * in_w)`` is the dense weight matrix of a
+    ``kh x kw`` kernel ``k`` (stride 1, no padding): weights tied equal."""
+    _args(node, 4)
+    dims = [ck.integer(a, "a size") for a in node.args]
+    try:
+        M = conv_tie_matrix(*dims)
+    except ValueError as exc:
+        raise SemanticError(str(exc), node.span) from None
+    return const(M.toarray(), node.span)
+
+
 FUNCTIONS: dict[str, Callable[[ExprChecker, ast.Call], ir.Expr]] = {
+    "reshape": _reshape,
+    "onehot": _onehot,
+    "conv_map": _conv_map,
     "data": _data,
     "load": _load,
     "sum": _sum,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import csv
 import dataclasses
 import itertools
 from pathlib import Path
@@ -11,8 +10,10 @@ from typing import Any
 
 import numpy as np
 
+from nnlang.check.entries import entry_names, integer_entries
 from nnlang.check.exprs import ExprChecker
 from nnlang.check.values import const
+from nnlang.check.weights import check_train, layer_weights, placeholder_network
 from nnlang.errors import NnlangError, SemanticError, Span
 from nnlang.ir import nodes as ir
 from nnlang.ir.options import OPTION_NAMES, Options, validate
@@ -45,6 +46,7 @@ class _Checker:
         self.options = Options()
         self.options_span: Span | None = None
         self.warnings: list[str] = []
+        self.training = None
 
     # ---- helpers
     def _define(self, name: str, value: Any, span: Span) -> None:
@@ -98,7 +100,7 @@ class _Checker:
             params=self.params, variables=self.variables, lets=self.lets,
             objective=self.objective, constraints=self.constraints, options=self.options,
             disjunctions=self.disjunctions, applications=list(self.exprs.applications),
-            warnings=self.warnings,
+            warnings=self.warnings, training=self.training,
         )
 
     def _networkstmt(self, stmt: ast.NetworkStmt) -> None:
@@ -156,17 +158,26 @@ class _Checker:
         if not denses:
             raise SemanticError(f"network '{stmt.name}' needs at least one 'dense' layer",
                                 stmt.span)
-        if len(weights) != 1:
-            raise SemanticError(f"network '{stmt.name}' needs exactly one 'weights \"file\"' "
-                                "line", stmt.span)
+        if len(weights) > 1:
+            raise SemanticError(f"network '{stmt.name}' has more than one 'weights \"file\"' "
+                                "line", weights[1].span)
         in_shape = self._shape(inputs[0].dims)
         sizes = [self.exprs.integer(d.size, "a layer size") for d in denses]
         for d, size in zip(denses, sizes):
             if size < 1:
                 raise SemanticError(f"a layer needs at least 1 unit, got {size}", d.size.span)
         acts = [d.activation or "linear" for d in denses]
-        network = self._load(weights[0].path, acts, weights[0].span)
         n_in = int(np.prod(in_shape))
+        variable, constant = layer_weights(self.exprs, stmt.name, denses, sizes, n_in)
+        shape = in_shape if len(in_shape) > 1 else ()
+        if not weights:
+            untrained = len(variable) + len(constant) < len(denses)
+            network = placeholder_network([n_in, *sizes], acts, constant, stmt.name, shape)
+            net = ir.NetworkDef(stmt.name, network, stmt.span, variable, untrained)
+            self._define(stmt.name, net, stmt.span)
+            self.networks[stmt.name] = net
+            return
+        network = self._load(weights[0].path, acts, weights[0].span)
         if network.n_in != n_in:
             raise SemanticError(f"network '{stmt.name}' declares input {n_in} but "
                                 f"'{weights[0].path}' has {network.n_in} inputs", inputs[0].span)
@@ -178,9 +189,20 @@ class _Checker:
             if layer.n_out != size:
                 raise SemanticError(f"layer declared with {size} units but "
                                     f"'{weights[0].path}' has {layer.n_out}", d.span)
-        network = dataclasses.replace(network, name=stmt.name,
-                                      input_shape=in_shape if len(in_shape) > 1 else ())
+        layers = tuple(constant.get(k, layer) for k, layer in enumerate(network.layers))
+        network = dataclasses.replace(network, layers=layers, name=stmt.name, input_shape=shape)
+        if variable:
+            net = ir.NetworkDef(stmt.name, network, stmt.span, variable)
+            self._define(stmt.name, net, stmt.span)
+            self.networks[stmt.name] = net
+            return
         self._add_network(stmt.name, network, stmt.span)
+
+    def _train(self, stmt: ast.Train) -> None:
+        if self.training is not None:
+            raise SemanticError(f"a second 'train' statement (the first is on line "
+                                f"{self.training.span.line})", stmt.span)
+        self.training = check_train(self, stmt)
 
     def _paramdecl(self, stmt: ast.ParamDecl) -> None:
         shape = self._shape(stmt.shape) if stmt.shape is not None else None
@@ -238,50 +260,21 @@ class _Checker:
                 raise SemanticError(f"variable '{stmt.name}': fixed value outside its bounds",
                                     stmt.fixed.span)
             lo, hi = value.copy(), value.copy()
+        start = None
+        if stmt.start is not None:
+            start = self._fit(self.exprs.constant(stmt.start, "a start value").astype(float),
+                              shape, "the start value", stmt.start.span)
+            if not np.isfinite(start).all():
+                raise SemanticError(f"variable '{stmt.name}': start value is not finite",
+                                    stmt.start.span)
+            start = np.clip(start, lo, hi)
         size = int(np.prod(shape, dtype=int))
-        integer = self._integer_entries(stmt, size) if stmt.integer_entries else ()
-        names = self._entry_names(stmt, size) if stmt.names is not None else ()
+        integer = integer_entries(self.exprs, stmt, size) if stmt.integer_entries else ()
+        names = entry_names(self.exprs, stmt, size) if stmt.names is not None else ()
         var = ir.Var(stmt.name, shape, domain, np.asarray(lo, float), np.asarray(hi, float),
-                     stmt.span, fixed, integer, names)
+                     stmt.span, fixed, start, integer_entries=integer, entry_names=names)
         self._define(stmt.name, ir.VarRef(stmt.span, var), stmt.span)
         self.variables[stmt.name] = var
-
-    def _integer_entries(self, stmt: ast.VarDecl, size: int) -> tuple[int, ...]:
-        if stmt.domain != "continuous":
-            raise SemanticError(f"variable '{stmt.name}' is {stmt.domain} already: "
-                                "'integer [i, ...]' makes chosen entries of a continuous "
-                                "variable integer", stmt.integer_entries[0].span)
-        out: list[int] = []
-        for e in stmt.integer_entries:
-            value = np.ravel(self.exprs.constant(e, "an entry index"))
-            if value.dtype.kind not in "iub" and not np.all(value == np.round(value)):
-                raise SemanticError("entry indices must be whole numbers", e.span)
-            for v in value.astype(int).tolist():
-                if not 0 <= v < size:
-                    raise SemanticError(f"entry {v} is out of range for '{stmt.name}' "
-                                        f"({size} entries, counted from 0)", e.span)
-                out.append(v)
-        return tuple(sorted(set(out)))
-
-    def _entry_names(self, stmt: ast.VarDecl, size: int) -> tuple[str, ...]:
-        node = stmt.names
-        if isinstance(node, ast.ListLit) and all(isinstance(i, ast.String) for i in node.items):
-            names = [i.value for i in node.items]
-        elif isinstance(node, ast.Call) and node.func == "header" and not node.kwargs \
-                and 1 <= len(node.args) <= 2 and isinstance(node.args[0], ast.String):
-            names = csv_header(self.base_dir / node.args[0].value, node.args[0].span)
-            if len(node.args) == 2:
-                names = names[: self.exprs.integer(node.args[1], "a column count")]
-        else:
-            raise SemanticError("names takes a list of strings, [\"a\", \"b\"], or "
-                                "header(\"file.csv\") (its first line; header(\"file.csv\", "
-                                "n) for the first n columns)", node.span)
-        if len(names) != size:
-            raise SemanticError(f"variable '{stmt.name}' has {size} entries but {len(names)} "
-                                "names", node.span)
-        if len(set(names)) != len(names):
-            raise SemanticError(f"variable '{stmt.name}': the names repeat", node.span)
-        return tuple(names)
 
     def _let(self, stmt: ast.Let) -> None:
         value = self.exprs.expr(stmt.value, label=stmt.name)
@@ -458,18 +451,6 @@ class _Checker:
         if not np.isfinite(value):
             raise SemanticError(f"option '{opt.name}' must be finite, got {value}", v.span)
         return {opt.name: float(value)}
-
-
-def csv_header(path: Path, span: Span) -> list[str]:
-    """The column names on the first line of a CSV file."""
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            row = next(csv.reader(f), None)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SemanticError(f"cannot read the header of '{path}': {exc}", span) from None
-    if not row:
-        raise SemanticError(f"'{path}' has no header line", span)
-    return [c.strip() for c in row]
 
 
 def check_program(prog: ast.Program, path: str | Path,

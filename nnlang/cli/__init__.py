@@ -34,6 +34,7 @@ COMMANDS = {
     "compile": "nnlang.cli.solve:cmd_compile",
     "verify": "nnlang.cli.verify:cmd_verify",
     "import": "nnlang.cli.verify:cmd_import",
+    "train": "nnlang.cli.train:cmd_train",
 }
 
 _EPILOG = ("exit codes:\n" + "\n".join(f"  {code:<4} {text}" for code, text in EXIT_CODES.items())
@@ -163,6 +164,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("property", help="the .vnnlib property (may be gzipped)")
     p.add_argument("-o", "--output", required=True, metavar="SPEC.nnq",
                    help="the spec to write; the box goes to <stem>_box.npz beside it")
+
+    p = add("train", "train a spec's network by its 'train' statement (Goebbels 2021: "
+                     "layer by layer with MILPs and LPs)")
+    p.add_argument("file", help="the .nnq spec with a 'train NET on INPUTS, LABELS' statement")
+    p.add_argument("--set", action="append", metavar="NAME=VALUE",
+                   help="override a parameter (repeatable)")
+    p.add_argument("-o", "--output", metavar="DIR",
+                   help="the run directory (default <spec>_trained): network.npz, "
+                        "network.onnx, history.json; an interrupted run resumes from it")
+    p.add_argument("--time-limit", type=float, metavar="S",
+                   help="seconds per program (the incumbent is kept)")
+    p.add_argument("--workers", type=int, help="programs solved in parallel processes")
+    p.add_argument("--batches", type=int, help="batches to train")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress")
     return parser
 
 

@@ -119,6 +119,10 @@ def cmd_check(args: argparse.Namespace) -> int:
           f"{len(m.program.constraints)} constraint(s), {len(m.program.applications)} network "
           f"application(s); MILP with {size['variables']} columns ({size['binaries']} binary), "
           f"{size['constraints']} rows")
+    training = m.program.training
+    if training is not None:
+        print(f"train {training.net.name} on {training.inputs.shape[0]} samples of "
+              f"{training.inputs.shape[1]} features (nnlang train)")
     return 0
 
 

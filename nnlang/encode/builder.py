@@ -16,6 +16,7 @@ import scipy.sparse as sp
 from nnlang.encode import atoms
 from nnlang.encode.affine import Aff, interval
 from nnlang.encode.layers import encode_application
+from nnlang.encode.weights import encode_on_data
 from nnlang.errors import SemanticError, Span, UnsupportedError
 from nnlang.ir import nodes as ir
 from nnlang.ir.milp import (
@@ -42,12 +43,14 @@ class Builder:
         self.n = 0
         self._names: dict[str, int] = {}
         self._bounds_cache: tuple[int, np.ndarray, np.ndarray] | None = None
-        self.apps: dict[int, tuple[AppEncoding, Aff]] = {}
+        self.apps: dict[int, list[Aff]] = {}  # an application's layers, by id
         self.app_order: list[AppEncoding] = []
+        self.weight_apps: list = []  # applications with variable weights
         self.quad: list[QuadTerm] = []
         self.bounds_seconds = 0.0
         self.approximations: list = []
         self.solver_args: dict[str, dict] = {}
+        self.var_starts: dict[str, np.ndarray] = {}  # user variables' start values
 
     def fresh(self, base: str, span: Span | None) -> str:
         tag = f"{base}_L{span.line}" if span is not None else base
@@ -76,6 +79,27 @@ class Builder:
             self._bounds_cache = (len(self.blocks), lb, ub)
         return self._bounds_cache[1], self._bounds_cache[2]
 
+    def model(self, objective: LinearObjective, ball: ObjectiveBall | None = None) -> MilpModel:
+        """The model built so far, every matrix padded to the final column count."""
+        n = self.n
+        objective.c = np.pad(objective.c, (0, n - objective.c.size))
+        for q in objective.quad:
+            q.A.resize((q.A.shape[0], n))
+        for enc in self.app_order:
+            enc.input_A = enc.input_A.copy()
+            enc.input_A.resize((enc.input_A.shape[0], n))
+        for row in self.rows:
+            if row.A.shape[1] != n:
+                row.A.resize((row.A.shape[0], n))
+        approximations = [(name, e.padded(n), t) for name, e, t in self.approximations]
+        for enc in self.weight_apps:
+            enc.pad(n)
+        start = _start_values(self.blocks, self.var_starts)
+        return MilpModel(self.blocks, self.rows, objective, self.app_order, n,
+                         self.bounds_seconds, approximations, ball,
+                         solver_args=self.solver_args, start=start,
+                         weight_applications=self.weight_apps)
+
     # ---- expressions
     def lower(self, expr: ir.Expr, sign: int, scale: float | None = 1.0) -> Aff:
         fn = LOWERINGS.get(type(expr))
@@ -93,25 +117,49 @@ def _var(b: Builder, e: ir.VarRef, sign, scale) -> Aff:
     return Aff.columns(block.offset, block.size, b.n, e.var.shape)
 
 
-def _apply(b: Builder, e: ir.Apply, sign, scale) -> Aff:
+def _app_layers(b: Builder, e: ir.Apply) -> list[Aff]:
+    """Every layer of the application ``e`` (0 = its input) as an affine expression,
+    encoded on first use."""
     key = id(e)
     if key not in b.apps:
-        h0 = b.lower(e.arg, 0).padded(b.n)
+        if e.net.variable:
+            enc, layers = encode_on_data(b, e, lambda x: b.lower(x, 0))
+            b.weight_apps.append(enc)
+        else:
+            layers = _constant_network(b, e)
+        b.apps[key] = layers
+    return b.apps[key]
+
+
+def _constant_network(b: Builder, e: ir.Apply) -> list[Aff]:
+    h = b.lower(e.arg, 0).padded(b.n)
+    n_in = e.net.network.n_in
+    rows = [h] if not e.batch else [h.rows(np.arange(k * n_in, (k + 1) * n_in), (n_in,))
+                                    for k in range(e.batch)]
+    per_sample = []
+    for k, h0 in enumerate(rows):
         h0 = Aff(h0.A, h0.c, (h0.size,))
-        enc = encode_application(b, e, h0)
-        out = enc.layers[-1]
-        b.apps[key] = (enc, Aff.columns(out.offset, out.size, b.n, (out.size,)))
+        sub = e if not e.batch else ir.Apply(e.span, e.net, e.arg, f"{e.label}[{k}]")
+        enc = encode_application(b, sub, h0)
         b.app_order.append(enc)
-    return b.apps[key][1].padded(b.n)
+        per_sample.append([Aff(enc.input_A, enc.input_c, (enc.input_c.size,))]
+                          + [Aff.columns(x.offset, x.size, b.n, (x.size,)) for x in enc.layers])
+    if not e.batch:
+        return per_sample[0]
+    stacked = []
+    for k in range(len(per_sample[0])):
+        parts = [p[k].padded(b.n) for p in per_sample]
+        stacked.append(Aff(sp.vstack([q.A for q in parts], format="csr"),
+                           np.concatenate([q.c for q in parts]), (e.batch, parts[0].size)))
+    return stacked
+
+
+def _apply(b: Builder, e: ir.Apply, sign, scale) -> Aff:
+    return _app_layers(b, e)[-1].padded(b.n)
 
 
 def _layer(b: Builder, e: ir.LayerRef, sign, scale) -> Aff:
-    _apply(b, e.app, 0, None)
-    enc = b.apps[id(e.app)][0]
-    if e.k == 0:
-        return Aff(enc.input_A, enc.input_c, (enc.input_c.size,)).padded(b.n)
-    block = enc.layers[e.k - 1]
-    return Aff.columns(block.offset, block.size, b.n, (block.size,))
+    return _app_layers(b, e.app)[e.k].padded(b.n)
 
 
 def _index(b: Builder, e: ir.Index, sign, scale) -> Aff:
@@ -208,6 +256,18 @@ LOWERINGS: dict[type, Callable[[Builder, ir.Expr, int, float | None], Aff]] = {
 _SIGN = {"<=": 1, ">=": -1, "==": 0}
 
 
+def _start_values(blocks, starts: dict) -> tuple[np.ndarray, np.ndarray] | None:
+    """The columns of the user variables with a start value, and those values."""
+    index, value = [], []
+    for block in blocks:
+        if block.role == "user" and block.name in starts:
+            index.append(block.offset + np.arange(block.size))
+            value.append(np.ravel(starts[block.name]))
+    if not index:
+        return None
+    return np.concatenate(index), np.concatenate(value)
+
+
 def encode_program(program: Program, bound_overrides=None) -> MilpModel:
     """Build the MILP of ``program`` (networks bounded and encoded).
 
@@ -221,6 +281,8 @@ def encode_program(program: Program, bound_overrides=None) -> MilpModel:
     for var in program.variables.values():
         b.var_blocks[var.name] = b.add_block(
             var.name, var.shape, var.domain, var.lower, var.upper, "user", var.span)
+        if var.start is not None:
+            b.var_starts[var.name] = var.start
         if var.integer_entries:
             _integer_entries(b, var)
     # Encode applications in declaration order so block names follow the spec.
@@ -245,18 +307,7 @@ def encode_program(program: Program, bound_overrides=None) -> MilpModel:
         b.in_objective = False
         objective = LinearObjective(sense, aff.padded(b.n).A.toarray().ravel(),
                                     float(aff.c[0]), b.quad)
-    objective.c = np.pad(objective.c, (0, b.n - objective.c.size))
-    for q in objective.quad:
-        q.A.resize((q.A.shape[0], b.n))
-    for enc in b.app_order:
-        enc.input_A = enc.input_A.copy()
-        enc.input_A.resize((enc.input_A.shape[0], b.n))
-    for row in b.rows:
-        if row.A.shape[1] != b.n:
-            row.A.resize((row.A.shape[0], b.n))
-    approximations = [(name, e.padded(b.n), t) for name, e, t in b.approximations]
-    return MilpModel(b.blocks, b.rows, objective, b.app_order, b.n, b.bounds_seconds,
-                     approximations, ball, solver_args=b.solver_args)
+    return b.model(objective, ball)
 
 
 _BALL_ATOMS = ("norm1", "norminf", "norm0", "sumsq")

@@ -146,6 +146,41 @@ class AppEncoding:
 
 
 @dataclass(eq=False)
+class WeightAppEncoding:
+    """A network with variable weights applied to constant samples ``X``.
+
+    ``weights[k] = (A_W, c_W, A_b, c_b)``: layer k's weights ``A_W x + c_W`` (flattened
+    ``(n_out, n_in)``) and bias; ``layers[k]`` = ``(A, c)`` of layer k's values
+    (``k = 0``: the samples), each ``(samples, width)`` row-major."""
+
+    label: str
+    network: Network
+    X: np.ndarray
+    weights: dict
+    layers: list
+    batch: int
+
+    def pad(self, n: int) -> None:
+        def grown(A):
+            A = A.copy()
+            A.resize((A.shape[0], n))
+            return A
+        self.weights = {k: (grown(a), c, grown(ab), cb) for k, (a, c, ab, cb)
+                        in self.weights.items()}
+        self.layers = [(grown(A), c) for A, c in self.layers]
+
+    def network_at(self, x: np.ndarray) -> Network:
+        """The network with the weights the column values ``x`` give."""
+        layers = list(self.network.layers)
+        for k, (aw, cw, ab, cb) in self.weights.items():
+            old = layers[k]
+            layers[k] = type(old)((aw @ x + cw).reshape(old.W.shape), ab @ x + cb,
+                                  old.activation)
+        return Network(tuple(layers), self.network.name, self.network.source,
+                       self.network.input_shape)
+
+
+@dataclass(eq=False)
 class MilpModel:
     blocks: list[VarBlock]
     rows: list[RowBlock]
@@ -162,6 +197,12 @@ class MilpModel:
     # native solver options the encoding asks for, per solver (the user's
     # solver_args override them), e.g. {"HIGHS": {"presolve_rule_off": 32768}}
     solver_args: dict = field(default_factory=dict)
+    # a start for the solver: values of some columns ``(indices, values)``; a MIP
+    # solver completes and uses it as its first incumbent if it is feasible
+    start: tuple[np.ndarray, np.ndarray] | None = None
+    # networks with variable weights applied to data (re-checked by a forward pass
+    # with the solved weights; the bound strategies leave them alone)
+    weight_applications: list[WeightAppEncoding] = field(default_factory=list)
 
     def block(self, name: str) -> VarBlock:
         for b in self.blocks:

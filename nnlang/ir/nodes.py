@@ -27,6 +27,7 @@ class Var:
     upper: np.ndarray
     span: Span
     fixed: bool = False
+    start: np.ndarray | None = None  # a start value for the solver (var ... start e)
     # flat (row-major) indices of the entries that are integer in a continuous variable
     integer_entries: tuple[int, ...] = ()
     entry_names: tuple[str, ...] = ()  # one per entry (row-major), shown in results
@@ -43,6 +44,11 @@ class NetworkDef:
     name: str
     network: Network
     span: Span
+    # layers (0-based) whose weights are expressions of variables: k -> (W, b), shapes
+    # (n_out, n_in) and (n_out,); the network's own values there are placeholders
+    variable: dict = field(default_factory=dict)
+    # declared without weights (to be trained by ``nnlang train``)
+    untrained: bool = False
 
 
 @dataclass(frozen=True, eq=False)
@@ -82,10 +88,12 @@ class Apply(Expr):
     net: NetworkDef
     arg: Expr
     label: str = ""
+    batch: int = 0  # applied to each of ``batch`` samples (the rows of ``arg``); 0: once
 
     @property
     def shape(self) -> tuple[int, ...]:
-        return (self.net.network.n_out,)
+        n = self.net.network.n_out
+        return (self.batch, n) if self.batch else (n,)
 
 
 @dataclass(frozen=True, eq=False)
@@ -97,7 +105,8 @@ class LayerRef(Expr):
 
     @property
     def shape(self) -> tuple[int, ...]:
-        return (self.app.net.network.sizes[self.k],)
+        n = self.app.net.network.sizes[self.k]
+        return (self.app.batch, n) if self.app.batch else (n,)
 
 
 @dataclass(frozen=True, eq=False)

@@ -41,6 +41,17 @@ class Objective:
     span: Span
 
 
+@dataclass(frozen=True, eq=False)
+class Training:
+    """``train NET on INPUTS, LABELS { settings }``: what ``nnlang train`` does."""
+
+    net: NetworkDef
+    inputs: np.ndarray  # (samples, features)
+    labels: np.ndarray  # (samples,) class indices
+    settings: dict
+    span: Span
+
+
 @dataclass(eq=False)
 class Program:
     """A checked spec: every name resolved, every shape known, params folded."""
@@ -58,3 +69,4 @@ class Program:
     applications: list[Apply] = field(default_factory=list)
     # located "file:line:col: warning: ..." lines for what is legal but suspicious
     warnings: list[str] = field(default_factory=list)
+    training: Training | None = None

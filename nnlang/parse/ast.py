@@ -132,6 +132,7 @@ class NetInput(Node):
 class NetDense(Node):
     size: Expr
     activation: str | None
+    weights: tuple[Expr, Expr] | None = None  # W and b as expressions
 
 
 @dataclass(frozen=True)
@@ -160,8 +161,19 @@ class VarDecl(Node):
     lower: Expr | None
     upper: Expr | None
     fixed: Expr | None
+    start: Expr | None = None
     integer_entries: tuple[Expr, ...] | None = None  # `integer [i, j]`: only these entries
     names: Expr | None = None  # `names [...]` / `names header("file.csv")`
+
+
+@dataclass(frozen=True)
+class Train(Node):
+    """``train NET on INPUTS, LABELS { settings }``."""
+
+    net: str
+    inputs: Expr
+    labels: Expr
+    settings: tuple[Option, ...]
 
 
 @dataclass(frozen=True)

@@ -219,8 +219,17 @@ class _ToAst(Transformer):
 
     @v_args(meta=True)
     def net_dense(self, meta, children):
-        size, act = children
-        return ast.NetDense(self._span(meta), size, act)
+        size, act, weights = children
+        return ast.NetDense(self._span(meta), size, act, weights)
+
+    def dense_weights(self, children):
+        return (children[0], children[1])
+
+    @v_args(meta=True)
+    def train_stmt(self, meta, children):
+        tok, inputs, labels, *settings = children
+        return ast.Train(self._span(meta), tok.value, inputs, labels,
+                         tuple(o for o in settings if o is not None))
 
     @v_args(meta=True)
     def net_weights(self, meta, children):
@@ -236,6 +245,9 @@ class _ToAst(Transformer):
     def var_fixed(self, children):
         return ("fixed", children[0])
 
+    def var_start(self, children):
+        return ("start", children[0])
+
     def var_integer(self, children):
         return tuple(children)
 
@@ -249,7 +261,7 @@ class _ToAst(Transformer):
 
     @v_args(meta=True)
     def var_decl(self, meta, children):
-        tok, shape, domain, bounds, fixed, integer, names = children
+        tok, shape, domain, bounds, start, fixed, integer, names = children
         lower = upper = None
         if bounds is not None:
             _, lower, upper = bounds
@@ -257,6 +269,7 @@ class _ToAst(Transformer):
             self._span(meta), tok.value, shape,
             domain if domain is not None else "continuous",
             lower, upper, fixed[1] if fixed is not None else None,
+            start[1] if start is not None else None,
             integer, names,
         )
 

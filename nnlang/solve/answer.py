@@ -107,6 +107,15 @@ def check_solution(model: MilpModel, x: np.ndarray, result: Result) -> None:
         result.networks[enc.label] = NetworkResult(enc.label, milp_layers, fwd, gap, net.kind,
                                                    net.classes)
         gaps.append(gap)
+    for enc in model.weight_applications:
+        fwd = enc.network_at(x).forward(enc.X)
+        milp_layers = [(A @ x + c).reshape(f.shape) for (A, c), f in zip(enc.layers, fwd)]
+        gap = 0.0
+        for a, f in zip(milp_layers[1:], fwd[1:]):
+            scale = max(1.0, float(np.max(np.abs(f), initial=0.0)))
+            gap = max(gap, float(np.max(np.abs(a - f), initial=0.0)) / scale)
+        result.networks[enc.label] = NetworkResult(enc.label, milp_layers, fwd, gap)
+        gaps.append(gap)
     result.forward_gap = max(gaps)
     if result.forward_gap > FORWARD_GAP_WARN:
         result.warnings.append(

@@ -169,6 +169,11 @@ class Result:
             if parts:
                 lines.append(f"{label:<11} unstable ReLUs (need a binary) {', '.join(parts)}")
         for label, net in self.networks.items():
+            if np.ndim(net.output) > 1:  # one output per sample of a data set
+                out = np.array2string(net.output, precision=4, max_line_width=200)
+                out = " ".join(out.split())
+                lines.append(f"{label:<11} {net.output.shape[0]} samples; outputs {out}")
+                continue
             lines.append(f"{label:<11} {net.describe()}")
         if self.forward_gap is not None:
             ok = "ok" if self.forward_gap <= FORWARD_GAP_WARN else "MISMATCH"

@@ -85,6 +85,10 @@ def solve(model: MilpModel, options: Options) -> Result:
         h.setOptionValue("threads", int(options.threads))
     for key, value in options.solver_args.get("HIGHS", {}).items():
         h.setOptionValue(key, value)
+    if model.start is not None and model.num_integer:
+        index, value = model.start
+        h.setSolution(int(index.size), np.asarray(index, dtype=np.int32),
+                      np.asarray(value, dtype=float))
     tick = progress.mip_ticker("HiGHS", sign) if model.num_integer else None
     if tick is not None:
         h.setCallback(lambda kind, message, out, into, data: tick(out), None)

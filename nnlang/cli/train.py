@@ -1,0 +1,55 @@
+"""``nnlang train``: a spec's ``train`` statement by Goebbels' (2021) algorithm, with
+progress on stderr and a resumable run directory."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from nnlang.cli.solve import parse_sets
+from nnlang.training.goebbels import Step
+from nnlang.training.spec import train
+
+
+def _reporter(quiet: bool):
+    def report(kind: str, what) -> None:
+        if quiet:
+            return
+        if kind == "step":
+            s: Step = what
+            where = "post-processing LP" if s.iteration == 0 else \
+                f"iteration {s.iteration} layer {s.layer}"
+            late = f", {s.timed_out} stopped at the time limit" if s.timed_out else ""
+            print(f"batch {s.batch + 1} {where}: accuracy {s.accuracy:.3f} "
+                  f"({s.programs} programs, {s.seconds:.1f} s{late})", file=sys.stderr,
+                  flush=True)
+        else:
+            test = (f", test {what['test_accuracy']:.4f}" if "test_accuracy" in what else "")
+            print(f"batch {what['batch'] + 1} done: batch accuracy "
+                  f"{what['batch_accuracy']:.3f}, all training data "
+                  f"{what['train_accuracy']:.4f}{test} ({what['seconds']:.1f} s)",
+                  file=sys.stderr, flush=True)
+    return report
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    out = Path(args.output) if args.output else Path(args.file).with_suffix("")
+    if args.output is None:
+        out = out.with_name(out.name + "_trained")
+    settings = {k: v for k, v in (("time_limit", args.time_limit),
+                                  ("workers", args.workers),
+                                  ("batches", args.batches)) if v is not None}
+    trained = train(args.file, parse_sets(args.set), run_dir=out,
+                    report=_reporter(args.quiet), **settings)
+    last = trained.batches[-1] if trained.batches else {}
+    resumed = (f" (resumed after batch {trained.resumed_from})" if trained.resumed_from
+               else "")
+    print(f"trained {len(trained.batches)} batch(es){resumed} in {trained.seconds:.1f} s; "
+          f"{', '.join(f'{v} {k}' for k, v in trained.counts.items())}")
+    if last:
+        test = f", test {last['test_accuracy']:.4f}" if "test_accuracy" in last else ""
+        print(f"accuracy: last batch {last['batch_accuracy']:.4f}, all training data "
+              f"{last['train_accuracy']:.4f}{test}")
+    print(f"wrote {out / 'network.npz'}, {out / 'network.onnx'}, {out / 'history.json'}")
+    return 0
