@@ -81,10 +81,11 @@ def printer(kind, what):
 
 
 def run(name, params, X, y, settings, test, **kw):
+    before = machine()
     start = time.perf_counter()
     trained = train_batches(params, X, y, settings, Options(threads=1), test=test,
                             report=printer, **kw)
-    record = {"experiment": name, "settings": settings.__dict__, "machine": machine(),
+    record = {"experiment": name, "settings": settings.__dict__, "machine": before,
               "seconds": time.perf_counter() - start, "counts": trained.counts,
               "batches": trained.batches,
               "steps": [s.__dict__ for s in trained.steps],
@@ -161,20 +162,24 @@ def exp_adam(args):
     X, y = DATA.mnist_train()
     Xt, yt = DATA.mnist_test()
     out = {}
-    for arch, (Xa, Xta) in {"784-8-8-8-10": (X, Xt),
-                            "49-25-10 (7x7, dense)": (downsample(X), downsample(Xt))}.items():
-        for n_train in (2000, 5000):
+    small = (downsample(X), downsample(Xt))
+    for arch, (Xa, Xta) in {"784-8-8-8-10": (X, Xt), "49-25-10 (7x7, dense)": small,
+                            "49-25-10 (7x7, one 3x3 conv map, no offsets)": small}.items():
+        for n_train, epochs in ((2000, 3), (5000, 3), (2000, 40), (5000, 40)):
             torch.manual_seed(4711)
             sizes = [Xa.shape[1], 8, 8, 8, 10] if arch.startswith("784") else [49, 25, 10]
             mods = []
             for a, b in itertools.pairwise(sizes):
                 mods += [torch.nn.Linear(a, b), torch.nn.ReLU()]  # ReLU output, as the report
+            if "conv" in arch:
+                mods = [torch.nn.Unflatten(1, (1, 7, 7)), torch.nn.Conv2d(1, 1, 3, bias=False),
+                        torch.nn.ReLU(), torch.nn.Flatten(), *mods[2:]]
             net = torch.nn.Sequential(*mods)
             opt = torch.optim.Adam(net.parameters(), lr=0.001)
             Xtr = torch.tensor(Xa[:n_train], dtype=torch.float32)
             Ttr = torch.tensor(np.eye(10)[y[:n_train]], dtype=torch.float32)
             start = time.perf_counter()
-            for _epoch in range(3):
+            for _epoch in range(epochs):
                 perm = torch.randperm(n_train)
                 for i in range(0, n_train, 100):
                     idx = perm[i: i + 100]
@@ -184,7 +189,7 @@ def exp_adam(args):
                     opt.step()
             with torch.no_grad():
                 o = net(torch.tensor(Xta, dtype=torch.float32)).numpy()
-            key = f"{arch}, {n_train} images, 3 epochs"
+            key = f"{arch}, {n_train} images, {epochs} epochs"
             out[key] = {"argmax": float(np.mean(o.argmax(1) == yt)),
                         "closest_to_one": float(np.mean(np.abs(o - 1).argmin(1) == yt)),
                         "seconds": time.perf_counter() - start}
@@ -198,7 +203,7 @@ def exp_milps(args):
     X, _ = DATA.mnist_train()
     rng = np.random.default_rng(0)
     rows = []
-    for m in (25, 50, 100):
+    for m in () if args.layer_only else (25, 50, 100):
         for d in (8, 784):
             inputs = X[:m] if d == 784 else rng.random((m, 8)) * 3
             target = np.maximum(inputs @ rng.uniform(-1, 1, d) * 0.3 + 0.2, 0)
@@ -216,17 +221,17 @@ def exp_milps(args):
                 print(rows[-1], flush=True)
     # one layer of 8 ReLU neurons on 8 inputs, 100 samples: one joint MILP, the
     # per-neuron split solved one after another, and the split on 2 processes
-    inputs = rng.random((100, 8)) * 3
+    inputs = rng.random((args.layer_samples, 8)) * 3
     teacher = np.maximum(inputs @ rng.uniform(-1, 1, (8, 8)).T + 0.2, 0)
     target = teacher + 0.5 * rng.random(teacher.shape)
     params = layers.dense(8, 8, 1.0)
-    opts = Options(threads=1, time_limit=args.time_limit * 4)
+    opts = Options(threads=1, time_limit=args.time_limit)
     start = time.perf_counter()
     joint = problems.group_weights(inputs, target, params, problems.L1, opts)
     t_joint = time.perf_counter() - start
     split = {}
     for workers in (1, 2):
-        tr = Trainer([params], Settings(workers=workers, time_limit=args.time_limit * 4), opts)
+        tr = Trainer([params], Settings(workers=workers, time_limit=args.time_limit), opts)
         start = time.perf_counter()
         solved = tr.update_layer(0, inputs, target, problems.L1)
         split[workers] = (time.perf_counter() - start, sum(x.objective for x in solved))
@@ -252,6 +257,9 @@ def main():
     ap.add_argument("--time-limit", type=float, default=30.0)
     ap.add_argument("--iterations", type=int, default=None)
     ap.add_argument("--patience", type=int, default=1)
+    ap.add_argument("--layer-only", action="store_true",
+                    help="milps: only the joint vs split layer comparison")
+    ap.add_argument("--layer-samples", type=int, default=100)
     args = ap.parse_args()
     if args.iterations is None:
         args.iterations = 3 if args.quick else 20
