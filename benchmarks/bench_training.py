@@ -54,9 +54,9 @@ DATA = _data_module()
 
 
 def machine() -> dict:
-    import highspy
-    return {"python": platform.python_version(), "highspy": highspy.__version__
-            if hasattr(highspy, "__version__") else "", "cpus": os.cpu_count(),
+    from importlib.metadata import version
+    return {"python": platform.python_version(), "highspy": version("highspy"),
+            "cpus": os.cpu_count(),
             "load_before": os.getloadavg()[0]}
 
 
@@ -70,7 +70,9 @@ def downsample(X: np.ndarray) -> np.ndarray:
 
 
 def printer(kind, what):
-    if kind == "step":
+    if kind == "init":
+        print(f"initializations: output-LP accuracy {what}", flush=True)
+    elif kind == "step":
         print(f"  batch {what.batch + 1} it {what.iteration} layer {what.layer}: acc "
               f"{what.accuracy:.3f} ({what.programs} programs, {what.seconds:.1f} s, "
               f"{what.timed_out} at the limit)", flush=True)
@@ -101,8 +103,11 @@ def run(name, params, X, y, settings, test, **kw):
 def exp_fig2(args):
     X, y = DATA.mnist_train()
     s = Settings(batch_size=100, batches=1, seed=args.seed, time_limit=args.time_limit,
-                 workers=args.workers, max_iterations=args.iterations, patience=args.patience)
-    _, rec = run(f"fig2_seed{args.seed}_p{args.patience}", mlp(), X[:100], y[:100], s, None)
+                 workers=args.workers, max_iterations=args.iterations, patience=args.patience,
+                 init_trials=args.init_trials)
+    name = f"fig2_seed{args.seed}_p{args.patience}_t{args.time_limit:g}" + (
+        f"_i{args.init_trials}" if args.init_trials > 1 else "")
+    _, rec = run(name, mlp(), X[:100], y[:100], s, None)
     print(f"fig2: training accuracy {rec['batches'][-1]['batch_accuracy']:.3f} in "
           f"{rec['seconds']:.0f} s")
 
@@ -112,7 +117,8 @@ def exp_fig3(args, post_every=None, name="fig3", first=0, count=2000):
     Xt, yt = DATA.mnist_test()
     batches = 20 if not args.quick else 4
     s = Settings(batch_size=100, batches=batches, seed=args.seed, time_limit=args.time_limit,
-                 workers=args.workers, max_iterations=args.iterations, patience=args.patience, post_every=post_every)
+                 workers=args.workers, max_iterations=args.iterations, patience=args.patience,
+                 post_every=post_every, init_trials=args.init_trials)
     Xb, yb = X[first: first + count], y[first: first + count]
     if post_every:
         # the post-processing LP runs on all training data, the MILPs on the batches
@@ -153,7 +159,7 @@ def exp_conv(args):
                  time_limit=args.time_limit, workers=args.workers,
                  max_iterations=args.iterations, patience=args.patience, post_every=batches)
     # batches over the first 1,000 images; the post-processing LP on all 5,000
-    _, rec = run("conv", params, X7, y, s, (Xt7, yt))
+    _, rec = run(f"conv_seed{args.seed}", params, X7, y, s, (Xt7, yt))
     print(f"conv: test accuracy {rec['test_accuracy']:.4f} in {rec['seconds']:.0f} s")
 
 
@@ -257,6 +263,7 @@ def main():
     ap.add_argument("--time-limit", type=float, default=30.0)
     ap.add_argument("--iterations", type=int, default=None)
     ap.add_argument("--patience", type=int, default=1)
+    ap.add_argument("--init-trials", type=int, default=1)
     ap.add_argument("--layer-only", action="store_true",
                     help="milps: only the joint vs split layer comparison")
     ap.add_argument("--layer-samples", type=int, default=100)

@@ -205,6 +205,7 @@ TRAINERS: dict[str, Trainer] = {
             "weight_bound": ("number", "weights and biases in [-bound, bound] (1)"),
             "init": ("pair", "uniform initialization range [lo, hi] ([-1, 1])"),
             "seed": ("int", "seed of the initialization (0)"),
+            "init_trials": ("int", "initializations screened by the output LP (1)"),
             "change": ("number", "eq. 10's factor from the second batch on, 0 = off (0.6)"),
             "change_offset": ("number", "eq. 10's constant (0.01)"),
             "post_every": ("int", "post-processing LP on all data every k batches (0: never)"),

@@ -16,7 +16,11 @@ def _reporter(quiet: bool):
     def report(kind: str, what) -> None:
         if quiet:
             return
-        if kind == "step":
+        if kind == "init":
+            print(f"{len(what)} initializations screened: output-LP accuracy "
+                  f"{min(what):.3f}-{max(what):.3f}, the best starts", file=sys.stderr,
+                  flush=True)
+        elif kind == "step":
             s: Step = what
             where = "post-processing LP" if s.iteration == 0 else \
                 f"iteration {s.iteration} layer {s.layer}"

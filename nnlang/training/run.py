@@ -101,6 +101,10 @@ def train_batches(layers: list[LayerParams], X: np.ndarray, labels: np.ndarray,
             steps = [Step(**s) for s in history["steps"]]
             trainer.counts = history["counts"]
     trainer.history = steps
+    if start is None and first == 0 and settings.init_trials > 1:
+        scores = trainer.choose_initialization(X[:settings.batch_size],
+                                               labels[:settings.batch_size])
+        report("init", scores)
     start = time.perf_counter()
     n_batches = min(settings.batches, -(-len(X) // settings.batch_size))
     try:

@@ -117,3 +117,25 @@ def test_the_command_trains_writes_and_reports_progress(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "nnlang", "solve", str(use), "-q"],
                           capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_initialization_screen_keeps_the_most_accurate_of_its_draws():
+    from nnlang.training.goebbels import Trainer
+    X, y = separable(40, 5)
+    params = [layers.dense(3, 4, 1.0), layers.dense(2, 3, 1.0)]
+    trainer = Trainer(params, Settings(seed=3, init_trials=6), Options())
+    seeded = [t.copy() for t in trainer.theta]
+    scores = trainer.choose_initialization(X, y)
+    assert len(scores) == 6
+    assert accuracy(trainer.network(), X, y) == max(scores)
+    # the first draw is the seeded initialization of init_trials = 1 (hidden layer
+    # untouched; the output layer refitted by the LP)
+    single = Trainer(params, Settings(seed=3), Options())
+    np.testing.assert_array_equal(single.theta[0], seeded[0])
+    if scores.index(max(scores)) == 0:
+        np.testing.assert_array_equal(trainer.theta[0], seeded[0])
+    # the screen runs before the first batch through the trainer's settings
+    heard = []
+    train_batches(params, X, y, Settings(batch_size=40, seed=3, init_trials=6, max_iterations=1),
+                  Options(), report=lambda kind, what: heard.append((kind, what)))
+    assert heard[0] == ("init", scores)
