@@ -7,6 +7,7 @@
     python benchmarks/bench_training.py conv        # 49-25-10 on 7x7 images, tied 3x3 kernel
     python benchmarks/bench_training.py adam        # Adam (PyTorch) on the same architectures
     python benchmarks/bench_training.py milps       # time per weight MILP vs size; exact vs M
+    python benchmarks/bench_training.py all --quick # every experiment, quick configuration
 
 ``--quick`` shrinks every experiment (fewer batches, a cap on iterations) so that
 all of them run in well under 30 minutes on 2 cores. The training data are the
@@ -209,7 +210,8 @@ def exp_milps(args):
     X, _ = DATA.mnist_train()
     rng = np.random.default_rng(0)
     rows = []
-    for m in () if args.layer_only else (25, 50, 100):
+    sizes = (25, 50) if args.quick else (25, 50, 100)
+    for m in () if args.layer_only else sizes:
         for d in (8, 784):
             inputs = X[:m] if d == 784 else rng.random((m, 8)) * 3
             target = np.maximum(inputs @ rng.uniform(-1, 1, d) * 0.3 + 0.2, 0)
@@ -227,7 +229,7 @@ def exp_milps(args):
                 print(rows[-1], flush=True)
     # one layer of 8 ReLU neurons on 8 inputs, 100 samples: one joint MILP, the
     # per-neuron split solved one after another, and the split on 2 processes
-    inputs = rng.random((args.layer_samples, 8)) * 3
+    inputs = rng.random((50 if args.quick else args.layer_samples, 8)) * 3
     teacher = np.maximum(inputs @ rng.uniform(-1, 1, (8, 8)).T + 0.2, 0)
     target = teacher + 0.5 * rng.random(teacher.shape)
     params = layers.dense(8, 8, 1.0)
@@ -256,7 +258,7 @@ def exp_milps(args):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("experiment", choices=["fig2", "fig3", "post", "committee", "conv",
-                                           "adam", "milps"])
+                                           "adam", "milps", "all"])
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--workers", type=int, default=2)
@@ -270,10 +272,24 @@ def main():
     args = ap.parse_args()
     if args.iterations is None:
         args.iterations = 3 if args.quick else 20
-    fn = {"fig2": exp_fig2, "fig3": exp_fig3, "post": lambda a: exp_fig3(
+    experiments = {"fig2": exp_fig2, "fig3": exp_fig3, "post": lambda a: exp_fig3(
         a, post_every=10 if not a.quick else 4, name="post"), "committee": exp_committee,
-          "conv": exp_conv, "adam": exp_adam, "milps": exp_milps}[args.experiment]
-    fn(args)
+          "conv": exp_conv, "adam": exp_adam, "milps": exp_milps}
+    if args.experiment != "all":
+        experiments[args.experiment](args)
+        return
+    # every experiment one after another; with --quick, the quick configuration
+    start = time.perf_counter()
+    seconds = {}
+    for name, fn in experiments.items():
+        t0 = time.perf_counter()
+        fn(args)
+        seconds[name] = time.perf_counter() - t0
+        print(f"== {name}: {seconds[name]:.0f} s", flush=True)
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / ("all_quick.json" if args.quick else "all.json")).write_text(json.dumps(
+        {"machine": machine(), "seconds": seconds, "total": time.perf_counter() - start,
+         "load_after": os.getloadavg()[0]}, indent=1))
 
 
 if __name__ == "__main__":
