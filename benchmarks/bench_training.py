@@ -223,7 +223,10 @@ def exp_milps(args):
                                                 Options(threads=1,
                                                         time_limit=args.time_limit), None,
                                                 big_m)
+                # the exact range of a pre-activation over the weight box [-1, 1]
+                ratio = problems.report_big_m(inputs) / (np.abs(inputs).sum(1) + 1)
                 rows.append({"samples": m, "inputs": d, "big_m": "report" if big_m else "exact",
+                             "report_m_over_range": [float(ratio.min()), float(ratio.max())],
                              "status": solved.status, "objective": solved.objective,
                              "seconds": time.perf_counter() - start, **solved.size})
                 print(rows[-1], flush=True)
