@@ -105,9 +105,11 @@ def exp_fig2(args):
     X, y = DATA.mnist_train()
     s = Settings(batch_size=100, batches=1, seed=args.seed, time_limit=args.time_limit,
                  workers=args.workers, max_iterations=args.iterations, patience=args.patience,
-                 init_trials=args.init_trials)
+                 init_trials=args.init_trials, proposal_box=tuple(args.proposal_box))
     name = f"fig2_seed{args.seed}_p{args.patience}_t{args.time_limit:g}" + (
-        f"_i{args.init_trials}" if args.init_trials > 1 else "")
+        f"_i{args.init_trials}" if args.init_trials > 1 else "") + (
+        "_box{:g}_{:g}".format(*args.proposal_box) if tuple(args.proposal_box) != (0.1, 0.1)
+        else "")
     _, rec = run(name, mlp(), X[:100], y[:100], s, None)
     print(f"fig2: training accuracy {rec['batches'][-1]['batch_accuracy']:.3f} in "
           f"{rec['seconds']:.0f} s")
@@ -269,6 +271,8 @@ def main():
     ap.add_argument("--iterations", type=int, default=None)
     ap.add_argument("--patience", type=int, default=1)
     ap.add_argument("--init-trials", type=int, default=1)
+    ap.add_argument("--proposal-box", type=float, nargs=2, default=(0.1, 0.1),
+                    metavar=("R", "A"), help="eq. 9's relative and absolute move")
     ap.add_argument("--layer-only", action="store_true",
                     help="milps: only the joint vs split layer comparison")
     ap.add_argument("--layer-samples", type=int, default=100)

@@ -208,6 +208,7 @@ TRAINERS: dict[str, Trainer] = {
             "init_trials": ("int", "initializations screened by the output LP (1)"),
             "change": ("number", "eq. 10's factor from the second batch on, 0 = off (0.6)"),
             "change_offset": ("number", "eq. 10's constant (0.01)"),
+            "proposal_box": ("pair", "eq. 9's relative and absolute move [0.1, 0.1]"),
             "post_every": ("int", "post-processing LP on all data every k batches (0: never)"),
             "max_iterations": ("int", "cap on the iterations per batch (20)"),
             "patience": ("int", "iterations without progress that end a batch (1: the report)"),

@@ -47,6 +47,7 @@ class Settings:
     init_trials: int = 1
     change: float | None = 0.6  # eq. 10's factor from the second batch on (None: off)
     change_offset: float = 0.01
+    proposal_box: tuple[float, float] = problems.EQ9  # eq. 9's (0.1, 0.1)
     post_every: int | None = None  # post-processing LP on all training data every k batches
     max_iterations: int = 20  # a cap on the while loop
     # iterations without a better accuracy before the loop stops (the report: 1, it
@@ -93,8 +94,8 @@ def _solve_group(args):
 
 
 def _solve_inputs(args):
-    W, b, x_now, target, kind, options = args
-    return problems.layer_inputs(W, b, x_now, target, kind, options)
+    W, b, x_now, target, kind, options, box = args
+    return problems.layer_inputs(W, b, x_now, target, kind, options, box)
 
 
 class Trainer:
@@ -190,7 +191,9 @@ class Trainer:
     def propose_inputs(self, i: int, inputs: np.ndarray, target: np.ndarray,
                        kind: str) -> tuple[np.ndarray, list]:
         W, b = self.layers[i].weights(self.theta[i])
-        tasks = [(W, b, inputs[k], target[k], kind, self.options) for k in range(len(inputs))]
+        box = tuple(self.settings.proposal_box)
+        tasks = [(W, b, inputs[k], target[k], kind, self.options, box)
+                 for k in range(len(inputs))]
         solved = self._map(_solve_inputs, tasks)
         self.counts["input programs"] += len(solved)
         return np.stack([s.value for s in solved]), solved

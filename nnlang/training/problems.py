@@ -55,6 +55,9 @@ class Solved:
     bound: float | None = None
 
 
+EQ9 = (0.1, 0.1)  # eq. 9's relative and absolute move of a proposed input
+
+
 def error(kind: str, out: np.ndarray, target: np.ndarray) -> float:
     """The objective of ``kind`` for outputs ``out`` (post-activation for ``l1``,
     pre-activation otherwise) against ``target``, computed by numpy."""
@@ -224,10 +227,10 @@ def input_model(W: np.ndarray, bias: np.ndarray, x_lo: np.ndarray, x_hi: np.ndar
 
 
 def layer_inputs(W: np.ndarray, bias: np.ndarray, x_now: np.ndarray, target: np.ndarray,
-                 kind: str, options: Options) -> Solved:
+                 kind: str, options: Options, box: tuple[float, float] = EQ9) -> Solved:
     """The input proposal of §2.2 for one sample whose current input is ``x_now``:
-    ``max(0, 0.9 x~ - 0.1) <= x <= 1.1 x~ + 0.1`` (eq. 9)."""
-    x_lo, x_hi = proposal_bounds(x_now)
+    ``max(0, 0.9 x~ - 0.1) <= x <= 1.1 x~ + 0.1`` (eq. 9; ``box`` = its 0.1, 0.1)."""
+    x_lo, x_hi = proposal_bounds(x_now, box)
     model, offset = input_model(W, bias, x_lo, x_hi, target, kind, options)
     x, result = _solve(model, options, "input proposal")
     value = np.clip(x[offset: offset + W.shape[1]], x_lo, x_hi)
@@ -239,10 +242,13 @@ def layer_inputs(W: np.ndarray, bias: np.ndarray, x_now: np.ndarray, target: np.
                   result.bound)
 
 
-def proposal_bounds(x_now: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Eq. 9: ``max(0, 0.9 x~ - 0.1) <= x <= 1.1 x~ + 0.1``."""
+def proposal_bounds(x_now: np.ndarray, box: tuple[float, float] = EQ9
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Eq. 9: ``max(0, 0.9 x~ - 0.1) <= x <= 1.1 x~ + 0.1``; ``box = (r, a)`` gives
+    ``max(0, (1 - r) x~ - a) <= x <= (1 + r) x~ + a``."""
+    r, a = box
     x_now = np.asarray(x_now, float)
-    return np.maximum(0.0, 0.9 * x_now - 0.1), 1.1 * x_now + 0.1
+    return np.maximum(0.0, (1 - r) * x_now - a), (1 + r) * x_now + a
 
 
 def _agrees(value: float, result, what: str) -> None:

@@ -171,6 +171,21 @@ def test_input_proposal_respects_eq9_and_equals_brute_force(seed, n, d):
     assert solved.objective == pytest.approx(brute_force_inputs(W, b, lo, hi, t), abs=1e-5)
 
 
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10_000), r=st.floats(0.0, 0.9), a=st.floats(0.0, 1.0))
+def test_a_wider_proposal_box_is_respected_and_never_fits_worse(seed, r, a):
+    rng = np.random.default_rng(seed)
+    W, b = rng.uniform(-1, 1, (3, 3)), rng.uniform(-1, 1, 3)
+    x_now, t = rng.random(3) * 2, rng.random(3) * 2
+    box = (0.1 + r, 0.1 + a)  # contains eq. 9's box
+    wide = problems.layer_inputs(W, b, x_now, t, problems.L1, OPTS, box)
+    lo, hi = np.maximum(0, (0.9 - r) * x_now - 0.1 - a), (1.1 + r) * x_now + 0.1 + a
+    assert np.all(wide.value >= lo - 1e-9) and np.all(wide.value <= hi + 1e-9)
+    assert wide.objective == pytest.approx(brute_force_inputs(W, b, lo, hi, t), abs=1e-5)
+    eq9 = problems.layer_inputs(W, b, x_now, t, problems.L1, OPTS)
+    assert wide.objective <= eq9.objective + 1e-6
+
+
 def test_exact_per_sample_bounds_are_never_looser_than_the_reports_constant():
     rng = np.random.default_rng(0)
     X = (rng.random((20, 30)) < 0.2) * rng.random((20, 30))
