@@ -18,10 +18,10 @@ process that solves it; see docs/batch.md for what that costs.
 """
 
 from nnlang.batch.config import BatchConfig, BatchOutcome
-from nnlang.batch.instances import load_results, prepare, solve_instance
+from nnlang.batch.instances import load_results, prepare, run_task, solve_instance
 from nnlang.batch.progress import Progress
 from nnlang.batch.run import run_batch
 from nnlang.batch.summary import summarize, summary_table
 
 __all__ = ["BatchConfig", "BatchOutcome", "Progress", "load_results", "prepare", "run_batch",
-           "solve_instance", "summarize", "summary_table"]
+           "run_task", "solve_instance", "summarize", "summary_table"]

@@ -117,6 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the parameter instance i binds to i (default index)")
     solving(p, per_instance=True)
     p.add_argument("--jobs", type=int, default=1, metavar="J", help="worker processes (1)")
+    p.add_argument("--cluster", metavar="ADDRESS",
+                   help="run the instances on a Dask cluster: a scheduler address "
+                        "(tcp://host:8786) or local:N for N local worker processes "
+                        "(pip install \"nnlang[dask]\"; docs/distributed.md)")
     p.add_argument("-o", "--output", metavar="DIR",
                    help="results folder (default <spec stem>_batch)")
     p.add_argument("--original", metavar="NAME",
