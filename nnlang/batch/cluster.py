@@ -92,8 +92,13 @@ def client_for(cluster: Any) -> Iterator[Any]:
     n = local_workers(spec)
     local = None
     if n is not None:
-        local = dist.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                  dashboard_address=None, silence_logs=logging.ERROR)
+        import dask
+
+        # one task at a time per worker: a worker that dies then takes only the instance it
+        # was running with it (the scheduler counts a death against every task it held)
+        with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}):
+            local = dist.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                      dashboard_address=None, silence_logs=logging.ERROR)
         client = dist.Client(local)
     else:
         try:
