@@ -4,8 +4,8 @@ The client (the ``nnlang`` process) submits one Dask task per instance, takes th
 results as they finish and alone writes the output; workers only compute. Before
 anything is submitted every worker is asked to import what the tasks need and to
 read the files they read, so a missing dependency is an error naming the worker
-rather than lost instances. The settings every task shares are scattered to the
-workers once, so a task carries its instance's parameters only. A worker that dies
+rather than lost instances. The settings every task shares reach each worker once
+(``nnlang.batch.worker``), so a task carries its instance's parameters only. A worker that dies
 mid-task costs that task: the scheduler runs it again elsewhere, and after
 ``distributed.scheduler.allowed-failures`` deaths (3 by default) gives up on it,
 which the caller records as an error. See docs/distributed.md.
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib
 import logging
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -175,8 +176,11 @@ def run(cluster: Any, fn: Callable[[Any, Any], Any], shared: Any,
     with client_for(cluster) as client:
         check_workers(client, files, needs)
         token = uuid.uuid4().hex[:10]
-        ref = client.scatter(shared, broadcast=True, hash=False)
-        pending = {client.submit(fn, ref, item, key=f"nnlang-{token}-{key}", pure=False): key
+        worker = importlib.import_module("nnlang.batch.worker")  # it needs distributed
+        plugin = worker.SharedSettings(token, shared)
+        client.register_plugin(plugin)
+        pending = {client.submit(worker.task, fn, token, item, key=f"nnlang-{token}-{key}",
+                                 pure=False): key
                    for key, item in items}
         try:
             for fut in dist.as_completed(list(pending)):
@@ -195,4 +199,5 @@ def run(cluster: Any, fn: Callable[[Any, Any], Any], shared: Any,
         finally:
             if pending:
                 client.cancel(list(pending))
-            client.cancel([ref])
+            with contextlib.suppress(Exception):  # the scheduler may be gone already
+                client.unregister_worker_plugin(plugin.name)

@@ -1,0 +1,271 @@
+"""`nnlang batch --cluster`: a LocalCluster of 2 worker processes, started once here.
+
+Worker-side hooks (slow instances, a marker file while one runs, an instance that
+kills its worker) are installed through a Dask worker plugin, which the scheduler
+also gives the workers that replace killed ones.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+distributed = pytest.importorskip("distributed")
+
+import dask
+
+from nnlang.batch import BatchConfig, cluster, execute, instances, run_batch
+from nnlang.cli import main
+from nnlang.errors import NnlangError
+
+ROOT = Path(__file__).resolve().parents[2]
+BREAST = ROOT / "examples" / "breast_cancer_adversarial.nnq"
+COUNT = 10
+
+# The plugin's source is executed into a module of its own so that cloudpickle ships it
+# by value: the workers cannot import this test module.
+HOOKS = '''
+import os, signal, time
+from pathlib import Path
+import distributed
+
+
+class Hooks(distributed.WorkerPlugin):
+    name = "nnlang-test-hooks"
+
+    def __init__(self, slow=0.0, crash=(), marks=None):
+        self.slow, self.crash, self.marks = slow, tuple(crash), marks
+
+    def setup(self, worker):
+        from nnlang.batch import instances
+        self.real = instances.solve_instance
+        real, slow, crash, marks = self.real, self.slow, self.crash, self.marks
+
+        def hooked(task):
+            i = task["instance"]
+            if i in crash:
+                os.kill(os.getpid(), signal.SIGKILL)
+            mark = Path(marks) / f"{os.getpid()}-{i}" if marks else None
+            if mark is not None:
+                mark.touch()
+            time.sleep(slow)
+            line = real(task)
+            if mark is not None:
+                mark.unlink()
+            return line
+
+        instances.solve_instance = hooked
+
+    def teardown(self, worker):
+        from nnlang.batch import instances
+        instances.solve_instance = self.real
+'''
+
+
+def _hooks(**kw):
+    ns: dict = {"__name__": "nnlang_test_hooks"}
+    exec(HOOKS, ns)  # noqa: S102
+    return ns["Hooks"](**kw)
+
+
+@pytest.fixture(scope="module")
+def client():
+    # allowed-failures 1: a second death of the same task's worker is the end of it
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1,
+                          "distributed.scheduler.worker-saturation": 1.0}), \
+            distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                     dashboard_address=None, silence_logs=50) as lc, \
+            distributed.Client(lc) as c:
+        yield c
+
+
+@pytest.fixture
+def hooks(client):
+    installed = []
+
+    def install(**kw):
+        client.register_plugin(_hooks(**kw))
+        installed.append(True)
+
+    yield install
+    if installed:
+        client.unregister_worker_plugin("nnlang-test-hooks")
+
+
+@pytest.fixture(scope="module")
+def samples(tmp_path_factory) -> Path:
+    """COUNT breast-cancer-like samples (integer attributes 1..10), for --over."""
+    rng = np.random.default_rng(3)
+    path = tmp_path_factory.mktemp("data") / "samples.npz"
+    np.savez(path, inputs=rng.integers(1, 11, size=(COUNT, 9)).astype(float),
+             labels=rng.integers(0, 2, size=COUNT).astype(float))
+    return path
+
+
+def _config(out: Path, samples: Path, **kw) -> BatchConfig:
+    return BatchConfig(spec=BREAST, out_dir=out, param="sample", over=samples, count=COUNT,
+                       time_limit=30, pictures=False, **kw)
+
+
+def _lines(out: Path) -> list[dict]:
+    return [json.loads(s) for s in (out / "results.jsonl").read_text().splitlines() if s]
+
+
+@pytest.fixture(scope="module")
+def serial(tmp_path_factory, samples) -> dict[int, dict]:
+    out = tmp_path_factory.mktemp("serial")
+    run_batch(_config(out, samples), progress=None, echo=None)
+    return {ln["instance"]: ln for ln in _lines(out)}
+
+
+def _same_as_serial(lines: list[dict], serial: dict[int, dict]) -> None:
+    assert sorted(ln["instance"] for ln in lines) == list(range(COUNT))  # each exactly once
+    for ln in lines:
+        ref = serial[ln["instance"]]
+        assert ln["status"] == ref["status"], ln["instance"]
+        if ref.get("objective") is None:
+            assert ln.get("objective") is None
+        else:
+            assert ln["objective"] == pytest.approx(ref["objective"], abs=1e-9, rel=1e-9)
+
+
+def test_cluster_run_equals_a_jobs_1_run(tmp_path, client, samples, serial):
+    out = run_batch(_config(tmp_path / "c", samples, cluster=client), progress=None,
+                    echo=None)
+    assert out.ran == COUNT and not out.interrupted
+    lines = _lines(tmp_path / "c")
+    _same_as_serial(lines, serial)
+    assert {"optimal", "infeasible"} & {ln["status"] for ln in lines}
+    workers = set(client.run(os.getpid).values())
+    assert {ln["pid"] for ln in lines} <= workers and os.getpid() not in workers
+
+
+def test_a_worker_killed_mid_instance_costs_only_that_instance(tmp_path, client, hooks,
+                                                               samples, serial):
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    hooks(slow=0.4, marks=str(marks))
+    out_dir = tmp_path / "k"
+    result: dict = {}
+    worker = threading.Thread(target=lambda: result.update(out=run_batch(
+        _config(out_dir, samples, cluster=client), progress=None, echo=None)))
+    worker.start()
+    victim = None
+    deadline = time.monotonic() + 60
+    while victim is None and time.monotonic() < deadline:
+        running = [p.name for p in marks.iterdir()] if (out_dir / "results.jsonl").exists() \
+            and _lines(out_dir) else []
+        if running:
+            victim = running[0]
+        time.sleep(0.02)
+    assert victim is not None, "no instance was seen running"
+    pid, instance = map(int, victim.split("-"))
+    os.kill(pid, signal.SIGKILL)
+    worker.join(120)
+    assert not worker.is_alive()
+    assert result["out"].ran == COUNT
+    lines = _lines(out_dir)
+    _same_as_serial(lines, serial)
+    again = next(ln for ln in lines if ln["instance"] == instance)
+    assert again["pid"] != pid  # it ran again, on another worker process
+
+
+def test_an_interrupted_client_resumes_without_solving_again(tmp_path, client, samples,
+                                                             serial):
+    class Stop(io.StringIO):
+        """A progress stream that interrupts the run after its third finished instance."""
+
+        def write(self, s):
+            if s.startswith("instance ") and self.getvalue().count("\ninstance ") >= 2:
+                raise KeyboardInterrupt
+            return super().write("\n" + s)
+
+    out_dir = tmp_path / "i"
+    first = run_batch(_config(out_dir, samples, cluster=client), progress=Stop(), echo=None)
+    assert first.interrupted and 1 <= first.ran < COUNT
+    kept = {ln["instance"] for ln in _lines(out_dir)}
+    second = run_batch(_config(out_dir, samples, cluster=client), progress=None, echo=None)
+    assert second.skipped == len(kept) and second.ran == COUNT - len(kept)
+    _same_as_serial(_lines(out_dir), serial)  # nothing solved twice, nothing lost
+
+
+def test_an_instance_that_kills_its_worker_each_time_is_an_error(tmp_path, client, hooks,
+                                                                 samples, serial):
+    hooks(crash=(4,), slow=0.2)  # results reach the client long before a worker dies
+    out = run_batch(_config(tmp_path / "x", samples, cluster=client), progress=None,
+                    echo=None)
+    lines = {ln["instance"]: ln for ln in _lines(tmp_path / "x")}
+    assert sorted(lines) == list(range(COUNT))
+    assert lines[4]["status"] == "error"
+    assert "worker died each time" in lines[4]["message"]
+    assert out.summary["errors"] == 1, {i: ln.get("message") for i, ln in lines.items() if ln["status"] == "error"}
+    _same_as_serial(list(lines.values()), {**serial, 4: lines[4]})  # the others as usual
+
+
+def test_a_missing_dependency_names_the_worker_before_anything_runs(client, tmp_path):
+    ran: list = []
+    with pytest.raises(NnlangError) as err:
+        execute.run_tasks(instances.run_task, {}, [(0, 0)], lambda k, r: ran.append(k),
+                          lambda k, why: why, cluster=client,
+                          needs=["nnlang_no_such_solver"], files=[BREAST])
+    text = str(err.value)
+    assert "cannot import nnlang_no_such_solver" in text and "nothing was submitted" in text
+    for address in client.scheduler_info()["workers"]:
+        assert f"worker {address}" in text
+    assert not ran
+
+
+def test_a_file_missing_on_the_workers_is_named(client, tmp_path):
+    gone = tmp_path / "weights.npz"
+    gone.write_bytes(b"client copy")
+    answers = {}
+    with pytest.raises(NnlangError, match="contents differ"):
+        real = cluster.sha256
+        try:
+            cluster.sha256 = lambda p: "0" * 64  # the client's copy is another one
+            answers = cluster.check_workers(client, files=[gone])
+        finally:
+            cluster.sha256 = real
+    assert not answers
+
+
+def test_without_dask_cluster_says_how_to_install(monkeypatch, tmp_path, capsys, samples):
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    code = main(["batch", str(BREAST), "--param", "sample", "--over", str(samples),
+                 "--count", "2", "-o", str(tmp_path / "n"), "--cluster", "local:2", "-q"])
+    assert code == 1
+    assert 'pip install "nnlang[dask]"' in capsys.readouterr().err
+
+
+def test_a_bad_local_spec_is_refused():
+    with pytest.raises(NnlangError, match="local:N"):
+        cluster.local_workers("local:zero")
+    assert cluster.local_workers("tcp://h:8786") is None and cluster.local_workers("local:3") == 3
+
+
+def test_networks_are_read_once_per_worker_process(tmp_path, monkeypatch):
+    monkeypatch.setattr(instances, "NETWORKS", {})
+    spec = ROOT / "examples" / "mnist_classify.nnq"
+    calls: list = []
+    real = instances.compile_spec
+
+    def counting(*args, **kw):
+        calls.append(kw.get("networks"))
+        return real(*args, **kw)
+
+    monkeypatch.setattr(instances, "compile_spec", counting)
+    base = {"spec": str(spec), "text": None, "param": "index", "sets": {}, "options": {},
+            "time_limit": 10, "tighten": None, "original": None}
+    first = instances.run_task(base, 0)
+    second = instances.run_task(base, 1)
+    assert first["status"] == second["status"] == "optimal"
+    assert calls[0] is None and set(calls[1]) == {"net"}  # the second reuses the first's
