@@ -269,3 +269,65 @@ def test_networks_are_read_once_per_worker_process(tmp_path, monkeypatch):
     second = instances.run_task(base, 1)
     assert first["status"] == second["status"] == "optimal"
     assert calls[0] is None and set(calls[1]) == {"net"}  # the second reuses the first's
+
+
+# ---------------------------------------------------------------- verification suites
+
+
+@pytest.fixture(scope="module")
+def bench(tmp_path_factory) -> Path:
+    """A small VNN-COMP-style benchmark: two random networks, properties around points,
+    each asking whether output 0 can fall below output 1 (some sat, some unsat)."""
+    from nnlang.networks.onnx.write import save_onnx
+    from nnlang.testing import random_network
+
+    folder = tmp_path_factory.mktemp("bench")
+    (folder / "onnx").mkdir()
+    (folder / "vnnlib").mkdir()
+    rows = []
+    for n in range(2):
+        net = random_network([3, 8, 8, 2], seed=10 + n)
+        save_onnx(net, folder / "onnx" / f"net{n}.onnx")
+        for p, eps in enumerate((0.01, 0.5, 2.0)):
+            x = np.full(3, 0.1 * (p + 1))
+            decl = [f"(declare-const X_{i} Real)" for i in range(3)] + [
+                "(declare-const Y_0 Real)", "(declare-const Y_1 Real)"]
+            box = [f"(assert (>= X_{i} {float(x[i] - eps)!r}))\n"
+                   f"(assert (<= X_{i} {float(x[i] + eps)!r}))"
+                   for i in range(3)]
+            y0, y1 = net.forward(x)[-1]
+            cond = "(assert (<= Y_0 Y_1))" if y0 > y1 else "(assert (<= Y_1 Y_0))"
+            (folder / "vnnlib" / f"p{n}_{p}.vnnlib").write_text(
+                "\n".join(decl + box + [cond]) + "\n")
+            rows.append(f"onnx/net{n}.onnx,vnnlib/p{n}_{p}.vnnlib,20")
+    (folder / "instances.csv").write_text("\n".join(rows) + "\n")
+    return folder
+
+
+def test_suite_writes_the_vnncomp_csv_and_resumes(bench, tmp_path, capsys):
+    out = tmp_path / "s"
+    assert main(["suite", str(bench / "instances.csv"), "-o", str(out), "-q"]) == 0
+    rows = [r.split(",") for r in (out / "results.csv").read_text().splitlines()]
+    assert [r[1:3] for r in rows] == [r.split(",")[:2] for r in
+                                      (bench / "instances.csv").read_text().split()]
+    assert all(r[0] == bench.name and r[4] in ("sat", "unsat") for r in rows)
+    assert "sat" in {r[4] for r in rows} and "unsat" in {r[4] for r in rows}
+    sats = [k for k, r in enumerate(rows) if r[4] == "sat"]
+    assert sorted(int(p.stem) for p in (out / "counterexamples").iterdir()) == sats
+    before = (out / "results.jsonl").read_text()
+    assert main(["suite", str(bench / "instances.csv"), "-o", str(out), "-q"]) == 0
+    assert (out / "results.jsonl").read_text() == before  # nothing ran again
+
+
+def test_suite_on_the_cluster_agrees_with_a_local_run(bench, tmp_path, client):
+    from nnlang.verify.suite import run_suite
+
+    local = run_suite(bench / "instances.csv", tmp_path / "l", jobs=1, progress=None,
+                      echo=None)
+    remote = run_suite(bench / "instances.csv", tmp_path / "c", cluster=client, progress=None,
+                       echo=None)
+    assert [r["status"] for r in remote] == [r["status"] for r in local]
+    workers = set(client.run(os.getpid).values())
+    assert {r["pid"] for r in remote} <= workers
+    assert (tmp_path / "c" / "results.csv").read_text().split("\n")[0].split(",")[4] \
+        == local[0]["status"]
