@@ -25,7 +25,7 @@ Failed = Callable[[Any, str], Any]
 def run_tasks(fn: Callable[[Any, Any], Any], shared: Any, items: Sequence[tuple[Any, Any]],
               done: Done, failed: Failed, jobs: int = 1, cluster: Any = None,
               files: Sequence[Path] = (), needs: Sequence[str] = (),
-              resume_hint: str = "") -> None:
+              resume_hint: str = "", isolate: bool = False) -> None:
     """Run ``fn(shared, item)`` for each ``(key, item)``; report each result by ``done``.
 
     Args:
@@ -34,21 +34,25 @@ def run_tasks(fn: Callable[[Any, Any], Any], shared: Any, items: Sequence[tuple[
         files: files every cluster worker must read at the same path (checked first).
         needs: modules every cluster worker must import (e.g. the solver).
         resume_hint: said when a local pool breaks (where the finished results are).
+        isolate: locally, each item in a fresh process (memory and solver state start
+            clean, as VNN-COMP runs its instances), even with ``jobs`` 1.
     """
     if cluster is not None:
         dask_cluster.run(cluster, fn, shared, items, done, failed, files=files, needs=needs)
-    elif jobs == 1 or len(items) <= 1:
+    elif (jobs == 1 or len(items) <= 1) and not isolate:
         for key, item in items:
             done(key, fn(shared, item))
-    else:
-        run_pool(fn, shared, items, done, failed, jobs, resume_hint)
+    elif items:
+        run_pool(fn, shared, items, done, failed, jobs, resume_hint, isolate)
 
 
 def run_pool(fn: Callable[[Any, Any], Any], shared: Any, items: Sequence[tuple[Any, Any]],
-             done: Done, failed: Failed, jobs: int, resume_hint: str = "") -> None:
-    """A local pool of ``jobs`` spawned processes."""
+             done: Done, failed: Failed, jobs: int, resume_hint: str = "",
+             isolate: bool = False) -> None:
+    """A local pool of ``jobs`` spawned processes (a new one per item with ``isolate``)."""
     ctx = multiprocessing.get_context("spawn")
-    pool = cf.ProcessPoolExecutor(max_workers=min(jobs, len(items)), mp_context=ctx)
+    pool = cf.ProcessPoolExecutor(max_workers=min(jobs, len(items)), mp_context=ctx,
+                                  max_tasks_per_child=1 if isolate else None)
     try:
         futures = {pool.submit(fn, shared, item): key for key, item in items}
         for fut in cf.as_completed(futures):

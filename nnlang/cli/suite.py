@@ -23,6 +23,6 @@ def cmd_suite(args: argparse.Namespace) -> int:
                         cluster=args.cluster, threads=args.threads, bounds=args.bounds,
                         redo=(lambda r: r.get("status") == "error") if args.retry_errors
                         else None,
-                        progress=None if args.quiet else sys.stderr,
+                        isolate=args.isolate, progress=None if args.quiet else sys.stderr,
                         echo=(lambda s: None) if args.quiet else print)
     return 4 if any(r["status"] == "error" for r in records) else 0

@@ -107,13 +107,14 @@ def same_line(rec: dict, line: dict) -> bool:
 def run_suite(instances: str | Path, out_dir: str | Path, *, lines: Sequence[dict] | None = None,
               benchmark: str | None = None, jobs: int = 1, cluster: Any = None,
               threads: int | None = 1, bounds: str | None = None,
-              redo: Callable[[dict], bool] | None = None,
+              redo: Callable[[dict], bool] | None = None, isolate: bool = False,
               progress: TextIO | None = sys.stderr,
               echo: Callable[[str], Any] | None = print) -> list[dict]:
     """Run the lines of ``instances`` (or ``lines``, a selection of them, e.g. with other
     time limits) not yet in ``out_dir/results.jsonl``; the records, in line order.
 
-    ``redo(record)``: run a recorded line again (e.g. the errors).
+    ``redo(record)``: run a recorded line again (e.g. the errors). ``isolate``: locally,
+    each line in a fresh process.
     """
     instances = Path(instances).resolve()
     out = Path(out_dir)
@@ -156,7 +157,7 @@ def run_suite(instances: str | Path, out_dir: str | Path, *, lines: Sequence[dic
                   [(ln["k"], ln) for ln in todo], finished, failed, jobs=jobs,
                   cluster=cluster, files=list(dict.fromkeys(files)), needs=NEEDS,
                   resume_hint=f"the finished lines are in {out / RESULTS_JSONL}: run the same "
-                              "command again to continue")
+                              "command again to continue", isolate=isolate)
     except KeyboardInterrupt:
         interrupted = True
     finally:
