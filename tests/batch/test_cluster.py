@@ -42,26 +42,27 @@ import distributed
 class Hooks(distributed.WorkerPlugin):
     name = "nnlang-test-hooks"
 
-    def __init__(self, slow=0.0, crash=(), marks=None):
-        self.slow, self.crash, self.marks = slow, tuple(crash), marks
+    def __init__(self, slow=0.0, crash=(), marks=None, hold=None):
+        self.slow, self.crash, self.marks, self.hold = slow, tuple(crash), marks, hold
 
     def setup(self, worker):
         from nnlang.batch import instances
         self.real = instances.solve_instance
-        real, slow, crash, marks = self.real, self.slow, self.crash, self.marks
+        real, slow, crash, marks, hold = self.real, self.slow, self.crash, self.marks, self.hold
 
         def hooked(task):
             i = task["instance"]
             if i in crash:
                 os.kill(os.getpid(), signal.SIGKILL)
-            mark = Path(marks) / f"{os.getpid()}-{i}" if marks else None
-            if mark is not None:
-                mark.touch()
+            if i == hold and not (Path(marks) / "released").exists():
+                # runs (in effect) until the test kills this process
+                (Path(marks) / f"{os.getpid()}-{i}").touch()
+                for _ in range(3000):
+                    if (Path(marks) / "released").exists():
+                        break
+                    time.sleep(0.01)
             time.sleep(slow)
-            line = real(task)
-            if mark is not None:
-                mark.unlink()
-            return line
+            return real(task)
 
         instances.solve_instance = hooked
 
@@ -153,23 +154,21 @@ def test_a_worker_killed_mid_instance_costs_only_that_instance(tmp_path, client,
                                                                samples, serial):
     marks = tmp_path / "marks"
     marks.mkdir()
-    hooks(slow=0.4, marks=str(marks))
+    hooks(slow=0.05, marks=str(marks), hold=3)
     out_dir = tmp_path / "k"
     result: dict = {}
     worker = threading.Thread(target=lambda: result.update(out=run_batch(
         _config(out_dir, samples, cluster=client), progress=None, echo=None)))
     worker.start()
-    victim = None
     deadline = time.monotonic() + 60
-    while victim is None and time.monotonic() < deadline:
-        running = [p.name for p in marks.iterdir()] if (out_dir / "results.jsonl").exists() \
-            and _lines(out_dir) else []
-        if running:
-            victim = running[0]
+    while not list(marks.iterdir()) and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert victim is not None, "no instance was seen running"
-    pid, instance = map(int, victim.split("-"))
+    running = [p.name for p in marks.iterdir()]
+    assert running, "instance 3 was not seen running"
+    pid, instance = map(int, running[0].split("-"))
+    assert instance == 3
     os.kill(pid, signal.SIGKILL)
+    (marks / "released").touch()  # its rerun goes through
     worker.join(120)
     assert not worker.is_alive()
     assert result["out"].ran == COUNT
