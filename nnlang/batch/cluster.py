@@ -130,7 +130,8 @@ def probe_function() -> Callable[..., dict]:
 
 def check_workers(client: Any, files: Sequence[Path] = (), needs: Sequence[str] = ()) -> dict:
     """Every worker imports ``nnlang`` (this version) and ``needs`` and reads ``files``
-    with the client's contents, else an error naming the worker. Returns the probes."""
+    with the client's contents, and the scheduler imports ``nnlang``; else an error
+    naming each one that falls short. Returns the workers' probes."""
     try:
         client.wait_for_workers(1, timeout=CONNECT_SECONDS)
     except (TimeoutError, OSError):
@@ -139,14 +140,25 @@ def check_workers(client: Any, files: Sequence[Path] = (), needs: Sequence[str] 
                           "'dask worker ADDRESS' (docs/distributed.md)") from None
     wanted = [(str(p), sha256(p)) for p in files]
     modules = ["nnlang", *needs]
-    answers = client.run(probe_function(), modules, wanted, on_error="return")
+    probe = probe_function()
+    answers = client.run(probe, modules, wanted, on_error="return")
     problems = []
+    try:  # the scheduler unpickles the tasks, so it needs nnlang too (not the solvers)
+        on_scheduler = client.run_on_scheduler(probe, ["nnlang"], [])
+    except Exception as exc:  # noqa: BLE001 - reported with the workers' problems
+        on_scheduler = {"missing": {"nnlang": f"{type(exc).__name__}: {exc}"}, "host": "?"}
+    if on_scheduler["missing"]:
+        problems.append(f"the scheduler {client.scheduler.address} (host "
+                        f"{on_scheduler['host']}): cannot import nnlang "
+                        f"({on_scheduler['missing']['nnlang']})")
     for worker, got in sorted(answers.items()):
         if isinstance(got, BaseException):
             problems.append(f"worker {worker}: the check failed: {type(got).__name__}: {got}")
             continue
         where = f"worker {worker} (host {got['host']})"
         for name, why in got["missing"].items():
+            if name.startswith("nnlang.") and "nnlang" in got["missing"]:
+                continue  # said once, for nnlang itself
             problems.append(f"{where}: cannot import {name} ({why})")
         if not got["missing"].get("nnlang") and got["version"] != __version__:
             problems.append(f"{where}: nnlang {got['version']} there, {__version__} here")
@@ -155,7 +167,8 @@ def check_workers(client: Any, files: Sequence[Path] = (), needs: Sequence[str] 
     if problems:
         raise NnlangError("the cluster cannot run these tasks, nothing was submitted:\n  "
                           + "\n  ".join(problems)
-                          + "\nevery worker needs the same nnlang and solvers (" + INSTALL
+                          + "\nevery worker needs the same nnlang with its solvers ("
+                          + INSTALL.replace(" (or", ";").rstrip(")")
                           + ") and the spec's files at the same paths (docs/distributed.md)")
     return answers
 
