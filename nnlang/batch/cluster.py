@@ -173,12 +173,6 @@ def check_workers(client: Any, files: Sequence[Path] = (), needs: Sequence[str] 
     return answers
 
 
-def allowed_failures() -> int:
-    import dask
-
-    return int(dask.config.get("distributed.scheduler.allowed-failures", 3))
-
-
 def run(cluster: Any, fn: Callable[[Any, Any], Any], shared: Any,
         items: Sequence[tuple[Any, Any]], done: Callable[[Any, Any], None],
         failed: Callable[[Any, str], Any], files: Sequence[Path] = (),
@@ -201,9 +195,8 @@ def run(cluster: Any, fn: Callable[[Any, Any], Any], shared: Any,
                 try:
                     result = fut.result()
                 except dist.KilledWorker as exc:
-                    result = failed(key, f"its worker died each time it ran it "
-                                    f"({allowed_failures() + 1} times; the scheduler gave up: "
-                                    f"{exc})")
+                    result = failed(key, f"its worker died each time it ran it (the "
+                                    f"scheduler gave up: {exc})")
                 except Exception as exc:  # noqa: BLE001 - the task failed outside fn
                     result = failed(key, f"task failed on the cluster: "
                                     f"{type(exc).__name__}: {exc}")

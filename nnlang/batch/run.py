@@ -33,6 +33,9 @@ def run_batch(config: BatchConfig, progress: TextIO | None = sys.stderr,
     config.out_dir = Path(config.out_dir)
     if config.jobs < 1:
         raise SemanticError(f"--jobs must be at least 1, got {config.jobs}")
+    if config.cluster is not None and config.jobs != 1:
+        raise SemanticError("give --jobs or --cluster, not both (on a cluster, the workers "
+                            "are its processes)")
     if config.start < 0:
         raise SemanticError(f"--start must be >= 0, got {config.start}")
     text, available = prepare(config)

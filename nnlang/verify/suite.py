@@ -120,6 +120,9 @@ def run_suite(instances: str | Path, out_dir: str | Path, *, lines: Sequence[dic
     out = Path(out_dir)
     if jobs < 1:
         raise DataError(f"--jobs must be at least 1, got {jobs}")
+    if cluster is not None and jobs != 1:
+        raise DataError("give --jobs or --cluster, not both (on a cluster, the workers are "
+                        "its processes)")
     lines = list(lines) if lines is not None else read_instances(instances)
     benchmark = benchmark or instances.parent.name
     folder = instances.parent

@@ -330,3 +330,10 @@ def test_suite_on_the_cluster_agrees_with_a_local_run(bench, tmp_path, client):
     assert {r["pid"] for r in remote} <= workers
     assert (tmp_path / "c" / "results.csv").read_text().split("\n")[0].split(",")[4] \
         == local[0]["status"]
+
+
+def test_jobs_and_cluster_together_are_refused(tmp_path, capsys, samples):
+    code = main(["batch", str(BREAST), "--param", "sample", "--over", str(samples),
+                 "--count", "2", "-o", str(tmp_path / "b"), "--jobs", "2", "--cluster",
+                 "local:2", "-q"])
+    assert code == 1 and "not both" in capsys.readouterr().err
