@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import multiprocessing
+import queue
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,8 @@ Failed = Callable[[Any, str], Any]
 def run_tasks(fn: Callable[[Any, Any], Any], shared: Any, items: Sequence[tuple[Any, Any]],
               done: Done, failed: Failed, jobs: int = 1, cluster: Any = None,
               files: Sequence[Path] = (), needs: Sequence[str] = (),
-              resume_hint: str = "", isolate: bool = False) -> None:
+              resume_hint: str = "", isolate: bool = False,
+              kill_after: Callable[[Any], float] | None = None) -> None:
     """Run ``fn(shared, item)`` for each ``(key, item)``; report each result by ``done``.
 
     Args:
@@ -36,23 +38,25 @@ def run_tasks(fn: Callable[[Any, Any], Any], shared: Any, items: Sequence[tuple[
         resume_hint: said when a local pool breaks (where the finished results are).
         isolate: locally, each item in a fresh process (memory and solver state start
             clean, as VNN-COMP runs its instances), even with ``jobs`` 1.
+        kill_after: with ``isolate``, seconds after which an item's process is killed
+            (``failed(key, "killed after ...")``), so one stuck solver cannot stall a run.
     """
     if cluster is not None:
         dask_cluster.run(cluster, fn, shared, items, done, failed, files=files, needs=needs)
     elif (jobs == 1 or len(items) <= 1) and not isolate:
         for key, item in items:
             done(key, fn(shared, item))
+    elif isolate:
+        run_isolated(fn, shared, items, done, failed, jobs, kill_after)
     elif items:
-        run_pool(fn, shared, items, done, failed, jobs, resume_hint, isolate)
+        run_pool(fn, shared, items, done, failed, jobs, resume_hint)
 
 
 def run_pool(fn: Callable[[Any, Any], Any], shared: Any, items: Sequence[tuple[Any, Any]],
-             done: Done, failed: Failed, jobs: int, resume_hint: str = "",
-             isolate: bool = False) -> None:
-    """A local pool of ``jobs`` spawned processes (a new one per item with ``isolate``)."""
+             done: Done, failed: Failed, jobs: int, resume_hint: str = "") -> None:
+    """A local pool of ``jobs`` spawned processes."""
     ctx = multiprocessing.get_context("spawn")
-    pool = cf.ProcessPoolExecutor(max_workers=min(jobs, len(items)), mp_context=ctx,
-                                  max_tasks_per_child=1 if isolate else None)
+    pool = cf.ProcessPoolExecutor(max_workers=min(jobs, len(items)), mp_context=ctx)
     try:
         futures = {pool.submit(fn, shared, item): key for key, item in items}
         for fut in cf.as_completed(futures):
@@ -67,5 +71,63 @@ def run_pool(fn: Callable[[Any, Any], Any], shared: Any, items: Sequence[tuple[A
             done(futures[fut], result)
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+
+
+def _child(fn: Callable[[Any, Any], Any], shared: Any, item: Any, conn: Any) -> None:
+    try:
+        conn.send(("ok", fn(shared, item)))
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent as the reason
+        conn.send(("error", f"worker failed: {type(exc).__name__}: {exc}"))
+    conn.close()
+
+
+def run_isolated(fn: Callable[[Any, Any], Any], shared: Any,
+                 items: Sequence[tuple[Any, Any]], done: Done, failed: Failed, jobs: int,
+                 kill_after: Callable[[Any], float] | None = None) -> None:
+    """Each item in a spawned process of its own, ``jobs`` at a time, killed after
+    ``kill_after(item)`` seconds."""
+    ctx = multiprocessing.get_context("spawn")
+    results: queue.Queue = queue.Queue()
+    live: set = set()
+
+    def one(key: Any, item: Any) -> None:
+        recv, send = ctx.Pipe(duplex=False)
+        proc = ctx.Process(target=_child, args=(fn, shared, item, send), daemon=True)
+        proc.start()
+        live.add(proc)
+        send.close()
+        limit = kill_after(item) if kill_after is not None else None
+        got, reason = None, ""
+        if recv.poll(limit):
+            try:
+                got = recv.recv()
+            except (EOFError, OSError):
+                reason = "its process died"
+        else:
+            reason = f"killed after {limit:.0f} s without an answer"
+        if got is None:
+            proc.kill()
+        proc.join()
+        live.discard(proc)
+        if got is None and reason == "its process died":
+            reason += f" (exit code {proc.exitcode})"
+        results.put((key, got, reason))
+
+    pool = cf.ThreadPoolExecutor(max_workers=max(1, min(jobs, len(items))))
+    try:
+        for key, item in items:
+            pool.submit(one, key, item)
+        for _ in items:
+            key, got, reason = results.get()
+            if got is not None and got[0] == "ok":
+                done(key, got[1])
+            else:
+                done(key, failed(key, got[1] if got is not None else reason))
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        for proc in list(live):
+            proc.kill()
         raise
     pool.shutdown(wait=True)

@@ -182,7 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--retry-errors", action="store_true",
                    help="run again the lines whose recorded status is 'error'")
     p.add_argument("--isolate", action="store_true",
-                   help="locally, each line in a fresh process (as VNN-COMP runs them)")
+                   help="locally, each line in a fresh process (as VNN-COMP runs them), "
+                        "killed 30 s after its timeout")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress")
 
     p = add("import", "write a VNN-LIB problem as an nnlang spec (feasible = counterexample)")

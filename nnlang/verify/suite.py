@@ -38,6 +38,7 @@ RESULTS_JSONL = "results.jsonl"
 RESULTS_CSV = "results.csv"
 COUNTEREXAMPLES = "counterexamples"
 NEEDS = ("nnlang.verify", "highspy", "onnx")  # what every cluster worker must import
+KILL_GRACE = 30.0  # with isolate: seconds past a line's timeout before its process is killed
 
 
 def read_instances(path: str | Path) -> list[dict[str, Any]]:
@@ -114,7 +115,8 @@ def run_suite(instances: str | Path, out_dir: str | Path, *, lines: Sequence[dic
     time limits) not yet in ``out_dir/results.jsonl``; the records, in line order.
 
     ``redo(record)``: run a recorded line again (e.g. the errors). ``isolate``: locally,
-    each line in a fresh process.
+    each line in a fresh process, killed ``KILL_GRACE`` seconds after its timeout (then
+    recorded as a ``timeout``).
     """
     instances = Path(instances).resolve()
     out = Path(out_dir)
@@ -149,8 +151,10 @@ def run_suite(instances: str | Path, out_dir: str | Path, *, lines: Sequence[dic
     by_k = {ln["k"]: ln for ln in todo}
 
     def failed(k: int, reason: str) -> dict:
-        return {**by_k[k], "instance": k, "status": "error", "method": "",
-                "message": f"line {k + 1}: {reason}", "seconds": 0.0}
+        killed = reason.startswith("killed after")  # no answer in time: a timeout
+        return {**by_k[k], "instance": k, "status": "timeout" if killed else "error",
+                "method": "killed" if killed else "", "message": f"line {k + 1}: {reason}",
+                "seconds": by_k[k]["timeout"] + KILL_GRACE if killed else 0.0}
 
     files = ([folder / p for ln in todo for p in dict.fromkeys((ln["network"], ln["property"]))]
              if cluster is not None else [])
@@ -160,7 +164,8 @@ def run_suite(instances: str | Path, out_dir: str | Path, *, lines: Sequence[dic
                   [(ln["k"], ln) for ln in todo], finished, failed, jobs=jobs,
                   cluster=cluster, files=list(dict.fromkeys(files)), needs=NEEDS,
                   resume_hint=f"the finished lines are in {out / RESULTS_JSONL}: run the same "
-                              "command again to continue", isolate=isolate)
+                              "command again to continue", isolate=isolate,
+                  kill_after=lambda ln: ln["timeout"] + KILL_GRACE)
     except KeyboardInterrupt:
         interrupted = True
     finally:
