@@ -128,8 +128,9 @@ def _loaded(stmt: Any) -> bool:
 # ---------------------------------------------------------------- one instance
 
 # Per process (a pool's or a Dask worker's): the networks a spec loads from files, read
-# once and handed to every later instance's compile instead of parsing the file again.
-NETWORKS: dict[str, dict[str, Network]] = {}
+# once and handed to every later instance's compile instead of parsing the file again,
+# with the files' (mtime, size) so that a file changed since is read again.
+NETWORKS: dict[str, tuple[dict[str, Network], dict[Path, tuple[int, int]]]] = {}
 
 
 def networks_key(task: dict[str, Any]) -> str:
@@ -143,11 +144,36 @@ def networks_key(task: dict[str, Any]) -> str:
     return hashlib.sha256(f"{spec}\0{text}".encode()).hexdigest()
 
 
+def _stamps(paths: Iterable[Path]) -> dict[Path, tuple[int, int]]:
+    out = {}
+    for p in paths:
+        try:
+            st = p.stat()
+            out[p] = (st.st_mtime_ns, st.st_size)
+        except OSError:
+            out[p] = (-1, -1)
+    return out
+
+
+def known_networks(key: str) -> dict[str, Network] | None:
+    entry = NETWORKS.get(key)
+    if entry is None or _stamps(entry[1]) != entry[1]:
+        NETWORKS.pop(key, None)
+        return None
+    return entry[0]
+
+
 def remember_networks(key: str, m: Any, text: str | None, spec: str) -> None:
     prog = parse_text(text, spec) if text is not None else parse_file(spec)
-    loaded = {s.name for s in prog.statements if _loaded(s)}
-    NETWORKS[key] = {name: nd.network for name, nd in m.program.networks.items()
-                     if name in loaded}
+    loaded = [s for s in prog.statements if _loaded(s)]
+    base = Path(spec).resolve().parent
+    rels = [s.value.args[0].value for s in loaded if isinstance(s, ast.NetworkStmt)]
+    rels += [n.path for s in loaded for n in walk(s) if isinstance(n, ast.NetWeights)]
+    if len(NETWORKS) >= 4:  # a long-lived cluster worker serves batch after batch
+        NETWORKS.clear()
+    names = {s.name for s in loaded}
+    NETWORKS[key] = ({name: nd.network for name, nd in m.program.networks.items()
+                      if name in names}, _stamps((base / r).resolve() for r in rels))
 
 
 def run_task(base: dict[str, Any], instance: int) -> dict[str, Any]:
@@ -170,9 +196,10 @@ def solve_instance(task: dict[str, Any]) -> dict[str, Any]:
                             "params": {k: v for k, v in params.items()}}
     key = networks_key(task)
     try:
+        given = known_networks(key)
         m = compile_spec(task["spec"], params=params, text=task.get("text"),
-                         networks=NETWORKS.get(key), **task["options"])
-        if key not in NETWORKS:
+                         networks=given, **task["options"])
+        if given is None:
             remember_networks(key, m, task.get("text"), task["spec"])
         result = m.solve(time_limit=task.get("time_limit"), tighten=task.get("tighten"))
     except NnlangError as err:

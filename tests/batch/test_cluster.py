@@ -337,3 +337,22 @@ def test_jobs_and_cluster_together_are_refused(tmp_path, capsys, samples):
                  "--count", "2", "-o", str(tmp_path / "b"), "--jobs", "2", "--cluster",
                  "local:2", "-q"])
     assert code == 1 and "not both" in capsys.readouterr().err
+
+
+def test_a_network_file_changed_since_is_read_again(tmp_path, monkeypatch):
+    import shutil
+
+    monkeypatch.setattr(instances, "NETWORKS", {})
+    shutil.copy(BREAST, tmp_path / BREAST.name)
+    shutil.copytree(ROOT / "examples" / "models", tmp_path / "models")
+    shutil.copytree(ROOT / "examples" / "data", tmp_path / "data")
+    spec = tmp_path / "breast_cancer_adversarial.nnq"
+    base = {"spec": str(spec), "text": None, "param": "sample", "sets": {}, "options": {},
+            "time_limit": 10, "tighten": None, "original": None}
+    key = instances.networks_key(base)
+    instances.run_task(base, 0)
+    assert set(instances.known_networks(key)) == {"dnn3"}  # a weights block, kept
+    weights = tmp_path / "models" / "breast_9_3_3_2.npz"
+    st = weights.stat()
+    os.utime(weights, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))  # as if rewritten
+    assert instances.known_networks(key) is None  # changed on disk: read again
