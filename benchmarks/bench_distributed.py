@@ -11,6 +11,8 @@
    real MNIST record; (b) end to end through Dask: trivial tasks that return that record.
 4. ``bytes``: what travels per task (pickled function reference, token, instance) and
    per result (the pickled record), and the shared settings sent once per worker.
+5. ``suite``: ``nnlang suite`` on the first ACAS Xu lines (../shared/data), ``--jobs 2``
+   against ``--cluster local:2``.
 
     python benchmarks/bench_distributed.py                 # everything (~10 min, 2 cores)
     python benchmarks/bench_distributed.py --only client bytes
@@ -168,7 +170,32 @@ def part_bytes(args, tmp: Path) -> None:
                      "result_fields": sorted(line)})
 
 
-PARTS = {"batch": part_batch, "tiny": part_tiny, "client": part_client, "bytes": part_bytes}
+def part_suite(args, tmp: Path) -> None:
+    from nnlang.verify.suite import read_instances, run_suite
+
+    csv = next((p / "shared" / "data" / "vnncomp-acasxu" / "instances.csv"
+                for p in (ROOT.parent, ROOT.parent.parent)
+                if (p / "shared" / "data" / "vnncomp-acasxu").exists()), None)
+    if csv is None:
+        print("suite: no ../shared/data/vnncomp-acasxu here, skipped")
+        return
+    lines = [dict(ln, timeout=args.suite_timeout) for ln in read_instances(csv)[:args.suite]]
+    res = {}
+    for name, way in (("jobs2", {"jobs": 2}), ("cluster2", {"cluster": "local:2"})):
+        load = os.getloadavg()
+        start = time.perf_counter()
+        recs = run_suite(csv, tmp / f"suite_{name}", lines=lines, progress=None, echo=None,
+                         **way)
+        res[name] = {"wall_seconds": time.perf_counter() - start, "load_before": load,
+                     "statuses": [r["status"] for r in recs],
+                     "sum_line_seconds": sum(r["seconds"] for r in recs)}
+    res["cluster_vs_jobs2_wall"] = res["cluster2"]["wall_seconds"] / res["jobs2"]["wall_seconds"]
+    record("suite", {"instances": f"vnncomp-acasxu lines 1-{args.suite}",
+                     "timeout": args.suite_timeout, **res})
+
+
+PARTS = {"batch": part_batch, "tiny": part_tiny, "client": part_client, "bytes": part_bytes,
+         "suite": part_suite}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -178,6 +205,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--time-limit", type=float, default=2.0, help="seconds per MNIST MILP (2)")
     ap.add_argument("--tiny", type=int, default=80, help="breast-cancer instances (80)")
     ap.add_argument("--records", type=int, default=2000, help="client records (2000)")
+    ap.add_argument("--suite", type=int, default=12, help="ACAS Xu lines for 'suite' (12)")
+    ap.add_argument("--suite-timeout", type=float, default=10.0,
+                    help="seconds per ACAS Xu line (10)")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.only or list(PARTS):
