@@ -4,18 +4,22 @@ Runs the instances of ``../shared/data/vnncomp-mnistfc``, ``vnncomp-acasxu`` and
 ``vnncomp-eran-mnist`` (``instances.csv``: network, property, time limit) with
 :func:`nnlang.verify.verify` and compares every answer with ``verdicts.csv``.
 Per benchmark: correct sat, correct unsat, wrong (must be 0), timeouts or
-unknown, total and median time. Each instance runs in its own process (a hard
-kill 30 s after its time limit, so one stuck solver cannot stall the run).
+unknown, total and median time. The instances run through ``nnlang suite``'s
+:func:`nnlang.verify.suite.run_suite`: each in a fresh process (``--jobs`` at a
+time), or as Dask tasks with ``--cluster ADDRESS|local:N`` (docs/distributed.md).
 
     python benchmarks/bench_vnncomp.py --quick            # subset, short limits (< 30 min)
     python benchmarks/bench_vnncomp.py                    # everything, VNN-COMP limits
     python benchmarks/bench_vnncomp.py --bench acasxu --limit 20
     python benchmarks/bench_vnncomp.py --network 256x4 --tag T --redo-undecided
     python benchmarks/bench_vnncomp.py --bench mnistfc --network 256x2 --tag vnncomp_mnist256x2
+    python benchmarks/bench_vnncomp.py --quick --cluster tcp://scheduler:8786
 
-Results: ``benchmarks/results/vnncomp[_quick].jsonl`` (one line per instance,
-resumable: instances already recorded are skipped unless ``--fresh``) and
-``benchmarks/results/vnncomp[_quick].md`` (the table).
+Results: ``benchmarks/results/vnncomp[_quick].jsonl`` (one line per instance) and
+``benchmarks/results/vnncomp[_quick].md`` (the table); the suite's own folders
+``benchmarks/results/vnncomp/<tag>/<benchmark>/`` (``results.csv`` in the VNN-COMP
+format, ``results.jsonl``) make a run resumable: instances already recorded there
+are skipped unless ``--fresh``.
 
 A *wrong* answer is a soundness bug (or a wrong reference verdict): the
 script prints it loudly and exits with status 1.
@@ -26,16 +30,19 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import multiprocessing as mp
+import shutil
 import statistics
 import sys
 import time
 from pathlib import Path
 
 from nnlang.provenance import machine
+from nnlang.verify.suite import read_instances, run_suite
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data"
+# ../shared/data beside the checkout (or beside the folder of worktrees holding it)
+DATA = next((p / "shared" / "data" for p in (ROOT.parent, ROOT.parent.parent)
+             if (p / "shared" / "data").exists()), ROOT.parent / "shared" / "data")
 RESULTS = ROOT / "benchmarks" / "results"
 BENCHES = {"mnistfc": "vnncomp-mnistfc", "acasxu": "vnncomp-acasxu",
            "eran-mnist": "vnncomp-eran-mnist"}
@@ -51,58 +58,16 @@ QUICK = {
 }
 
 
+def verdicts(bench: str) -> dict[tuple[str, str], str]:
+    with open(DATA / BENCHES[bench] / "verdicts.csv", newline="") as f:
+        return {(row["network"], row["property"]): row["expected"] for row in csv.DictReader(f)}
+
+
 def instances(bench: str) -> list[dict]:
-    folder = DATA / BENCHES[bench]
-    verdicts = {}
-    with open(folder / "verdicts.csv", newline="") as f:
-        for row in csv.DictReader(f):
-            verdicts[(row["network"], row["property"])] = row["expected"]
-    out = []
-    with open(folder / "instances.csv", newline="") as f:
-        for k, row in enumerate(csv.reader(f)):
-            if not row:
-                continue
-            net, prop, limit = row[0].strip(), row[1].strip(), float(row[2])
-            out.append({"bench": bench, "k": k, "network": net, "property": prop,
-                        "timeout": limit,
-                        "expected": verdicts.get((Path(net).name, prop), "unknown")})
-    return out
-
-
-def _worker(inst: dict, folder: str, queue) -> None:
-    from nnlang.verify import verify
-
-    start = time.perf_counter()
-    try:
-        r = verify(Path(folder) / inst["network"], Path(folder) / inst["property"],
-                   inst["timeout"], threads=inst.get("threads"))
-        queue.put({"status": r.status, "method": r.method, "message": r.message,
-                   "seconds": time.perf_counter() - start})
-    except Exception as exc:  # noqa: BLE001 - recorded as an error, never as an answer
-        queue.put({"status": "error", "method": "", "message": f"{type(exc).__name__}: {exc}",
-                   "seconds": time.perf_counter() - start})
-
-
-def run_one(inst: dict) -> dict:
-    folder = DATA / BENCHES[inst["bench"]]
-    ctx = mp.get_context("spawn")
-    queue = ctx.Queue()
-    proc = ctx.Process(target=_worker, args=(inst, str(folder), queue))
-    start = time.perf_counter()
-    proc.start()
-    res = None
-    try:
-        res = queue.get(timeout=inst["timeout"] + 30.0)
-    except Exception:  # noqa: BLE001, S110 - queue.Empty: killed below
-        pass
-    proc.join(5)
-    if proc.is_alive():
-        proc.kill()
-        proc.join()
-    if res is None:
-        res = {"status": "timeout", "method": "killed", "message": "no answer, process killed",
-               "seconds": time.perf_counter() - start}
-    return {**inst, **res}
+    known = verdicts(bench)
+    return [dict(ln, bench=bench, expected=known.get((Path(ln["network"]).name,
+                                                      ln["property"]), "unknown"))
+            for ln in read_instances(DATA / BENCHES[bench] / "instances.csv")]
 
 
 def grade(rec: dict) -> str:
@@ -156,9 +121,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=1,
                     help="HiGHS threads per instance (default 1; the bounds are single-threaded)")
     ap.add_argument("--fresh", action="store_true", help="ignore recorded results")
+    ap.add_argument("--jobs", type=int, default=1, help="instances at a time, locally (1)")
+    ap.add_argument("--cluster", metavar="ADDRESS",
+                    help="run on a Dask cluster: a scheduler address or local:N")
     ap.add_argument("--redo-undecided", action="store_true",
                     help="run again the recorded instances that ended in timeout/unknown "
-                    "and have a reference verdict (their old lines are replaced)")
+                    "and have a reference verdict")
     ap.add_argument("--tag", default=None, help="results file name (default vnncomp[_quick])")
     args = ap.parse_args(argv)
     if not DATA.exists():
@@ -166,23 +134,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     tag = args.tag or ("vnncomp_quick" if args.quick else "vnncomp")
     RESULTS.mkdir(parents=True, exist_ok=True)
-    log = RESULTS / f"{tag}.jsonl"
-    done: dict[tuple, dict] = {}
-    if log.exists() and not args.fresh:
-        for line in log.read_text().splitlines():
-            if line.strip():
-                rec = json.loads(line)
-                done[(rec["bench"], rec["k"])] = rec
-    elif log.exists():
-        log.unlink()
-    if args.redo_undecided and done:
-        redo = {key for key, rec in done.items() if rec["status"] not in ("sat", "unsat")
-                and rec.get("expected") in ("sat", "unsat")}
-        done = {key: rec for key, rec in done.items() if key not in redo}
-        log.write_text("".join(json.dumps(rec) + "\n" for rec in done.values()))
-        print(f"{len(redo)} undecided instances with a reference verdict to run again",
-              flush=True)
-    todo = []
+    runs = RESULTS / "vnncomp" / tag
+    if args.fresh and runs.exists():
+        shutil.rmtree(runs)
+    records: list[dict] = []
+    start = time.perf_counter()
     for bench in args.bench or list(BENCHES):
         insts = instances(bench)
         if args.quick:
@@ -194,26 +150,22 @@ def main(argv: list[str] | None = None) -> int:
             insts = [i for i in insts if args.network in Path(i["network"]).name]
         if args.timeout:
             insts = [dict(i, timeout=args.timeout) for i in insts]
-        insts = [dict(i, threads=args.threads) for i in insts]
-        todo += insts[: args.limit] if args.limit else insts
-    budget = sum(i["timeout"] for i in todo if (i["bench"], i["k"]) not in done)
-    print(f"{len(todo)} instances, at most {budget / 60:.0f} min of time limits", flush=True)
-    records = []
-    start = time.perf_counter()
-    for n, inst in enumerate(todo, 1):
-        key = (inst["bench"], inst["k"])
-        if key in done:
-            records.append(done[key])
-            continue
-        rec = run_one(inst)
-        records.append(rec)
-        with open(log, "a") as f:
-            f.write(json.dumps(rec) + "\n")
-        mark = grade(rec)
-        print(f"[{n}/{len(todo)}] {inst['bench']} {Path(inst['network']).stem} "
-              f"{Path(inst['property']).name}: {rec['status']} (expected {inst['expected']}) "
-              f"{rec['seconds']:.1f} s {rec['method']}" + ("   <<< WRONG" if mark == "wrong"
-                                                          else ""), flush=True)
+        insts = insts[: args.limit] if args.limit else insts
+        expected = {i["k"]: i["expected"] for i in insts}
+        redo = ((lambda r, e=expected: r["status"] not in ("sat", "unsat")
+                 and e.get(r["k"]) in ("sat", "unsat")) if args.redo_undecided else None)
+        print(f"{bench}: {len(insts)} instances, at most "
+              f"{sum(i['timeout'] for i in insts) / 60:.0f} min of time limits", flush=True)
+        recs = run_suite(DATA / BENCHES[bench] / "instances.csv", runs / bench, lines=insts,
+                         benchmark=bench, jobs=args.jobs, cluster=args.cluster,
+                         threads=args.threads, redo=redo, isolate=True, echo=None)
+        for rec in recs:
+            rec.update(bench=bench, expected=expected[rec["k"]])
+            if grade(rec) == "wrong":
+                print(f"{bench} {Path(rec['network']).stem} {Path(rec['property']).name}: "
+                      f"{rec['status']} (expected {rec['expected']})   <<< WRONG", flush=True)
+        records += recs
+    (RESULTS / f"{tag}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
     wall = time.perf_counter() - start
     text = table(records)
     sub = subtable(records)

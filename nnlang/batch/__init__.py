@@ -14,14 +14,17 @@ for small tabular inputs ``DIR/changes.md`` lists the changed attributes (the WB
 thesis fig. 4.2).
 
 Every instance re-runs ``nnlang.compile`` (parse, check, bounds, encode) in the
-process that solves it; see docs/batch.md for what that costs.
+process that solves it, with the networks the spec loads from files read once per
+process; see docs/batch.md for what that costs. ``--jobs J`` runs a local process
+pool and ``--cluster ADDRESS|local:N`` Dask tasks (``nnlang.batch.execute``,
+``nnlang.batch.cluster``; docs/distributed.md).
 """
 
 from nnlang.batch.config import BatchConfig, BatchOutcome
-from nnlang.batch.instances import load_results, prepare, solve_instance
+from nnlang.batch.instances import load_results, prepare, run_task, solve_instance
 from nnlang.batch.progress import Progress
 from nnlang.batch.run import run_batch
 from nnlang.batch.summary import summarize, summary_table
 
 __all__ = ["BatchConfig", "BatchOutcome", "Progress", "load_results", "prepare", "run_batch",
-           "solve_instance", "summarize", "summary_table"]
+           "run_task", "solve_instance", "summarize", "summary_table"]

@@ -26,6 +26,7 @@ class BatchConfig:
     over: Path | None = None
     time_limit: float | None = None
     jobs: int = 1
+    cluster: Any = None  # "local:N", a Dask scheduler address or a distributed.Client
     sets: dict[str, Any] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)  # compile options (bounds, solver..)
     tighten: bool | None = None

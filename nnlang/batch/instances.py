@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 import time
@@ -15,8 +16,9 @@ from nnlang import pictures
 from nnlang.api import compile as compile_spec
 from nnlang.batch.config import BatchConfig
 from nnlang.errors import DataError, NnlangError, SemanticError
+from nnlang.networks.network import Network
 from nnlang.networks.npz import read_npz
-from nnlang.parse import ast, parse_file
+from nnlang.parse import ast, parse_file, parse_text
 
 
 def walk(node: Any) -> Iterable[Any]:
@@ -100,13 +102,91 @@ def prepare(config: BatchConfig) -> tuple[str | None, int | None]:
     return text, (min(sizes) if sizes else None)
 
 
+def spec_files(config: BatchConfig, text: str | None) -> list[Path]:
+    """The files a batch's instances read: the spec, then its data and its networks
+    (which every worker of a cluster must see at the same path)."""
+    prog = parse_text(text, str(config.spec)) if text is not None else parse_file(config.spec)
+    base = config.spec.resolve().parent
+    rels = [c.args[0].value for c in data_calls(prog)]
+    rels += [s.value.args[0].value for s in prog.statements if isinstance(s, ast.NetworkStmt)
+             and _loaded(s)]
+    rels += [n.path for n in walk(prog) if isinstance(n, ast.NetWeights)]
+    return [config.spec.resolve()] + [p for p in ((base / r).resolve()
+                                                  for r in dict.fromkeys(rels)) if p.is_file()]
+
+
+def _loaded(stmt: Any) -> bool:
+    """A network the same for every instance: ``network f = load("file")``, or a block
+    that names no parameter."""
+    if isinstance(stmt, ast.NetworkBlock):
+        return not any(isinstance(n, ast.Name) for n in walk(stmt.items))
+    v = getattr(stmt, "value", None)
+    return (isinstance(stmt, ast.NetworkStmt) and isinstance(v, ast.Call) and v.func == "load"
+            and len(v.args) == 1 and isinstance(v.args[0], ast.String))
+
+
 # ---------------------------------------------------------------- one instance
+
+# Per process (a pool's or a Dask worker's): the networks a spec loads from files, read
+# once and handed to every later instance's compile instead of parsing the file again,
+# with the files' (mtime, size) so that a file changed since is read again.
+NETWORKS: dict[str, tuple[dict[str, Network], dict[Path, tuple[int, int]]]] = {}
+
+
+def networks_key(task: dict[str, Any]) -> str:
+    spec = Path(task["spec"]).resolve()
+    text = task.get("text")
+    if text is None:
+        try:
+            text = spec.read_text()
+        except OSError:
+            text = ""
+    return hashlib.sha256(f"{spec}\0{text}".encode()).hexdigest()
+
+
+def _stamps(paths: Iterable[Path]) -> dict[Path, tuple[int, int]]:
+    out = {}
+    for p in paths:
+        try:
+            st = p.stat()
+            out[p] = (st.st_mtime_ns, st.st_size)
+        except OSError:
+            out[p] = (-1, -1)
+    return out
+
+
+def known_networks(key: str) -> dict[str, Network] | None:
+    entry = NETWORKS.get(key)
+    if entry is None or _stamps(entry[1]) != entry[1]:
+        NETWORKS.pop(key, None)
+        return None
+    return entry[0]
+
+
+def remember_networks(key: str, m: Any, text: str | None, spec: str) -> None:
+    prog = parse_text(text, spec) if text is not None else parse_file(spec)
+    loaded = [s for s in prog.statements if _loaded(s)]
+    base = Path(spec).resolve().parent
+    rels = [s.value.args[0].value for s in loaded if isinstance(s, ast.NetworkStmt)]
+    rels += [n.path for s in loaded for n in walk(s) if isinstance(n, ast.NetWeights)]
+    if len(NETWORKS) >= 4:  # a long-lived cluster worker serves batch after batch
+        NETWORKS.clear()
+    names = {s.name for s in loaded}
+    NETWORKS[key] = ({name: nd.network for name, nd in m.program.networks.items()
+                      if name in names}, _stamps((base / r).resolve() for r in rels))
+
+
+def run_task(base: dict[str, Any], instance: int) -> dict[str, Any]:
+    """One instance of a batch whose shared settings are ``base`` (a pool's or a
+    cluster's task: only ``instance`` differs from task to task)."""
+    return solve_instance({**base, "instance": instance})
 
 
 def solve_instance(task: dict[str, Any]) -> dict[str, Any]:
     """Compile and solve one instance; never raises for the instance's own errors.
 
-    Runs in a worker process when ``--jobs`` > 1, so it takes and returns plain data.
+    Runs in a worker process when ``--jobs`` > 1 or on a cluster, so it takes and
+    returns plain data.
     """
     start = time.perf_counter()
     i = task["instance"]
@@ -114,9 +194,13 @@ def solve_instance(task: dict[str, Any]) -> dict[str, Any]:
     params[task["param"]] = i
     line: dict[str, Any] = {"instance": i, "param": task["param"],
                             "params": {k: v for k, v in params.items()}}
+    key = networks_key(task)
     try:
+        given = known_networks(key)
         m = compile_spec(task["spec"], params=params, text=task.get("text"),
-                           **task["options"])
+                         networks=given, **task["options"])
+        if given is None:
+            remember_networks(key, m, task.get("text"), task["spec"])
         result = m.solve(time_limit=task.get("time_limit"), tighten=task.get("tighten"))
     except NnlangError as err:
         line.update(status="error", message=err.render())

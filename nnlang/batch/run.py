@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import json
-import multiprocessing
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
 from nnlang.batch.config import META, RESULTS, SUMMARY, BatchConfig, BatchOutcome
-from nnlang.batch.instances import load_results, prepare, solve_instance
+from nnlang.batch.execute import run_tasks
+from nnlang.batch.instances import load_results, prepare, run_task, spec_files
 from nnlang.batch.progress import Progress
 from nnlang.batch.records import Writer, batch_meta, check_meta
 from nnlang.batch.summary import picture_files, status_line, summarize, summary_table, write_summary
-from nnlang.errors import NnlangError, SemanticError
+from nnlang.errors import SemanticError
+from nnlang.registry import solver
+
+# modules a solver needs besides its nnlang backend (checked on every cluster worker)
+SOLVER_PACKAGES = {"highs": "highspy", "scip": "pyscipopt"}
+
+
+def solver_modules(name: str | None) -> list[str]:
+    key = (name or "highs").lower()
+    return [solver(key).target.partition(":")[0]] + ([SOLVER_PACKAGES[key]] if key in SOLVER_PACKAGES else [])
 
 
 def run_batch(config: BatchConfig, progress: TextIO | None = sys.stderr,
@@ -25,6 +33,9 @@ def run_batch(config: BatchConfig, progress: TextIO | None = sys.stderr,
     config.out_dir = Path(config.out_dir)
     if config.jobs < 1:
         raise SemanticError(f"--jobs must be at least 1, got {config.jobs}")
+    if config.cluster is not None and config.jobs != 1:
+        raise SemanticError("give --jobs or --cluster, not both (on a cluster, the workers "
+                            "are its processes)")
     if config.start < 0:
         raise SemanticError(f"--start must be >= 0, got {config.start}")
     text, available = prepare(config)
@@ -54,14 +65,20 @@ def run_batch(config: BatchConfig, progress: TextIO | None = sys.stderr,
             "sets": dict(config.sets), "options": dict(config.options),
             "time_limit": config.time_limit, "tighten": config.tighten,
             "original": config.original}
+    if config.cluster is not None:  # workers get the spec's text, and read its files by path
+        base.update(spec=str(config.spec.resolve()), text=text or config.spec.read_text())
     bar = Progress(len(wanted), len(wanted) - len(todo), progress)
     bar.begin()
     writer = Writer(results_path)
     ran = 0
     interrupted = False
+    seen: set[int] = set()
 
     def finished(line: dict) -> None:
         nonlocal ran
+        if line["instance"] in seen:  # never twice in the file, whatever the executor does
+            return
+        seen.add(line["instance"])
         line["spec"] = str(config.spec)
         if config.over is not None:
             line["data"] = str(config.over)
@@ -70,34 +87,17 @@ def run_batch(config: BatchConfig, progress: TextIO | None = sys.stderr,
         ran += 1
         bar.update(line)
 
+    def failed(i: int, reason: str) -> dict:
+        return {"instance": i, "param": config.param, "status": "error",
+                "message": f"instance {i}: {reason}"}
+
     try:
-        if config.jobs == 1 or len(todo) <= 1:
-            for i in todo:
-                finished(solve_instance({**base, "instance": i}))
-        else:
-            ctx = multiprocessing.get_context("spawn")
-            pool = cf.ProcessPoolExecutor(max_workers=min(config.jobs, len(todo)),
-                                          mp_context=ctx)
-            try:
-                futures = {pool.submit(solve_instance, {**base, "instance": i}): i
-                           for i in todo}
-                for fut in cf.as_completed(futures):
-                    try:
-                        line = fut.result()
-                    except cf.process.BrokenProcessPool as exc:
-                        raise NnlangError(
-                            f"a worker process died ({exc}); the finished instances are "
-                            f"in {results_path}: run the same command again to continue"
-                        ) from None
-                    except Exception as exc:  # noqa: BLE001 - the task failed outside solve_instance
-                        line = {"instance": futures[fut], "param": config.param,
-                                "status": "error",
-                                "message": f"worker failed: {type(exc).__name__}: {exc}"}
-                    finished(line)
-            except BaseException:
-                pool.shutdown(wait=False, cancel_futures=True)
-                raise
-            pool.shutdown(wait=True)
+        run_tasks(run_task, base, [(i, i) for i in todo], lambda _, line: finished(line),
+                  failed, jobs=config.jobs, cluster=config.cluster,
+                  files=spec_files(config, text)[1:] if config.cluster is not None else (),
+                  needs=solver_modules(config.options.get("solver")),
+                  resume_hint=f"the finished instances are in {results_path}: run the same "
+                              "command again to continue")
     except KeyboardInterrupt:
         interrupted = True
     finally:

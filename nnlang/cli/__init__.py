@@ -33,6 +33,7 @@ COMMANDS = {
     "batch": "nnlang.cli.batch:cmd_batch",
     "compile": "nnlang.cli.solve:cmd_compile",
     "verify": "nnlang.cli.verify:cmd_verify",
+    "suite": "nnlang.cli.suite:cmd_suite",
     "import": "nnlang.cli.verify:cmd_import",
     "train": "nnlang.cli.train:cmd_train",
 }
@@ -117,6 +118,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the parameter instance i binds to i (default index)")
     solving(p, per_instance=True)
     p.add_argument("--jobs", type=int, default=1, metavar="J", help="worker processes (1)")
+    p.add_argument("--cluster", metavar="ADDRESS",
+                   help="run the instances on a Dask cluster: a scheduler address "
+                        "(tcp://host:8786) or local:N for N local worker processes "
+                        "(pip install \"nnlang[dask]\"; docs/distributed.md)")
     p.add_argument("-o", "--output", metavar="DIR",
                    help="results folder (default <spec stem>_batch)")
     p.add_argument("--original", metavar="NAME",
@@ -158,6 +163,28 @@ def build_parser() -> argparse.ArgumentParser:
                         "of one MILP per branch")
     p.add_argument("-v", "--verbose", action="store_true", help="show progress")
     p.add_argument("-q", "--quiet", action="store_true", help="print the status only")
+
+    p = add("suite", "verify every line of a VNN-COMP instances.csv, locally or on a Dask "
+                     "cluster, and write the VNN-COMP results CSV (docs/distributed.md)")
+    p.add_argument("instances", help="the instances.csv (network,property,timeout per line)")
+    p.add_argument("-o", "--output", metavar="DIR",
+                   help="results folder (default <benchmark folder>_results): results.csv, "
+                        "results.jsonl (resumable), counterexamples/")
+    p.add_argument("--benchmark", metavar="NAME",
+                   help="the benchmark name in results.csv (default: the csv's folder name)")
+    time_limit(p, "override every line's timeout (seconds)", alias="--timeout")
+    p.add_argument("--jobs", type=int, default=1, metavar="J", help="worker processes (1)")
+    p.add_argument("--cluster", metavar="ADDRESS",
+                   help="a Dask scheduler address (tcp://host:8786) or local:N")
+    p.add_argument("--threads", type=int, default=1, help="solver threads per line (1)")
+    p.add_argument("--bounds", metavar="METHOD",
+                   help=f"neuron-bounds method: {_names(registry.BOUND_METHODS)}")
+    p.add_argument("--retry-errors", action="store_true",
+                   help="run again the lines whose recorded status is 'error'")
+    p.add_argument("--isolate", action="store_true",
+                   help="locally, each line in a fresh process (as VNN-COMP runs them), "
+                        "killed 30 s after its timeout")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress")
 
     p = add("import", "write a VNN-LIB problem as an nnlang spec (feasible = counterexample)")
     p.add_argument("network", help="the .onnx network")

@@ -22,7 +22,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
     config = BatchConfig(
         spec=spec, out_dir=Path(args.output or f"{spec.stem}_batch"), count=args.count,
         start=args.start, param=args.param, over=Path(args.over) if args.over else None,
-        time_limit=args.time_limit, jobs=args.jobs, sets=parse_sets(args.set),
+        time_limit=args.time_limit, jobs=args.jobs, cluster=args.cluster,
+        sets=parse_sets(args.set),
         options=opts, tighten=False if args.no_tighten else None, original=args.original,
         retry_errors=args.retry_errors, pictures=not args.no_pictures)
     out = run_batch(config, progress=None if args.quiet else sys.stderr,

@@ -36,7 +36,7 @@ def _counting(monkeypatch) -> list[int]:
         calls.append(task["instance"])
         return real(task)
 
-    monkeypatch.setattr(batch.run, "solve_instance", counted)
+    monkeypatch.setattr(batch.instances, "solve_instance", counted)
     return calls
 
 
