@@ -90,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--no-radius-search", action="store_true",
                        help="for minimal-distance objectives, solve one MILP over the input "
                             "box instead of growing balls (docs/language.md)")
+        p.add_argument("--no-attack", action="store_true",
+                       help="no attack before the MILP (no incumbent from projected "
+                            "gradient steps, the LP relaxation and region LPs)")
 
     p = add("check", "parse and check a spec, report errors")
     common(p)

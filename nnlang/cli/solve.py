@@ -135,7 +135,8 @@ def cmd_solve(args: argparse.Namespace) -> int:
         result = m.solve(progress=shown.listener if shown.enabled else None,
                          verbose=args.verbose or None,
                          tighten=False if args.no_tighten else None,
-                         radius_search=False if args.no_radius_search else None)
+                         radius_search=False if args.no_radius_search else None,
+                         attack=False if getattr(args, "no_attack", False) else None)
     payload = result.to_dict()
     payload["spec"] = str(args.file)
     payload["params"] = {k: v for k, v in parse_sets(args.set).items()}
