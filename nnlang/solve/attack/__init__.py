@@ -21,7 +21,7 @@ from nnlang.ir.milp import MilpModel
 from nnlang.ir.options import Options
 from nnlang.solve import progress
 from nnlang.solve.answer import take_solution
-from nnlang.solve.attack.region import Problem, checked, complete, descend
+from nnlang.solve.attack.region import Problem, complete, descend
 from nnlang.solve.results import Result, relative_gap
 
 # the attack's share of the solve's time limit, and its cap in seconds
@@ -38,6 +38,7 @@ class Incumbent:
     user: np.ndarray
     found_by: str
     seconds: float = 0.0
+    first_seconds: float = 0.0  # when the first checked point was found
     log: list[dict] = field(default_factory=list)
 
 
@@ -78,6 +79,8 @@ def find(milp: MilpModel, options: Options, seconds: float | None = None) -> Inc
                 continue
             found += 1
             value, x = got
+            if best is None:
+                first = time.perf_counter() - start
             if best is None or problem.better(value, best.objective):
                 best = Incumbent(value, x, problem.user_of(x), name)
         log.append({"attack": name, "points": len(points), "checked": found,
@@ -85,6 +88,7 @@ def find(milp: MilpModel, options: Options, seconds: float | None = None) -> Inc
                     "best": None if best is None else best.objective})
     if best is not None:
         best.seconds = time.perf_counter() - start
+        best.first_seconds = first
         best.log = log
         progress.say(f"attack: objective {best.objective:.6g} by {best.found_by} "
                      f"({best.seconds:.2f} s)")
@@ -128,7 +132,8 @@ def settle(milp: MilpModel, result: Result, incumbent: Incumbent | None) -> Resu
     and ``found_by`` / ``attack`` filled in."""
     if incumbent is not None:
         result.attack = {"objective": incumbent.objective, "found_by": incumbent.found_by,
-                         "seconds": round(incumbent.seconds, 4), "log": incumbent.log}
+                         "seconds": round(incumbent.seconds, 4),
+                         "first_seconds": round(incumbent.first_seconds, 4), "log": incumbent.log}
     if incumbent is None or result.status in ("unbounded", "error"):
         result.found_by = "milp" if result.objective is not None else ""
         return result

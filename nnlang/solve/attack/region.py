@@ -13,14 +13,14 @@ there and the objective can only improve.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import highspy
 import numpy as np
 import scipy.sparse as sp
 
 from nnlang.highs_objects import relax_integers, set_time_limit
-from nnlang.ir.milp import MilpModel
+from nnlang.ir.milp import LinearObjective, MilpModel, VarBlock
 from nnlang.solve.answer import check_solution
 from nnlang.solve.backends.highs import milp_to_highs
 from nnlang.solve.results import FORWARD_GAP_WARN, Result
@@ -30,6 +30,9 @@ FEASIBILITY = 1e-6
 # a pre-activation this close to zero (relative to the layer's largest) is on a face
 TIGHT = 1e-6
 FLIPS = 50  # region moves per descent at most
+REACH = 200  # region moves towards the spec's rows at most
+IPM_NONZEROS = 50_000  # region LPs of more nonzeros by interior point (_lp_options)
+MISS = 1e-9  # an elastic LP's miss this small: the region holds a point of the spec
 
 
 @dataclass
@@ -57,6 +60,7 @@ class Problem:
     layer_cols: list  # per application, per layer: its columns
     sense: float  # 1 minimize, -1 maximize
     highs: highspy.Highs  # the model as an LP (binaries continuous)
+    elastic: highspy.Highs  # the same LP with the spec's rows elastic, their misses summed
 
     @classmethod
     def build(cls, milp: MilpModel) -> Problem | None:
@@ -98,10 +102,14 @@ class Problem:
             R, lo, hi = sp.csr_matrix((0, milp.n)), np.zeros(0), np.zeros(0)
         h, _ = milp_to_highs(milp, False)
         relax_integers(h, milp.integer_columns())
+        e, _ = milp_to_highs(_elastic(milp), False)
+        relax_integers(e, milp.integer_columns())
+        for lp in (h, e):
+            _lp_options(lp, milp)
         lb, ub = milp.column_bounds()
         sense = -1.0 if milp.objective.sense == "maximize" else 1.0
         return cls(milp, cols, lb[cols], ub[cols], inputs, relus, R, lo, hi, layer_cols,
-                   sense, h)
+                   sense, h, e)
 
     # -- the forward pass over user columns --------------------------------------------
 
@@ -122,20 +130,28 @@ class Problem:
             pres.append(pre_app)
         return X, pres
 
-    def violation(self, U: np.ndarray, margin: float) -> tuple[np.ndarray, np.ndarray]:
+    def violation(self, U: np.ndarray, margin: float, worst: bool = False
+                  ) -> tuple[np.ndarray, np.ndarray]:
         """How far each point misses the spec's rows (with ``margin`` inside), and the
         gradient of that sum with respect to the user columns (exact almost
-        everywhere: the networks are piecewise linear)."""
+        everywhere: the networks are piecewise linear); with ``worst``, the gradient
+        of the most violated row alone."""
         X, pres = self.columns(U)
         r = (self.rows @ X.T).T
         eq = self.lo == self.hi
         under = np.where(eq, self.lo - r, self.lo + margin - r)
         over = np.where(eq, r - self.hi, r - self.hi + margin)
         with np.errstate(invalid="ignore"):
-            loss = np.sum(np.maximum(np.nan_to_num(under, nan=0.0, neginf=0.0), 0.0)
-                          + np.maximum(np.nan_to_num(over, nan=0.0, neginf=0.0), 0.0), axis=1)
-            dr = (np.nan_to_num(over, neginf=0.0) > 0).astype(float) \
-                - (np.nan_to_num(under, neginf=0.0) > 0).astype(float)
+            under = np.nan_to_num(under, nan=0.0, neginf=0.0, posinf=0.0)
+            over = np.nan_to_num(over, nan=0.0, neginf=0.0, posinf=0.0)
+        each = np.maximum(np.maximum(under, over), 0.0)  # per row (one side can miss)
+        loss = each.sum(axis=1)
+        if worst:  # the gradient of the most violated row only (Carlini and Wagner 2017)
+            k = np.argmax(each, axis=1)
+            pick = np.zeros_like(each)
+            pick[np.arange(each.shape[0]), k] = 1.0
+            each = each * pick
+        dr = np.where(over >= under, 1.0, -1.0) * (each > 0)
         G = (self.rows.T @ dr.T).T  # d loss / d column values
         grad = G[:, self.cols].copy()
         for enc, (A, _), lcols, pre_app in zip(self.milp.applications, self.inputs,
@@ -176,14 +192,15 @@ class Problem:
 
     # -- the LP over one region ------------------------------------------------------------
 
-    def region_lp(self, z: np.ndarray, fix: np.ndarray | None, deadline: float
-                  ) -> tuple[float, np.ndarray] | None:
+    def region_lp(self, z: np.ndarray, fix: np.ndarray | None, deadline: float,
+                  elastic: bool = False) -> tuple[float, np.ndarray] | None:
         """The LP with every ReLU binary at ``z`` (and the user columns at ``fix``,
-        if given): its objective and point, None if not optimal in time."""
+        if given): its objective and point (the model's columns), None if not optimal
+        in time. ``elastic``: the least total miss of the spec's rows instead."""
         left = deadline - time.perf_counter()
         if left <= 0.01:
             return None
-        h = self.highs
+        h = self.elastic if elastic else self.highs
         zc = np.concatenate([r.z for r in self.relus]) if self.relus else np.zeros(0, int)
         if zc.size:
             h.changeColsBounds(int(zc.size), zc.astype(np.int32), z[zc], z[zc])
@@ -194,9 +211,44 @@ class Problem:
         h.run()
         if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return None
-        x = np.asarray(h.getSolution().col_value, dtype=float)
-        value = float(h.getInfo().objective_function_value) * self.sense
-        return value, x
+        x = np.asarray(h.getSolution().col_value, dtype=float)[:self.milp.n]
+        value = float(h.getInfo().objective_function_value)
+        return (value if elastic else value * self.sense), x
+
+
+def _lp_options(h: highspy.Highs, milp: MilpModel) -> None:
+    """The region LPs differ from one another in bounds only; their dense weight rows
+    made HiGHS's presolve and dual simplex slow on networks of a few hundred neurons
+    per layer, where its interior point method (with crossover, for a vertex whose
+    tight neurons the moves read) took seconds instead of tens of seconds."""
+    h.setOptionValue("presolve", "off")
+    if milp.nnz > IPM_NONZEROS:
+        h.setOptionValue("solver", "ipm")
+
+
+def _elastic(milp: MilpModel) -> MilpModel:
+    """The model with a miss column on either side of each of the spec's rows,
+    minimizing their sum (a phase-one LP)."""
+    user = [r for r in milp.linear_rows() if r.role == "user"]
+    m = sum(r.size for r in user)
+    n = milp.n + 2 * m
+    block = VarBlock("attack.miss", (2 * m,), "continuous", np.zeros(2 * m),
+                     np.full(2 * m, np.inf), milp.n, "aux")
+    rows, k = [], 0
+    for r in milp.rows:
+        A = r.A.copy()
+        A.resize((r.size, n))
+        if r in user:
+            i = np.arange(r.size)
+            A = A + sp.csr_matrix((np.concatenate([np.ones(r.size), -np.ones(r.size)]),
+                                   (np.concatenate([i, i]),
+                                    milp.n + np.concatenate([k + i, m + k + i]))),
+                                  shape=(r.size, n))
+            k += r.size
+        rows.append(replace(r, A=sp.csr_matrix(A)))
+    c = np.concatenate([np.zeros(milp.n), np.ones(2 * m)])
+    return replace(milp, blocks=[*milp.blocks, block], rows=rows, n=n,
+                   objective=LinearObjective("minimize", c), objective_cutoff=None, start=None)
 
 
 def _relus(milp: MilpModel) -> list[Relu] | None:
@@ -241,17 +293,46 @@ def complete(problem: Problem, u: np.ndarray, fix_user: bool, deadline: float | 
     return got
 
 
+def reach(problem: Problem, z: np.ndarray, deadline: float) -> np.ndarray | None:
+    """From the region ``z``: the elastic LP (the spec's rows' least total miss in
+    the region), then moves across the faces its optimum lies on while the miss
+    shrinks, until it is zero (a point of the spec: its columns) or stalls (None)."""
+    got = problem.region_lp(z, None, deadline, elastic=True)
+    for _ in range(REACH):
+        if got is None:
+            return None
+        miss, x = got
+        if miss <= MISS:
+            return x
+        flip = problem.tight(problem.user_of(x))
+        if not flip.size or time.perf_counter() >= deadline:
+            return None
+        z = z.copy()
+        z[flip] = 1.0 - z[flip]
+        nxt = problem.region_lp(z, None, deadline, elastic=True)
+        if nxt is None or nxt[0] >= miss - 1e-9 * (1.0 + miss):
+            return None
+        got = nxt
+    return None
+
+
 def descend(problem: Problem, u: np.ndarray, deadline: float
             ) -> tuple[float, np.ndarray] | None:
     """From the user point ``u``: the LP over its region, then moves to the
     neighbouring regions across the faces the optimum lies on while the objective
     improves (module docstring). The best checked point, or None."""
     u = np.clip(u, problem.lb, problem.ub)
+    z = problem.pattern(u)
+    if problem.region_lp(z, None, deadline) is None:  # no point of the spec in u's region
+        found = reach(problem, z, deadline)
+        if found is None:
+            return None
+        u = problem.user_of(found)
+        z = problem.pattern(u)
     best = complete(problem, u, fix_user=False, deadline=deadline)
     if best is None:
         # the region LP drifted off (tolerances): the point itself, completed
         return complete(problem, u, fix_user=True, deadline=deadline)
-    z = problem.pattern(u)  # the region the LP was over
     for _ in range(FLIPS):
         if time.perf_counter() >= deadline:
             break
