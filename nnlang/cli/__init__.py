@@ -134,6 +134,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to", required=True, choices=list(registry.FORMATS),
                    help="; ".join(f"{k}: {v.summary}" for k, v in registry.FORMATS.items()))
     p.add_argument("-o", "--output", required=True, metavar="DIR")
+    p.add_argument("--full-box", action="store_true",
+                   help="for minimal-distance specs, the model over the whole input box "
+                        "(default: over the ball of an attack's point, which holds the "
+                        "optimum; the header says which)")
 
     p = add("verify", "decide a VNN-LIB property on an ONNX network (prints sat, unsat, "
                       "timeout or unknown)")

@@ -16,6 +16,8 @@ from nnlang.api import compile as compile_spec
 from nnlang.emit import emit_files
 from nnlang.errors import NnlangError
 from nnlang.solve.diagnose import diagnose_infeasible
+from nnlang.solve.task import Task
+from nnlang.solve.tight import tight_model
 
 
 def parse_sets(items: list[str] | None) -> dict[str, str]:
@@ -161,6 +163,14 @@ def cmd_solve(args: argparse.Namespace) -> int:
 
 def cmd_compile(args: argparse.Namespace) -> int:
     m = _compile(args)
-    for path in emit_files(m, args.to, Path(args.output)):
+    tight = None
+    if not getattr(args, "full_box", False) and m.milp.objective_ball is not None:
+        tight = tight_model(Task(m.milp, m.encode), m.options)
+    if tight is None:
+        paths = emit_files(m, args.to, Path(args.output))
+    else:
+        paths = emit_files(m, args.to, Path(args.output), tight.milp,
+                           {"region": tight.region})
+    for path in paths:
         print(path)
     return 0
