@@ -26,7 +26,6 @@ from nnlang.solve.balls import region_overrides, unstable_count
 from nnlang.solve.strategies.tighten import tighten
 from nnlang.solve.task import Task
 
-
 # seconds for the LP bound tightening over the ball (the tightening strategy's LPs)
 TIGHTEN_SECONDS = 30.0
 
@@ -74,7 +73,7 @@ def tight_model(task: Task, options: Options) -> TightModel | None:
     overrides = region_overrides(ball_box(milp, u), u)
     ball = unstable_count(milp, overrides)
     in_ball = Task(ball_box(milp, u), lambda o: ball_box(task.reencode(o), u))
-    overrides, stats = tighten(in_ball, u, time.perf_counter() + TIGHTEN_SECONDS, overrides)
+    overrides, lps = tighten(in_ball, u, time.perf_counter() + TIGHTEN_SECONDS, overrides)
     model = in_ball.reencode(overrides).cut_off(u, "incumbent_cutoff")
     box = unstable_count(milp, {})
     lp = unstable_count(milp, overrides)
@@ -83,6 +82,6 @@ def tight_model(task: Task, options: Options) -> TightModel | None:
               f"checked by the forward pass) has that objective, so the optimum lies in "
               f"the ball; input bounds of the ball, neuron bounds over it (symbolic: {ball} "
               f"unstable ReLUs, {box} over the box; then LP over the ball with the cutoff: "
-              f"{lp}), objective <= {u:.10g} (row incumbent_cutoff); "
+              f"{lp}, {lps.lps} LPs), objective <= {u:.10g} (row incumbent_cutoff); "
               f"--full-box writes the model over the whole input box")
     return TightModel(model, u, incumbent.found_by, region)
