@@ -26,6 +26,7 @@ from nnlang.solve.results import Result, relative_gap
 
 # the attack's share of the solve's time limit, and its cap in seconds
 SHARE, CAP = 0.1, 10.0
+FIRST = 0.75  # an attack's share of the time left, but for the last one's
 
 
 @dataclass
@@ -67,8 +68,9 @@ def find(milp: MilpModel, options: Options, seconds: float | None = None) -> Inc
         now = time.perf_counter()
         if now >= deadline:
             break
-        # every attack gets a fair share of what is left; the region descent after it
-        share = (deadline - now) / (len(names) - k)
+        # the first attacks (the cheap, strong ones) get most of what is left; the
+        # region descent from their points a part of each share
+        share = (deadline - now) * (FIRST if k < len(names) - 1 else 1.0)
         points = registry.load(registry.ATTACKS[name])(problem, now + 0.6 * share)
         found = 0
         for u in points:
