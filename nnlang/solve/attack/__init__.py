@@ -156,6 +156,8 @@ def settle(milp: MilpModel, result: Result, incumbent: Incumbent | None) -> Resu
         result.bound = None
     result.message = ""
     result.objective = value
+    if result.bound is None and milp.objective_ball is not None:
+        result.bound = 0.0  # a distance: the bound when no step proved more
     if result.bound is not None:
         result.bound = min(result.bound, value) if sense > 0 else max(result.bound, value)
     result.gap = relative_gap(value, result.bound)
