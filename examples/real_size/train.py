@@ -42,7 +42,8 @@ def networks() -> dict[str, nn.Module]:
 
 
 def load(shared: Path):
-    rows = np.loadtxt(gzip.open(shared / "data" / "mnist" / "mnist_5k.csv.gz"), delimiter=",")
+    with gzip.open(shared / "data" / "mnist" / "mnist_5k.csv.gz") as f:
+        rows = np.loadtxt(f, delimiter=",")
     X, y = rows[:, :784] / 255.0, rows[:, 784].astype(int)
     with gzip.open(shared / "data" / "mnist" / "t10k-images-idx3-ubyte.gz") as f:
         Xt = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 784)[:1000] / 255.0

@@ -118,9 +118,10 @@ def feasibility(milp: MilpModel) -> bool:
 
 
 def answer(milp: MilpModel, incumbent: Incumbent, status: str,
-           bound: float | None = None) -> Result:
-    """A result that reports the incumbent (checked again, with the model's sizes)."""
-    result = Result(status, objective=incumbent.objective, bound=bound, solver="attack")
+           bound: float | None = None, solver: str = "attack") -> Result:
+    """A result that reports the incumbent (checked again, with the model's sizes);
+    ``solver``: the one that proved it optimal, if any."""
+    result = Result(status, objective=incumbent.objective, bound=bound, solver=solver)
     result.gap = relative_gap(result.objective, bound)
     take_solution(milp, incumbent.x, result)
     result.model_size = milp.size()

@@ -205,7 +205,7 @@ def solve(task: Task, options: Options, run: Callable | None = None) -> Result:
         result = run(milp, options.updated(time_limit=0.05))
     elif result.status == "infeasible" and incumbent is not None and steps[-1]["value"] >= cap:
         # the step at the incumbent's value found nothing better: it is the optimum
-        result = attack.answer(milp, incumbent, "optimal", cap)
+        result = attack.answer(milp, incumbent, "optimal", cap, solver=result.solver)
     elif result.status == "infeasible" and steps[-1]["value"] < top:
         # out of time after a step that only proved a lower bound
         result.status = "time_limit"
