@@ -133,6 +133,16 @@ STRATEGIES: dict[str, Strategy] = {
     "single": Strategy("nnlang.solve.strategies.single", "one MILP"),
 }
 
+# cheap points before the MILP (nnlang.solve.attack), tried in this order: each a
+# function ``(problem, deadline) -> user-column points``, every point then completed,
+# forward-checked and improved over the networks' linear regions
+ATTACKS: dict[str, Entry] = {
+    "pgd": Entry("nnlang.solve.attack.search:pgd",
+                 "projected DeepFool steps on the spec's rows from the objective's centre"),
+    "lp": Entry("nnlang.solve.attack.search:lp_relaxation",
+                "the LP relaxation's point, repaired by its forward pass's ReLU pattern"),
+}
+
 _HIGHS_OPTIONS = (None, "time_limit", "mip_rel_gap", "threads")
 # bits of HiGHS's presolve_rule_off option (its PresolveRuleType numbers)
 HIGHS_SPARSIFY, HIGHS_PROBING = 1 << 14, 1 << 15

@@ -436,7 +436,7 @@ class _Checker:
             example = {"encoding": "bigm", "solver": "highs"}.get(opt.name, "interval")
             raise SemanticError(f"option '{opt.name}' takes a name, e.g. "
                                 f"{opt.name} = {example}", v.span)
-        if opt.name in ("verbose", "tighten", "radius_search"):
+        if opt.name in ("verbose", "tighten", "radius_search", "attack"):
             if isinstance(v, ast.Name) and v.id in ("true", "false"):
                 return {opt.name: v.id == "true"}
             raise SemanticError(f"option '{opt.name}' takes true or false", v.span)

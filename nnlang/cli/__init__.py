@@ -91,6 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--no-radius-search", action="store_true",
                        help="for minimal-distance objectives, solve one MILP over the input "
                             "box instead of growing balls (docs/language.md)")
+        p.add_argument("--no-attack", action="store_true",
+                       help="no attack before the MILP (no incumbent from projected "
+                            "gradient steps, the LP relaxation and region LPs)")
 
     p = add("check", "parse and check a spec, report errors")
     common(p)
@@ -136,6 +139,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to", required=True, choices=list(registry.FORMATS),
                    help="; ".join(f"{k}: {v.summary}" for k, v in registry.FORMATS.items()))
     p.add_argument("-o", "--output", required=True, metavar="DIR")
+    p.add_argument("--full-box", action="store_true",
+                   help="for minimal-distance specs, the model over the whole input box "
+                        "(default: over the ball of an attack's point, which holds the "
+                        "optimum; the header says which)")
 
     p = add("verify", "decide a VNN-LIB property on an ONNX network (prints sat, unsat, "
                       "timeout or unknown)")

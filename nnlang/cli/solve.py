@@ -16,6 +16,8 @@ from nnlang.api import compile as compile_spec
 from nnlang.emit import emit_files
 from nnlang.errors import NnlangError
 from nnlang.solve.diagnose import diagnose_infeasible
+from nnlang.solve.task import Task
+from nnlang.solve.tight import tight_model
 
 
 def parse_sets(items: list[str] | None) -> dict[str, str]:
@@ -135,7 +137,8 @@ def cmd_solve(args: argparse.Namespace) -> int:
         result = m.solve(progress=shown.listener if shown.enabled else None,
                          verbose=args.verbose or None,
                          tighten=False if args.no_tighten else None,
-                         radius_search=False if args.no_radius_search else None)
+                         radius_search=False if args.no_radius_search else None,
+                         attack=False if getattr(args, "no_attack", False) else None)
     payload = result.to_dict()
     payload["spec"] = str(args.file)
     payload["params"] = {k: v for k, v in parse_sets(args.set).items()}
@@ -160,6 +163,14 @@ def cmd_solve(args: argparse.Namespace) -> int:
 
 def cmd_compile(args: argparse.Namespace) -> int:
     m = _compile(args)
-    for path in emit_files(m, args.to, Path(args.output)):
+    tight = None
+    if not getattr(args, "full_box", False) and m.milp.objective_ball is not None:
+        tight = tight_model(Task(m.milp, m.encode), m.options)
+    if tight is None:
+        paths = emit_files(m, args.to, Path(args.output))
+    else:
+        paths = emit_files(m, args.to, Path(args.output), tight.milp,
+                           {"region": tight.region})
+    for path in paths:
         print(path)
     return 0

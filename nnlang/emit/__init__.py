@@ -177,15 +177,23 @@ def write(model: Any, fmt: str, out_dir: str | Path, stem: str,
     return [Path(out_dir) / n for n in names]
 
 
-def emit_files(compiled: Any, fmt: str, out_dir: str | Path) -> list[Path]:
+def emit_files(compiled: Any, fmt: str, out_dir: str | Path, model: MilpModel | None = None,
+               notes: dict[str, str] | None = None) -> list[Path]:
     """Write ``compiled`` (an ``nnlang.api.CompiledModel``) as ``fmt`` files in ``out_dir``,
-    named after the spec (``examples/foo.nnq`` -> ``out_dir/foo.lp``)."""
+    named after the spec (``examples/foo.nnq`` -> ``out_dir/foo.lp``). ``model``: a
+    model of the same spec to write instead (the tight model of ``nnlang compile``),
+    ``notes``: header lines added (e.g. which region it covers)."""
     stem = Path(compiled.program.path).stem or "model"
+    milp = compiled.milp if model is None else model
     solver = compiled.options.solver if fmt == "ampl" else "highs"
-    if compiled.milp.conditional_rows and any(r.role == "complementarity" for r in
-                                              compiled.milp.conditional_rows) \
+    if milp.conditional_rows and any(r.role == "complementarity" for r in
+                                     milp.conditional_rows) \
             and not registry.solver(solver).capabilities.products:
         # the products x * (1 - z) need a (nonconvex) MINLP solver
         solver = next(k for k, v in registry.SOLVERS.items() if v.capabilities.products)
-    return write(compiled, fmt, out_dir, stem, default_header(compiled, fmt),
-                 source=compiled.program.source, solver=solver)
+    header = default_header(compiled, fmt)
+    if model is not None:
+        header["size"] = ", ".join(f"{v} {k}" for k, v in milp.size().items())
+    header.update(notes or {})
+    return write(milp, fmt, out_dir, stem, header, source=compiled.program.source,
+                 solver=solver)

@@ -28,6 +28,8 @@ class Options:
     verbose: bool = False
     tighten: bool = True
     radius_search: bool = True
+    # an attack's forward-checked point before the MILP (nnlang.solve.attack)
+    attack: bool = True
     # groups per unstable neuron of the partition encoding (Tsay et al. found 2-4
     # fastest to solve)
     partition_parts: int = 2
@@ -44,7 +46,7 @@ class Options:
 
 
 OPTION_NAMES = ("encoding", "bounds", "solver", "time_limit", "mip_gap", "threads", "verbose",
-                "tighten", "radius_search", "partition_parts")
+                "tighten", "radius_search", "attack", "partition_parts")
 
 
 def validate(opts: Options, span: Span | None) -> None:

@@ -91,6 +91,10 @@ class Result:
     search: dict[str, Any] | None = None  # radius search steps, outer approximation rounds
     approximations: dict[str, dict[str, float]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # which stage found the point returned: "attack (pgd)", "attack (lp)", "milp", "" (none)
+    found_by: str = ""
+    # the attack stage: its best objective, seconds, and what each attack found
+    attack: dict[str, Any] | None = None
     # (value, model, column values) of a point a sub-problem found outside its region
     # (a radius step's ball, the outer approximation): not a solution until the radius
     # search confirms it in the original model. Not serialized.
@@ -138,6 +142,8 @@ class Result:
             "search": self.search,
             "approximations": self.approximations,
             "notes": self.notes,
+            "found_by": self.found_by,
+            "attack": self.attack,
         }
 
     def to_json(self, indent: int | None = None) -> str:
@@ -155,6 +161,10 @@ class Result:
         if self.bound is not None and (self.status == "time_limit" or loose):
             lines.append(f"bound       {self.bound:.10g}"
                          + (f"  (gap {100 * self.gap:.2f} %)" if self.gap is not None else ""))
+        if self.found_by and self.objective is not None:
+            lines.append(f"found by    {self.found_by}"
+                         + (f"; attack {self.attack['objective']:.6g} in "
+                            f"{self.attack['seconds']:.2f} s" if self.attack else ""))
         timing = (f"solve {self.solve_seconds:.3f} s, compile {self.compile_seconds:.3f} s "
                   f"(bounds {self.bounds_seconds:.3f} s)")
         lines.append(f"time        {timing}")

@@ -15,8 +15,11 @@ class Task:
     with tighter neuron bounds (``{application label: [(L, U) per layer]}``,
     intersected with the compiled ones), which is how a strategy narrows a model
     without reaching back into the compiler. ``shared``: state that every model of
-    one solve shares (the outer approximation's tangents)."""
+    one solve shares (the outer approximation's tangents). ``incumbent``: the
+    attack's checked point, or None."""
 
     milp: MilpModel
     reencode: Callable[[dict], MilpModel]
     shared: Any = None
+    # the attack's checked point (nnlang.solve.attack.Incumbent), found before the MILP
+    incumbent: Any = None

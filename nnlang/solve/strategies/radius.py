@@ -14,6 +14,10 @@ the objective cut off at ``v`` and neuron bounds over that ball
   the step is the original problem and "infeasible" means infeasible;
 - out of time: the incumbent (if any) with the bound ``min(step bound, v)``.
 
+An attack's point of value ``u`` (``Task.incumbent``) caps the search: no step goes
+past ``u``, and the step at ``u`` (its cutoff, the ball of ``u``, the point as its
+start) proves it optimal when nothing better exists.
+
 The first ``v`` is chosen by bisection on cheap symbolic bounds so that about
 ``START_SHARE`` of the box's unstable ReLUs are unstable over the ball.
 """
@@ -31,7 +35,7 @@ import numpy as np
 from nnlang.highs_objects import set_time_limit
 from nnlang.ir.milp import MilpModel
 from nnlang.ir.options import Options
-from nnlang.solve import progress
+from nnlang.solve import attack, progress
 from nnlang.solve.answer import take_solution
 from nnlang.solve.backends.highs import milp_to_highs
 from nnlang.solve.balls import BallBounds, input_balls, unstable_count
@@ -130,7 +134,9 @@ def solve(task: Task, options: Options, run: Callable | None = None) -> Result:
     total = options.time_limit
     top = largest_value(milp)
     balls = BallBounds(milp)
-    value = min(start_value(balls, top), top)
+    incumbent = task.incumbent
+    cap = top if incumbent is None else min(top, incumbent.objective)
+    value = min(start_value(balls, top), cap)
     box_unstable = unstable_count(milp, {})
     lower, steps, result = 0.0, [], None
     beyond = np.inf  # the least value of a point found beyond a step's cutoff
@@ -144,11 +150,16 @@ def solve(task: Task, options: Options, run: Callable | None = None) -> Result:
         t = time.perf_counter()
         overrides = balls(value)
         if value < top and unstable_count(milp, overrides) >= LAST_SHARE * box_unstable:
-            value = top  # the ball is about as loose as the box: solve the original
+            value = cap  # the ball is about as loose as the box: solve the original
+            overrides = None
         if value >= top:
             step = milp
+        elif overrides is None:
+            step = milp.cut_off(value, "radius_cutoff")
         else:
             step = task.reencode(overrides).cut_off(value, "radius_cutoff")
+        if incumbent is not None and value >= cap:
+            step = attack.start_for(step, incumbent)
         bounds_seconds = time.perf_counter() - t
         unstable = sum(s.unstable for e in step.applications for s in e.stats)
         where = "the whole box" if step is milp else f"objective <= {value:.6g}"
@@ -176,9 +187,12 @@ def solve(task: Task, options: Options, run: Callable | None = None) -> Result:
                      f"({steps[-1]['seconds']:.2f} s)")
         if result.search and "masters" in result.search:  # outer approximation's rounds
             steps[-1]["masters"] = result.search["masters"]
+        if result.status == "infeasible" and value >= cap and incumbent is not None:
+            lower = value  # nothing better than the incumbent
+            break
         if result.status == "infeasible" and value < top:
             lower = value
-            grown = next_value(balls, value, top, unstable)
+            grown = min(next_value(balls, value, top, unstable), cap)
             # a point beyond the cutoff (Result.candidate, nnlang.outer): probably a
             # solution, so the next ball need not be larger than it (a hint only:
             # if it was not one, that step is infeasible like any other)
@@ -189,6 +203,9 @@ def solve(task: Task, options: Options, run: Callable | None = None) -> Result:
         break
     if result is None:  # no time for even one step
         result = run(milp, options.updated(time_limit=0.05))
+    elif result.status == "infeasible" and incumbent is not None and steps[-1]["value"] >= cap:
+        # the step at the incumbent's value found nothing better: it is the optimum
+        result = attack.answer(milp, incumbent, "optimal", cap, solver=result.solver)
     elif result.status == "infeasible" and steps[-1]["value"] < top:
         # out of time after a step that only proved a lower bound
         result.status = "time_limit"

@@ -1,0 +1,143 @@
+"""The attack stage: its points pass the forward check and the spec's rows, the
+optimum is the same with and without it, and a solve stopped by its time limit
+returns its point (or a better one) with a bound."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import nnlang
+from nnlang import registry
+from nnlang.ir.options import Options
+from nnlang.solve import attack, dispatch
+from nnlang.solve.attack.region import Problem, checked
+from nnlang.solve.task import Task
+from nnlang.testing import flip_spec
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+OBJECTIVES = ["norm1(x - c)", "norminf(x - c)", "3 * norm1(c - x)", "sum(x)", "-sum(x)"]
+
+
+def _spec(tmp_path, seed, objective, margin=0.05, n_in=5):
+    net, path = flip_spec(tmp_path, seed, objective, margin, n_in)
+    text = path.read_text()
+    label, target = _classes(text)
+    return net, path, label, target
+
+
+def _classes(text: str) -> tuple[int, int]:
+    line = next(s for s in text.splitlines() if "flip:" in s)
+    target = int(line.split("y[")[1].split("]")[0])
+    label = int(line.split("y[")[2].split("]")[0])
+    return label, target
+
+
+@settings(max_examples=20, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 5000), objective=st.sampled_from(OBJECTIVES),
+       margin=st.sampled_from([0.01, 0.05, 0.5]))
+def test_attack_points_pass_the_forward_check_and_the_rows(tmp_path, seed, objective, margin):
+    net, path, label, target = _spec(tmp_path, seed, objective, margin)
+    m = nnlang.compile(path)
+    inc = attack.find(m.milp, Options(), seconds=1.0)
+    if inc is None:
+        return
+    problem = Problem.build(m.milp)
+    assert checked(problem, inc.x)
+    x = inc.x[m.milp.block("x").cols]
+    assert np.all(x >= -1e-9) and np.all(x <= 1 + 1e-9)
+    y = net.forward(x)[-1]  # the network's true output, not the MILP's columns
+    assert y[target] >= y[label] + margin - 1e-6
+    # the objective the attack reports is the spec's objective at that point
+    c = np.array([float(v) for v in
+                  path.read_text().split("param c[5] = [")[1].split("]")[0].split(",")])
+    exact = {"norm1(x - c)": np.abs(x - c).sum(), "norminf(x - c)": np.abs(x - c).max(),
+             "3 * norm1(c - x)": 3 * np.abs(x - c).sum(), "sum(x)": x.sum(),
+             "-sum(x)": -x.sum()}[objective]
+    assert inc.objective == pytest.approx(exact, rel=1e-6, abs=1e-6)
+
+
+@settings(max_examples=15, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 5000), objective=st.sampled_from(OBJECTIVES),
+       radius=st.booleans())
+def test_the_incumbent_leaves_the_optimum_unchanged(tmp_path, seed, objective, radius):
+    _, path, _, _ = _spec(tmp_path, seed, objective)
+    m = nnlang.compile(path)
+    plain = m.solve(attack=False, radius_search=radius)
+    seeded = m.solve(radius_search=radius)
+    assert seeded.status == plain.status
+    if plain.status == "optimal":
+        assert seeded.objective == pytest.approx(plain.objective, rel=1e-6, abs=1e-6)
+        assert seeded.forward_gap < 1e-6
+        assert seeded.found_by in ("milp", f"attack ({seeded.attack['found_by']})"
+                                   if seeded.attack else "milp")
+        if seeded.attack is not None:  # never better than the optimum
+            assert seeded.attack["objective"] >= plain.objective - 1e-6 \
+                if m.milp.objective.sense == "minimize" else \
+                seeded.attack["objective"] <= plain.objective + 1e-6
+    assert plain.found_by == ("milp" if plain.objective is not None else "")
+    assert plain.attack is None
+
+
+def test_a_time_limit_returns_the_attacks_point_and_a_bound():
+    """The MNIST L1 example needs a few seconds; stopped after half a second (the
+    attack's point found beforehand, without time pressure), it returns that point
+    (or a better one) and the radius search's proven bound."""
+    m = nnlang.compile(EXAMPLES / "mnist_adversarial_l1.nnq")
+    inc = attack.find(m.milp, Options(), seconds=5.0)
+    assert inc is not None
+    task = Task(m.milp, m.encode, incumbent=inc)
+    r = dispatch.solve(task, m.options.updated(time_limit=0.5))
+    assert r.attack is not None and r.attack["objective"] == inc.objective
+    assert r.objective is not None and r.objective <= inc.objective + 1e-6
+    if r.status == "optimal":  # a fast machine: then it is the optimum
+        return
+    assert r.status == "time_limit"
+    assert r.bound is not None and r.bound <= r.objective + 1e-9
+    assert r.found_by in ("milp", f"attack ({inc.found_by})")
+    assert r.forward_gap < 1e-6 and r.max_violation < 1e-6
+    assert "found by" in r.summary() and r.to_dict()["found_by"] == r.found_by
+    assert "no feasible solution" not in r.message
+
+
+def test_without_the_attack_a_time_limit_may_have_no_point():
+    m = nnlang.compile(EXAMPLES / "mnist_adversarial_l1.nnq")
+    r = m.solve(time_limit=0.3, attack=False)
+    assert r.attack is None
+    assert r.found_by == ("milp" if r.objective is not None else "")
+
+
+def test_a_feasibility_spec_is_answered_by_the_attack(tmp_path):
+    _, path, label, target = _spec(tmp_path, 4, "norm1(x - c)")
+    text = path.read_text().replace("minimize norm1(x - c)\n", "")
+    path.write_text(text)
+    m = nnlang.compile(path)
+    r = m.solve()
+    assert r.status == "optimal" and r.found_by.startswith("attack")
+    y = r.networks["y"].output
+    assert y[target] >= y[label] + 0.05 - 1e-6
+
+
+def test_the_attack_option_turns_it_off(tmp_path):
+    _, path, _, _ = _spec(tmp_path, 2, "norm1(x - c)")
+    path.write_text(path.read_text() + "options {\n    attack = false\n}\n")
+    m = nnlang.compile(path)
+    assert m.options.attack is False
+    assert m.solve().attack is None
+
+
+def test_every_attack_is_registered_and_callable(tmp_path):
+    _, path, _, _ = _spec(tmp_path, 5, "norm1(x - c)")
+    problem = Problem.build(nnlang.compile(path).milp)
+    import time
+    for name, entry in registry.ATTACKS.items():
+        points = registry.load(entry)(problem, time.perf_counter() + 0.5)
+        assert isinstance(points, list), name
+        for u in points:
+            assert u.shape == problem.cols.shape
