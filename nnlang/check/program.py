@@ -462,3 +462,6 @@ def check_program(prog: ast.Program, path: str | Path,
         return _Checker(prog, Path(path), params or {}, networks).run()
     except NnlangError as err:
         raise err.with_span(None, prog.source) from None
+    except RecursionError:  # a long chain of mixed operators: the parser's limit is on brackets
+        raise SemanticError("expression nested too deeply", Span(str(path), 1, 1),
+                            prog.source) from None
