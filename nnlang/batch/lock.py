@@ -35,7 +35,7 @@ def batch_lock(out_dir: Path) -> Iterator[Path]:
     created = not out_dir.exists()
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        handle = open(out_dir / LOCK_NAME, "a+")
+        handle = open(out_dir / LOCK_NAME, "a+")  # noqa: SIM115 - held across the yield
     except OSError as exc:
         raise DataError(f"cannot use results folder '{out_dir}': {exc.strerror or exc}") from None
     try:

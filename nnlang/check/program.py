@@ -12,6 +12,7 @@ import numpy as np
 
 from nnlang.check.entries import entry_names, integer_entries
 from nnlang.check.exprs import ExprChecker
+from nnlang.check.limits import MEMORY_LIMIT
 from nnlang.check.values import const
 from nnlang.check.weights import check_train, layer_weights, placeholder_network
 from nnlang.errors import NnlangError, SemanticError, Span
@@ -36,6 +37,7 @@ class _Checker:
         self.env: dict[str, Any] = {}
         self.defined_at: dict[str, Span] = {}
         self.exprs = ExprChecker(self.env, self.base_dir)
+        self.budget = self.exprs.budget
         self.networks: dict[str, ir.NetworkDef] = {}
         self.params: dict[str, np.ndarray] = {}
         self.variables: dict[str, ir.Var] = {}
@@ -65,6 +67,11 @@ class _Checker:
             if n < 1:
                 raise SemanticError(f"a dimension must be at least 1, got {n}", d.span)
             shape.append(n)
+        entries = float(np.prod(shape, dtype=float))
+        if entries * 8 > MEMORY_LIMIT:  # even one array of this shape does not fit
+            raise SemanticError(f"an array of shape [{','.join(map(str, shape))}] has "
+                                f"{entries:,.0f} entries, more than nnlang builds "
+                                "(docs/language.md, 'Limits')", dims[0].span)
         return tuple(shape)
 
     def _fit(self, value: np.ndarray, shape: tuple[int, ...], what: str, span: Span):
@@ -235,6 +242,7 @@ class _Checker:
 
     def _vardecl(self, stmt: ast.VarDecl) -> None:
         shape = self._shape(stmt.shape)
+        self.budget.columns(int(np.prod(shape, dtype=int)), f"variable '{stmt.name}'", stmt.span)
         domain = stmt.domain
         lo = np.full(shape, 0.0 if domain == "binary" else -np.inf)
         hi = np.full(shape, 1.0 if domain == "binary" else np.inf)
@@ -364,7 +372,7 @@ class _Checker:
                 comps.append(Comparison(name, label, left, op, right, chain.span))
         return comps
 
-    def _expand(self, fors, i, bound):
+    def _expand(self, fors, i, bound, rows_above=1, count=True):
         if i == len(fors):
             yield dict(bound)
             return
@@ -380,10 +388,16 @@ class _Checker:
             span = clause.span
             self.warnings.append(f"{span}: warning: 'for {clause.var} in {start}..{stop}' is "
                                  "an empty range: the constraint family is empty")
+        if count:  # an inner range is counted once, at the outer loops' first values
+            rows_above *= max(stop - start + 1, 0)
+            if i == len(fors) - 1:
+                self.budget.rows(rows_above, f"the constraint family 'for {clause.var} in "
+                                 f"{start}..{stop}'", clause.span)
         for v in range(start, stop + 1):
             self.env[clause.var] = const(v, clause.span)
             if clause.cond is None or self._cond(clause.cond):
-                yield from self._expand(fors, i + 1, {**bound, clause.var: v})
+                yield from self._expand(fors, i + 1, {**bound, clause.var: v}, rows_above,
+                                        count and v == start)
         if saved is None:
             self.env.pop(clause.var, None)
         else:

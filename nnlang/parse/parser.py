@@ -112,12 +112,20 @@ def _join(left: ast.Expr, right: ast.Expr) -> Span:
     return Span(a.file, a.line, a.column, end)
 
 
+# chains up to this long keep the usual left-to-right grouping (the same trees,
+# the same emitted files as always); longer ones are split in halves
+_SHORT = 16
+
+
 def _balanced_sum(terms: list[tuple[str, ast.Expr]]) -> ast.Expr:
     """``s0 x0 s1 x1 ...`` (``terms[0]`` has sign '+') as a tree of depth log n:
     the right half's sign becomes the operator and its other signs flip, as in
     a - b + c = a - (b - c)."""
-    if len(terms) == 1:
-        return terms[0][1]
+    if len(terms) <= _SHORT:
+        out = terms[0][1]
+        for op, x in terms[1:]:
+            out = ast.BinOp(_join(out, x), op, out, x)
+        return out
     mid = len(terms) // 2
     left = _balanced_sum(terms[:mid])
     op, first = terms[mid]
@@ -128,8 +136,11 @@ def _balanced_sum(terms: list[tuple[str, ast.Expr]]) -> ast.Expr:
 
 
 def _balanced_product(factors: list[ast.Expr]) -> ast.Expr:
-    if len(factors) == 1:
-        return factors[0]
+    if len(factors) <= _SHORT:
+        out = factors[0]
+        for x in factors[1:]:
+            out = ast.BinOp(_join(out, x), "*", out, x)
+        return out
     mid = len(factors) // 2
     left, right = _balanced_product(factors[:mid]), _balanced_product(factors[mid:])
     return ast.BinOp(_join(left, right), "*", left, right)
