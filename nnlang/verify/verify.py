@@ -215,7 +215,7 @@ class _Run:
             return self.result("unsat", "milp", "the MILP is infeasible"
                                + (f" on all {len(todo)} {what}" if len(todo) > 1 else ""))
         if "unknown" in statuses.values():
-            return self.result("unknown", "milp", "; ".join(self.stats["unknown_reasons"]))
+            return self.result("unknown", "milp", "; ".join(dict.fromkeys(self.stats["unknown_reasons"])))
         return self.result("timeout", "milp" if self.stats["milps"] else "split",
                            "time limit reached")
 
@@ -254,12 +254,10 @@ class _Run:
             if res.status != "open":
                 continue
             pieces = list(res.boxes or [])
-            if len(pieces) + len(stuck) <= MILP_BOXES:
-                pieces += stuck
-            elif not pieces:
-                pieces = _hulls(stuck, MILP_BOXES)
-            else:
-                pieces = pieces + _hulls(stuck, MILP_BOXES)  # open boxes remain: timeout
+            # At most MILP_BOXES hulls of the open and the too-small pieces go to the
+            # MILP: thousands of open pieces (an equality on an output, which bounds
+            # cannot close nor sampling hit) would leave each too little time to try.
+            pieces = _hulls(pieces + stuck, MILP_BOXES)
             for lo, hi, live in pieces:
                 out.append((case, _Open(lo, hi, [box.branches[b] for b in np.flatnonzero(live)])))
         return None, out
