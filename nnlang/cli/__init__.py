@@ -12,6 +12,7 @@ import importlib
 import io
 import os
 import sys
+import textwrap
 import time
 
 from nnlang import registry
@@ -54,7 +55,10 @@ COMMANDS = {
     "train": "nnlang.cli.train:cmd_train",
 }
 
-_EPILOG = ("exit codes:\n" + "\n".join(f"  {code:<4} {text}" for code, text in EXIT_CODES.items())
+_EPILOG = ("exit codes (every command):\n"
+           + "\n".join(textwrap.fill(text, 79, initial_indent=f"  {code:<4} ",
+                                      subsequent_indent=" " * 7)
+                       for code, text in EXIT_CODES.items())
            + "\n\noptions a spec's options block can also set: docs/language.md; every "
              "extension point: docs/architecture.md")
 
