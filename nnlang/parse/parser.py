@@ -16,6 +16,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from nnlang.errors import NnlangError, Span, SyntaxError_
 from nnlang.parse import ast
+from nnlang.parse.chains import balanced_product, balanced_sum, join_spans
 
 
 def _grammar_text() -> str:
@@ -105,47 +106,6 @@ def _describe_token(tok: Token) -> str:
     return f"'{tok.value}'"
 
 
-def _join(left: ast.Expr, right: ast.Expr) -> Span:
-    """The span from ``left``'s start to ``right``'s end (end only on one line)."""
-    a, b = left.span, right.span
-    end = b.end_column if b.line == a.line else None
-    return Span(a.file, a.line, a.column, end)
-
-
-# chains up to this long keep the usual left-to-right grouping (the same trees,
-# the same emitted files as always); longer ones are split in halves
-_SHORT = 16
-
-
-def _balanced_sum(terms: list[tuple[str, ast.Expr]]) -> ast.Expr:
-    """``s0 x0 s1 x1 ...`` (``terms[0]`` has sign '+') as a tree of depth log n:
-    the right half's sign becomes the operator and its other signs flip, as in
-    a - b + c = a - (b - c)."""
-    if len(terms) <= _SHORT:
-        out = terms[0][1]
-        for op, x in terms[1:]:
-            out = ast.BinOp(_join(out, x), op, out, x)
-        return out
-    mid = len(terms) // 2
-    left = _balanced_sum(terms[:mid])
-    op, first = terms[mid]
-    right_terms = [("+", first)] + [(s if op == "+" else ("-" if s == "+" else "+"), x)
-                                     for s, x in terms[mid + 1:]]
-    right = _balanced_sum(right_terms)
-    return ast.BinOp(_join(left, right), op, left, right)
-
-
-def _balanced_product(factors: list[ast.Expr]) -> ast.Expr:
-    if len(factors) <= _SHORT:
-        out = factors[0]
-        for x in factors[1:]:
-            out = ast.BinOp(_join(out, x), "*", out, x)
-        return out
-    mid = len(factors) // 2
-    left, right = _balanced_product(factors[:mid]), _balanced_product(factors[mid:])
-    return ast.BinOp(_join(left, right), "*", left, right)
-
-
 class _ToAst(Transformer):
     """lark tree -> ``ast`` nodes, each with a span."""
 
@@ -205,7 +165,7 @@ class _ToAst(Transformer):
 
     def sum_chain(self, children):
         first, *rest = children
-        return _balanced_sum([("+", first)] + rest)
+        return balanced_sum([("+", first)] + rest)
 
     def product_chain(self, children):
         first, *rest = children
@@ -218,10 +178,10 @@ class _ToAst(Transformer):
                     j += 1
             factors = [x for _, x in rest[i:j]]
             if op == "*" and out is first:
-                out = _balanced_product([first] + factors)
+                out = balanced_product([first] + factors)
             else:
-                right = _balanced_product(factors)
-                out = ast.BinOp(_join(out, right), op, out, right)
+                right = balanced_product(factors)
+                out = ast.BinOp(join_spans(out, right), op, out, right)
             i = j
         return out
 

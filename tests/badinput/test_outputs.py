@@ -98,10 +98,9 @@ def test_a_failed_rename_puts_the_old_group_back(tmp_path, monkeypatch):
         return real(src, dst)
 
     monkeypatch.setattr(os, "replace", replace)
-    with pytest.raises(OSError):
-        with replace_together(tmp_path, ["a.txt", "b.txt"]) as streams:
-            for stream in streams.values():
-                stream.write("new")
+    with pytest.raises(OSError), replace_together(tmp_path, ["a.txt", "b.txt"]) as streams:
+        for stream in streams.values():
+            stream.write("new")
     monkeypatch.setattr(os, "replace", real)
     assert (tmp_path / "a.txt").read_text() == "old" and (tmp_path / "b.txt").read_text() == "old"
     assert _listing(tmp_path) == ["a.txt", "b.txt"]
@@ -171,10 +170,10 @@ def test_ctrl_c_inside_a_command_exits_130(work, capsys, monkeypatch):
 
 
 def test_a_second_batch_on_the_same_folder_is_refused(tmp_path):
-    with batch_lock(tmp_path / "out"):
-        with pytest.raises(DataError, match="in use by another nnlang batch run"):
-            with batch_lock(tmp_path / "out"):
-                pass
+    with batch_lock(tmp_path / "out"), \
+            pytest.raises(DataError, match="in use by another nnlang batch run"), \
+            batch_lock(tmp_path / "out"):
+        pass
     with batch_lock(tmp_path / "out"):  # released: the next run may go
         pass
 
@@ -183,9 +182,9 @@ def test_a_second_batch_process_is_refused(work):
     out = work / "b"
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time\nfrom nnlang.batch.lock import batch_lock\n"
+        [sys.executable, "-c", ("import sys, time\nfrom nnlang.batch.lock import batch_lock\n"
          f"with batch_lock({str(out)!r}):\n    print('locked', flush=True)\n"
-         "    time.sleep(60)\n"], env=env, stdout=subprocess.PIPE, text=True)
+         "    time.sleep(60)\n")], env=env, stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "locked"
         proc = _nnlang("batch", str(work / "s.nnq"), "--count", "1", "-o", str(out), "-q")
