@@ -24,14 +24,14 @@ TOO_BIG = {
     "huge_variable": ("var x[100000000] in [0, 1]\nmaximize x[0]\n", 1, 1, "100,000,000 entries"),
     "huge_matrix_variable": ("var x[20000, 20000] in [0, 1]\nmaximize x[0, 0]\n", 1, 1,
                              "400,000,000 entries"),
-    "many_variables": ("".join(f"var v{k}[5000000] in [0, 1]\n" for k in range(4))
-                       + "maximize v0[0]\n", 4, 1, "GB"),
-    "huge_pwl": ("var x[10] in [0, 1]\nparam c[10] = 0.5\n"
-                 "minimize sumsq(x - c) approx pwl(100000000)\n", 3, 34, "pwl(100000000)"),
+    "many_variables": ("".join(f"var v{k}[9000000] in [0, 1]\n" for k in range(2))
+                       + "maximize v0[0]\n", 2, 1, "GB"),
+    "huge_pwl": (("var x[10] in [0, 1]\nparam c[10] = 0.5\n"
+                  "minimize sumsq(x - c) approx pwl(100000000)\n"), 3, 34, "pwl(100000000)"),
     "huge_family": (X + "subject to\n  c: x[0] <= j for j in 0..10000000\n", 4, 16,
                     "10,000,001 rows"),
-    "huge_nested_family": (X + "subject to\n  c: x[0] <= j + k for j in 0..3000 for k in "
-                           "0..3000\n", 4, 37, "9,006,001 rows"),
+    "huge_nested_family": (X + ("subject to\n  c: x[0] <= j + k for j in 0..3000 for k in "
+                                "0..3000\n"), 4, 37, "9,006,001 rows"),
     "huge_param": ("param p[100000, 100000] = 0\n" + X, 1, 9, "10,000,000,000 entries"),
 }
 
@@ -77,7 +77,7 @@ def test_nesting_up_to_the_limit_is_read(tmp_path):
     assert m.solve().objective == pytest.approx(1.0)
 
 
-@pytest.mark.parametrize("n", [2, 17, 600, 5000])
+@pytest.mark.parametrize("n", [2, 17, 600, 1500])
 @pytest.mark.parametrize("op", ["+", "-", "mixed"])
 def test_long_sums_have_the_value_of_their_terms(tmp_path, n, op):
     rng = np.random.default_rng(n)
