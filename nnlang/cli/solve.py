@@ -18,7 +18,7 @@ from nnlang.cli.args import parse_bounds
 from nnlang.cli.outputs import check_output_dir, check_output_file
 from nnlang.emit import emit_files
 from nnlang.emit.files import write_file_atomically
-from nnlang.errors import DataError, NnlangError
+from nnlang.errors import DataError, NnlangError, SemanticError, Span
 from nnlang.solve.diagnose import diagnose_infeasible
 
 # a solve always gets this much, even when reading and encoding used up the limit
@@ -112,6 +112,14 @@ def _compile(args: argparse.Namespace) -> CompiledModel:
     return m
 
 
+def _needs_variables(m: CompiledModel, what: str) -> None:
+    """A spec of networks and parameters alone checks, but there is nothing to ``what``."""
+    if m.milp.size()["variables"] == 0:
+        raise SemanticError(f"the spec declares no variables: there is nothing to {what} "
+                            "(write e.g. 'var x in [0, 1]')", Span(str(m.program.path), 1, 1),
+                            m.program.source)
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     m = _compile(args)
     size = m.milp.size()
@@ -130,6 +138,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
     check_output_file(args.json, "--json")
     check_output_dir(args.png, "--png")
     m = _compile(args)
+    _needs_variables(m, "solve")
     label = f"solving with {m.options.solver}"
     shown = _Progress(label, not args.quiet,
                       sys.stderr.isatty() and not args.verbose and not args.quiet)
@@ -175,6 +184,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
 def cmd_compile(args: argparse.Namespace) -> int:
     check_output_dir(args.output, "-o")
     m = _compile(args)
+    _needs_variables(m, "write")
     try:
         paths = emit_files(m, args.to, Path(args.output))
     except OSError as exc:
