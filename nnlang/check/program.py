@@ -15,7 +15,7 @@ from nnlang.check.exprs import ExprChecker
 from nnlang.check.limits import MEMORY_LIMIT
 from nnlang.check.values import const
 from nnlang.check.weights import check_train, layer_weights, placeholder_network
-from nnlang.errors import NnlangError, SemanticError, Span
+from nnlang.errors import DataError, NnlangError, SemanticError, Span
 from nnlang.ir import nodes as ir
 from nnlang.ir.options import OPTION_NAMES, Options, validate
 from nnlang.ir.program import Comparison, Disjunction, Objective, Program
@@ -144,6 +144,9 @@ class _Checker:
             return load_network(self.base_dir / rel, activations, output)
         except NnlangError as err:
             raise err.with_span(span) from None
+        except OSError as exc:  # a name too long, a folder, no permission
+            raise DataError(f"cannot read weights file '{rel}': {exc.strerror or exc}",
+                            span) from None
 
     def _add_network(self, name: str, network: Network, span: Span) -> None:
         widths = [network.n_in] + [layer.n_out for layer in network.layers]

@@ -257,6 +257,11 @@ def _run(argv: list[str] | None, out: _Stdout) -> int:
         out.flush()
         print(err.render(), file=sys.stderr)
         code = 1
+    except OSError as exc:  # a file the user named cannot be used (each stage names its own
+        out.flush()         # files; this is the net under the ones it does not)
+        where = f"'{exc.filename}': " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
+        code = 1
     if out.error is not None:
         print(stdout_error(out.error).render(), file=sys.stderr)
         return 1
