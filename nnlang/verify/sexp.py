@@ -47,14 +47,13 @@ class _Lines:
 
 
 class Tok(str):
-    """A name or number of the file, with its offset."""
+    """A name or number of the file, with its offset. ``lines`` and ``type`` are
+    class attributes of the per-file subclasses ``read_sexps`` makes (a token is
+    a string and one offset: megabyte files hold hundreds of thousands)."""
 
     type = "SYMBOL"
-
-    def __new__(cls, value: str, pos: int, lines: _Lines, kind: str):
-        tok = str.__new__(cls, value)
-        tok.pos, tok.lines, tok.type = pos, lines, kind
-        return tok
+    lines: _Lines
+    pos: int
 
     @property
     def line(self) -> int:
@@ -72,6 +71,8 @@ class Tok(str):
 def read_sexps(text: str, filename: str) -> list[Node]:
     """The top-level ``(command ...)`` forms of ``text``."""
     lines = _Lines(text)
+    sym = type("Sym", (Tok,), {"lines": lines, "type": "SYMBOL"})
+    num = type("Num", (Tok,), {"lines": lines, "type": "NUMBER"})
 
     def fail(message: str, pos: int) -> SyntaxError_:
         return SyntaxError_(message, Span(filename, *lines.place(pos)), text)
@@ -102,13 +103,14 @@ def read_sexps(text: str, filename: str) -> list[Node]:
             else:
                 commands.append(Node("command", items))
         elif atom is not None:
-            kind = "NUMBER" if number(atom) else "SYMBOL"
-            tok = Tok(atom, m.start(3), lines, kind)
+            is_number = number(atom) is not None
+            tok = (num if is_number else sym)(atom)
+            tok.pos = m.start(3)
             if not stack:
-                what = f"number '{atom}'" if kind == "NUMBER" else f"symbol '{atom}'"
+                what = f"number '{atom}'" if is_number else f"symbol '{atom}'"
                 raise fail(f"unexpected {what} (a command must start with '(')", tok.pos)
             items = stack[-1]
-            items.append(Node("num" if kind == "NUMBER" else "sym", [tok]) if items else tok)
+            items.append(Node("num" if is_number else "sym", [tok]) if items else tok)
         elif other is not None:
             raise fail(f"unexpected character {other!r}", m.start(4))
         else:  # the end of the text

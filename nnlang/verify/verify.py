@@ -142,6 +142,8 @@ class _Run:
             budget = min(max(0.05 * self.timeout, 0.5), most)
         per_case = budget / len(prop.cases)
         for i, case in enumerate(prop.cases):
+            if self.left() <= 0:  # thousands of boxes: the timeout counts here too
+                return self.result("timeout", "attack", "time limit reached")
             if any(c.rows == 0 for c in case.output):  # the output condition always holds
                 ce = check_point(self.net, case, (case.lo + case.hi) / 2, "sampling")
                 if ce is not None:
@@ -153,6 +155,8 @@ class _Run:
         # 2. Bounds over each whole box: drop the branches they rule out.
         todo: list[tuple[Case, _Open]] = []
         for case in prop.cases:
+            if self.left() <= 0:
+                return self.result("timeout", "bounds", "time limit reached")
             pre = self.bounds(case.lo, case.hi)
             keep, _ = prune(self.net, pre, case.lo, case.hi, case.output)
             if keep and self.alpha and prop.n_in > self.split_inputs:
