@@ -79,7 +79,8 @@ def _child(code: str, arg: Path) -> dict:
 
 
 def machine() -> str:
-    import highspy
+    from importlib.metadata import version
+
     import numpy as np
     import scipy
 
@@ -95,7 +96,7 @@ def machine() -> str:
         pass
     return (f"{os.cpu_count()} cores, {cpu}; Python {platform.python_version()}, numpy "
             f"{np.__version__}, scipy {scipy.__version__}, highspy "
-            f"{getattr(highspy, '__version__', '?')}; load: {load}")
+            f"{version('highspy')}, lark {version('lark')}; load: {load}")
 
 
 def main(argv: list[str] | None = None) -> int:
