@@ -108,8 +108,19 @@ def replace_together(out_dir: Path, names: Sequence[str], stale: Sequence[str] =
 
 
 def write_file_atomically(path: Path, data: str | bytes) -> None:
-    """Write one file through a temporary beside it and a rename (no half-written file)."""
+    """Write one file through a temporary beside it and a rename (no half-written file).
+
+    A symbolic link is followed (the file it names is replaced, not the link); a
+    target that is not a regular file (``/dev/stdout``, a named pipe) is written
+    directly, since it cannot be renamed over.
+    """
     path = Path(path)
+    if path.exists() and not path.is_file() and not path.is_dir():  # follows links
+        with open(path, "wb" if isinstance(data, bytes) else "w") as stream:
+            stream.write(data)
+        return
+    if path.is_symlink():
+        path = path.resolve()
     names = [path.name]
     with replace_together(path.parent if str(path.parent) else Path("."), names,
                           binary=names if isinstance(data, bytes) else ()) as streams:

@@ -199,3 +199,23 @@ def test_a_failed_batch_leaves_no_folder_behind(work, capsys):
     out = work / "never"
     assert main(["batch", str(work / "missing.nnq"), "--count", "1", "-o", str(out)]) == 1
     assert not out.exists()
+
+
+def test_json_through_a_link_replaces_the_file_it_names(work):
+    (work / "link.json").symlink_to(work / "real.json")
+    assert main(["solve", str(work / "s.nnq"), "-q", "--json", str(work / "link.json")]) == 0
+    assert (work / "link.json").is_symlink()
+    assert json.loads((work / "real.json").read_text())["status"] == "optimal"
+
+
+def test_json_to_a_pipe_is_written_directly(work):
+    fifo = work / "fifo"
+    os.mkfifo(fifo)
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen([sys.executable, "-m", "nnlang", "solve", str(work / "s.nnq"), "-q",
+                             "--json", str(fifo)], env=env, stderr=subprocess.PIPE, text=True)
+    with open(fifo) as reader:
+        text = reader.read()
+    assert proc.wait(timeout=120) == 0, proc.stderr.read()
+    assert json.loads(text)["status"] == "optimal"
+    assert fifo.exists() and not fifo.is_file()
