@@ -71,8 +71,8 @@ def boxes_property(boxes: int, n_in: int = 5) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _child(code: str, arg: Path) -> dict:
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+def _child(code: str, arg: Path, source: Path = ROOT) -> dict:
+    env = dict(os.environ, PYTHONPATH=str(source))
     out = subprocess.run([sys.executable, "-c", code, str(arg)], env=env, text=True,
                          capture_output=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -102,17 +102,20 @@ def machine() -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[10_000, 30_000, 100_000])
+    parser.add_argument("--source", type=Path, default=ROOT,
+                        help="the nnlang checkout to time (default: this one), e.g. an "
+                             "older commit's worktree for a before/after table")
     parser.add_argument("--vnnlib", action="store_true",
                         help="also time reading 2 MB and 11 MB VNN-LIB properties")
     args = parser.parse_args(argv)
-    print(machine(), "\n")
+    print(machine(), f"\nsource: {args.source}\n")
     print("| rows | wall s | CPU s | parse | check | encode | µs/row (CPU) | peak MB |")
     print("|---:|---:|---:|---:|---:|---:|---:|---:|")
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.rows:
             spec = Path(tmp) / f"family_{n}.nnq"
             spec.write_text(family_spec(n))
-            r = _child(_CHILD, spec)
+            r = _child(_CHILD, spec, args.source)
             assert r["rows"] == n, r
             st = r["stages"]
             print(f"| {n:,} | {r['wall']:.1f} | {r['cpu']:.1f} | {st.get('parse', 0):.2f} | "
@@ -124,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
             for boxes in (9_000, 45_000):
                 path = Path(tmp) / f"boxes_{boxes}.vnnlib"
                 path.write_text(boxes_property(boxes))
-                r = _child(_VNNLIB_CHILD, path)
+                r = _child(_VNNLIB_CHILD, path, args.source)
                 mb = path.stat().st_size / 1e6
                 print(f"| or of boxes | {mb:.1f} | {r['cases']:,} | {r['wall']:.1f} | "
                       f"{r['cpu']:.1f} | {r['peak_mb']:.0f} |", flush=True)
