@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 _CHILD = """
 import json, resource, sys, time
 import nnlang
+assert nnlang.__file__.startswith(sys.argv[2]), nnlang.__file__
 path = sys.argv[1]
 wall, cpu = time.perf_counter(), time.process_time()
 m = nnlang.compile(path)
@@ -42,6 +43,8 @@ print(json.dumps(out))
 
 _VNNLIB_CHILD = """
 import json, resource, sys, time
+import nnlang
+assert nnlang.__file__.startswith(sys.argv[2]), nnlang.__file__
 from nnlang.verify.vnnlib import read_vnnlib
 wall, cpu = time.perf_counter(), time.process_time()
 prop = read_vnnlib(sys.argv[1])
@@ -73,8 +76,10 @@ def boxes_property(boxes: int, n_in: int = 5) -> str:
 
 def _child(code: str, arg: Path, source: Path = ROOT) -> dict:
     env = dict(os.environ, PYTHONPATH=str(source))
-    out = subprocess.run([sys.executable, "-c", code, str(arg)], env=env, text=True,
-                         capture_output=True, check=True)
+    # cwd: the file's folder, so that ``-c`` (which puts the cwd first on sys.path)
+    # imports the nnlang of ``source`` and not one in the caller's folder
+    out = subprocess.run([sys.executable, "-c", code, str(arg), str(source)], env=env, text=True,
+                         capture_output=True, check=True, cwd=Path(arg).parent)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
