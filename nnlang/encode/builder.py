@@ -306,7 +306,14 @@ def encode_program(program: Program, bound_overrides=None) -> MilpModel:
         _apply(b, app, 0, None)
     for con in program.constraints:
         s = _SIGN[con.op]
-        diff = b.lower(con.left, s) - b.lower(con.right, -s)
+        left = b.lower(con.left, s)
+        if isinstance(con.right, ir.Const) and \
+                np.broadcast_shapes(con.right.value.shape, left.shape) == left.shape:
+            # '... <= 1': shift the constant part (no sparse arithmetic per row of a family)
+            shift = np.broadcast_to(np.asarray(con.right.value, float), left.shape).ravel()
+            diff = Aff(left.A, left.c - shift, left.shape)
+        else:
+            diff = left - b.lower(con.right, -s)
         diff = diff.padded(b.n)
         _add_comparison(b, con, diff)
     for dis in program.disjunctions:
