@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from nnlang.cli import EXIT_CODES, main
@@ -120,6 +120,8 @@ def test_mutated_vnnlib_properties(work, capsys, steps, where):
 
 
 @FUZZ
+@example(steps=[("flip", 0.3125, 2)])  # a Gemm attribute of the wrong type (found by fuzzing)
+@example(steps=[("flip", 0.3125, 1)])  # an empty integer attribute (found by fuzzing)
 @given(steps=st.lists(st.tuples(st.sampled_from(["flip", "cut", "insert", "zero"]),
                                 st.floats(0, 1), st.integers(1, 255)), min_size=1, max_size=3))
 def test_mutated_onnx_networks(work, capsys, steps):
