@@ -2,6 +2,10 @@
 
 import sys
 
-from nnlang.cli import main
+try:
+    from nnlang.cli import main
+except KeyboardInterrupt:  # Ctrl-C while the command is still loading
+    sys.stderr.write("interrupted\n")
+    sys.exit(130)
 
 sys.exit(main())

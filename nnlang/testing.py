@@ -77,3 +77,56 @@ def network_strategy(max_inputs: int = 4, max_width: int = 6, max_layers: int = 
         return random_network([n_in, *hidden, n_out], seed=seed, relu_output=relu_out)
 
     return networks()
+
+
+def pattern_regions(net: Network, k: int):
+    """For every activation pattern of the ReLU layers before layer ``k``:
+    ``(A_ub, b_ub, P, q)``, the pattern's region ``A_ub x <= b_ub`` (None: no
+    ReLU before ``k``) and layer ``k``'s pre-activation ``P x + q`` on it."""
+    choices = [[np.array(p, bool) for p in itertools.product([0, 1], repeat=layer.n_out)]
+               if layer.activation == "relu" else [None] for layer in net.layers[:k]]
+    for pattern in itertools.product(*choices):
+        M, c, rows, rhs = np.eye(net.n_in), np.zeros(net.n_in), [], []
+        for layer, on in zip(net.layers, pattern):
+            P, q = layer.W @ M, layer.W @ c + layer.b
+            if on is not None:  # active: P x + q >= 0; inactive: P x + q <= 0
+                sign = np.where(on, -1.0, 1.0)
+                rows.append(sign[:, None] * P)
+                rhs.append(-sign * q)
+                P, q = P * on[:, None], q * on
+            M, c = P, q
+        layer = net.layers[k]
+        A_ub = np.vstack(rows) if rows else None
+        yield A_ub, np.concatenate(rhs) if rhs else None, layer.W @ M, layer.W @ c + layer.b
+
+
+def exact_range(net: Network, lo: np.ndarray, hi: np.ndarray, k: int
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Exact min and max of layer ``k``'s pre-activations over the box ``[lo, hi]``:
+    one LP per activation pattern and neuron (brute force, for tiny networks in tests)."""
+    from scipy.optimize import linprog
+
+    lower = np.full(net.layers[k].n_out, np.inf)
+    upper = np.full(net.layers[k].n_out, -np.inf)
+    box = list(zip(lo, hi))
+    for A_ub, b_ub, P, q in pattern_regions(net, k):
+        if A_ub is not None and linprog(np.zeros(net.n_in), A_ub=A_ub, b_ub=b_ub, bounds=box,
+                                        method="highs").status == 2:
+            continue  # the pattern's region is empty
+        for i in range(P.shape[0]):
+            for sign in (1.0, -1.0):
+                res = linprog(sign * P[i], A_ub=A_ub, b_ub=b_ub, bounds=box, method="highs")
+                if res.status != 0:  # pragma: no cover - a bounded LP over a nonempty region
+                    raise RuntimeError(f"brute-force LP failed: {res.message}")
+                value = sign * res.fun + q[i]
+                lower[i], upper[i] = min(lower[i], value), max(upper[i], value)
+    return lower, upper
+
+
+def output_range(net: Network, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Exact min and max of every network output over the box (``exact_range`` of the
+    last layer, through its ReLU if it has one)."""
+    lower, upper = exact_range(net, lo, hi, len(net.layers) - 1)
+    if net.layers[-1].activation == "relu":
+        lower, upper = np.maximum(lower, 0.0), np.maximum(upper, 0.0)
+    return lower, upper

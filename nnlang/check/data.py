@@ -12,7 +12,11 @@ from nnlang.networks.npz import read_npz
 
 def load_data(path: Path, key: str | None, span: Span) -> np.ndarray:
     """Read one array; ``key`` selects an array inside an ``.npz`` file."""
-    if not path.exists():
+    try:
+        found = path.exists()
+    except OSError as exc:  # e.g. a name longer than the file system allows
+        raise DataError(f"cannot read data file '{path}': {exc.strerror or exc}", span) from None
+    if not found:
         raise DataError(f"data file '{path}' not found", span)
     suffix = path.suffix.lower()
     try:

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from nnlang.check.functions import FUNCTIONS
+from nnlang.check.limits import Budget
 from nnlang.check.values import Entity, LayerAccess, const, describe, is_const
 from nnlang.check.weights import batch_of, check_variable_application
 from nnlang.errors import SemanticError, Span
@@ -31,6 +32,7 @@ class ExprChecker:
         self.env = env
         self.base_dir = base_dir
         self.applications: list[ir.Apply] = []
+        self.budget = Budget()  # the spec's size estimate (shared with the program checker)
 
     # ---- entry points
     def expr(self, node: ast.Expr, label: str = "") -> ir.Expr:
@@ -230,6 +232,8 @@ class ExprChecker:
         inner = self.expr(node.expr)
         if isinstance(inner, ir.Const):
             return inner
+        size = max(int(np.prod(inner.arg.shape, dtype=float)), 1)
+        self.budget.rows(n * size, f"pwl({n}) over {size} entries", node.args[0].span)
         return ir.Atom(node.span, "sumsq", inner.arg, (n, form))
 
     # ---- calls

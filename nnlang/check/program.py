@@ -12,9 +12,10 @@ import numpy as np
 
 from nnlang.check.entries import entry_names, integer_entries
 from nnlang.check.exprs import ExprChecker
+from nnlang.check.limits import MEMORY_LIMIT
 from nnlang.check.values import const
 from nnlang.check.weights import check_train, layer_weights, placeholder_network
-from nnlang.errors import NnlangError, SemanticError, Span
+from nnlang.errors import DataError, NnlangError, SemanticError, Span
 from nnlang.ir import nodes as ir
 from nnlang.ir.options import OPTION_NAMES, Options, validate
 from nnlang.ir.program import Comparison, Disjunction, Objective, Program
@@ -36,6 +37,7 @@ class _Checker:
         self.env: dict[str, Any] = {}
         self.defined_at: dict[str, Span] = {}
         self.exprs = ExprChecker(self.env, self.base_dir)
+        self.budget = self.exprs.budget
         self.networks: dict[str, ir.NetworkDef] = {}
         self.params: dict[str, np.ndarray] = {}
         self.variables: dict[str, ir.Var] = {}
@@ -65,6 +67,11 @@ class _Checker:
             if n < 1:
                 raise SemanticError(f"a dimension must be at least 1, got {n}", d.span)
             shape.append(n)
+        entries = float(np.prod(shape, dtype=float))
+        if entries * 8 > MEMORY_LIMIT:  # even one array of this shape does not fit
+            raise SemanticError(f"an array of shape [{','.join(map(str, shape))}] has "
+                                f"{entries:,.0f} entries, more than nnlang builds "
+                                "(docs/language.md, 'Limits')", dims[0].span)
         return tuple(shape)
 
     def _fit(self, value: np.ndarray, shape: tuple[int, ...], what: str, span: Span):
@@ -137,6 +144,9 @@ class _Checker:
             return load_network(self.base_dir / rel, activations, output)
         except NnlangError as err:
             raise err.with_span(span) from None
+        except OSError as exc:  # a name too long, a folder, no permission
+            raise DataError(f"cannot read weights file '{rel}': {exc.strerror or exc}",
+                            span) from None
 
     def _add_network(self, name: str, network: Network, span: Span) -> None:
         widths = [network.n_in] + [layer.n_out for layer in network.layers]
@@ -235,6 +245,7 @@ class _Checker:
 
     def _vardecl(self, stmt: ast.VarDecl) -> None:
         shape = self._shape(stmt.shape)
+        self.budget.columns(int(np.prod(shape, dtype=int)), f"variable '{stmt.name}'", stmt.span)
         domain = stmt.domain
         lo = np.full(shape, 0.0 if domain == "binary" else -np.inf)
         hi = np.full(shape, 1.0 if domain == "binary" else np.inf)
@@ -364,7 +375,7 @@ class _Checker:
                 comps.append(Comparison(name, label, left, op, right, chain.span))
         return comps
 
-    def _expand(self, fors, i, bound):
+    def _expand(self, fors, i, bound, rows_above=1, count=True):
         if i == len(fors):
             yield dict(bound)
             return
@@ -380,10 +391,16 @@ class _Checker:
             span = clause.span
             self.warnings.append(f"{span}: warning: 'for {clause.var} in {start}..{stop}' is "
                                  "an empty range: the constraint family is empty")
+        if count:  # an inner range is counted once, at the outer loops' first values
+            rows_above *= max(stop - start + 1, 0)
+            if i == len(fors) - 1:
+                self.budget.rows(rows_above, f"the constraint family 'for {clause.var} in "
+                                 f"{start}..{stop}'", clause.span)
         for v in range(start, stop + 1):
             self.env[clause.var] = const(v, clause.span)
             if clause.cond is None or self._cond(clause.cond):
-                yield from self._expand(fors, i + 1, {**bound, clause.var: v})
+                yield from self._expand(fors, i + 1, {**bound, clause.var: v}, rows_above,
+                                        count and v == start)
         if saved is None:
             self.env.pop(clause.var, None)
         else:
@@ -462,3 +479,6 @@ def check_program(prog: ast.Program, path: str | Path,
         return _Checker(prog, Path(path), params or {}, networks).run()
     except NnlangError as err:
         raise err.with_span(None, prog.source) from None
+    except RecursionError:  # a long chain of mixed operators: the parser's limit is on brackets
+        raise SemanticError("expression nested too deeply", Span(str(path), 1, 1),
+                            prog.source) from None

@@ -9,22 +9,40 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import io
+import os
 import sys
+import textwrap
+import time
 
 from nnlang import registry
+from nnlang.cli import args as types
+from nnlang.cli.outputs import stdout_error
 from nnlang.errors import NnlangError
 from nnlang.version import __version__
 
-# exit code -> meaning (``nnlang --help`` prints this table)
+# exit code -> meaning: the one table every command uses (``nnlang --help`` prints
+# it, docs/language.md repeats it)
 EXIT_CODES = {
-    0: "solved (optimal, or a time limit with a solution); verify: sat or unsat",
-    1: "an error in the spec, its data or a file (file:line:col and a caret)",
-    2: "bad command-line usage",
+    0: "success: solved (optimal, or a time limit with a solution); verify: sat or "
+       "unsat; check, compile, import: done",
+    1: "an error in the spec, its data, a network, a property or an output path "
+       "(file:line:col and a caret where there is a location); nothing is written",
+    2: "bad command-line usage (an unknown option, a value of the wrong kind)",
     3: "infeasible or unbounded",
     4: "time limit without a solution, or a solver failure; batch: some instance "
        "failed; verify: timeout or unknown",
     130: "interrupted (Ctrl-C)",
 }
+
+# when the command started: a --time-limit counts from here (main() resets it)
+_STARTED = [time.perf_counter()]
+
+
+def elapsed() -> float:
+    """Seconds since the command started."""
+    return time.perf_counter() - _STARTED[0]
+
 
 # command -> the function that runs it (module:function, loaded after parsing)
 COMMANDS = {
@@ -38,7 +56,10 @@ COMMANDS = {
     "train": "nnlang.cli.train:cmd_train",
 }
 
-_EPILOG = ("exit codes:\n" + "\n".join(f"  {code:<4} {text}" for code, text in EXIT_CODES.items())
+_EPILOG = ("exit codes (every command):\n"
+           + "\n".join(textwrap.fill(text, 79, initial_indent=f"  {code:<4} ",
+                                      subsequent_indent=" " * 7)
+                       for code, text in EXIT_CODES.items())
            + "\n\noptions a spec's options block can also set: docs/language.md; every "
              "extension point: docs/architecture.md")
 
@@ -63,9 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("file", help="the .nnq spec")
-        p.add_argument("--set", action="append", metavar="NAME=VALUE",
+        p.add_argument("--set", action="append", metavar="NAME=VALUE", type=types.assignment,
                        help="override a parameter (repeatable), e.g. --set index=3")
-        p.add_argument("--bounds", metavar="METHOD",
+        p.add_argument("--bounds", metavar="METHOD", type=types.bounds,
                        help=f"neuron-bounds method: {_names(registry.BOUND_METHODS)}, with "
                             "arguments as in 'milp(time_limit=1, budget=60)' (default interval)")
         p.add_argument("--encoding", metavar="NAME",
@@ -73,7 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     def time_limit(p: argparse.ArgumentParser, what: str, alias: str | None = None) -> None:
         names = ["--time-limit"] + ([alias] if alias else [])
-        p.add_argument(*names, dest="time_limit", type=float, metavar="SECONDS", help=what)
+        p.add_argument(*names, dest="time_limit", type=types.positive_float, metavar="SECONDS",
+                       help=what)
 
     def solving(p: argparse.ArgumentParser, per_instance: bool = False) -> None:
         """The solver flags ``solve`` and ``batch`` share."""
@@ -82,8 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
                             "(default highs)")
         time_limit(p, "seconds" + (" per instance" if per_instance else "") +
                    " for the solve (the bounds' own limit: --bounds 'milp(time_limit=1)')")
-        p.add_argument("--mip-gap", type=float, metavar="GAP", help="relative MIP gap")
-        p.add_argument("--threads", type=int, help="solver threads" + (
+        p.add_argument("--mip-gap", type=types.nonnegative_float, metavar="GAP", help="relative MIP gap")
+        p.add_argument("--threads", type=types.positive_int, help="solver threads" + (
             " per instance" if per_instance else ""))
         p.add_argument("--no-tighten", action="store_true",
                        help="solve once, without the LP bound tightening after a first "
@@ -114,13 +136,14 @@ def build_parser() -> argparse.ArgumentParser:
     common(p)
     p.add_argument("--over", metavar="DATA",
                    help="an .npz whose arrays replace the spec's data() arrays of the same name")
-    p.add_argument("--count", type=int, metavar="N",
+    p.add_argument("--count", type=types.positive_int, metavar="N",
                    help="number of instances (default: all the data holds from --start)")
-    p.add_argument("--start", type=int, default=0, metavar="S", help="first instance (0)")
+    p.add_argument("--start", type=types.nonnegative_int, default=0, metavar="S", help="first instance (0)")
     p.add_argument("--param", default="index", metavar="NAME",
                    help="the parameter instance i binds to i (default index)")
     solving(p, per_instance=True)
-    p.add_argument("--jobs", type=int, default=1, metavar="J", help="worker processes (1)")
+    p.add_argument("--jobs", type=types.positive_int, default=1, metavar="J",
+                   help="worker processes (1)")
     p.add_argument("--cluster", metavar="ADDRESS",
                    help="run the instances on a Dask cluster: a scheduler address "
                         "(tcp://host:8786) or local:N for N local worker processes "
@@ -152,13 +175,13 @@ def build_parser() -> argparse.ArgumentParser:
                   "VNN-COMP scripts)", alias="--timeout")
     p.add_argument("--result", metavar="FILE",
                    help="write the VNN-COMP result file (status, counterexample for sat)")
-    p.add_argument("--bounds", metavar="METHOD",
+    p.add_argument("--bounds", metavar="METHOD", type=types.bounds,
                    help=f"neuron-bounds method: {_names(registry.BOUND_METHODS)} "
                         "(default symbolic)")
-    p.add_argument("--threads", type=int, help="solver threads")
+    p.add_argument("--threads", type=types.positive_int, help="solver threads")
     p.add_argument("--no-split", action="store_true",
                    help="do not split small input boxes before the MILP")
-    p.add_argument("--obbt", type=float, default=0.0, metavar="SHARE",
+    p.add_argument("--obbt", type=types.share, default=0.0, metavar="SHARE",
                    help="spend this share (0-1) of the MILP's time on LP bound tightening "
                         "first (default 0: off)")
     p.add_argument("--no-alpha", action="store_true",
@@ -202,33 +225,97 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("train", "train a spec's network by its 'train' statement (Goebbels 2021: "
                      "layer by layer with MILPs and LPs)")
     p.add_argument("file", help="the .nnq spec with a 'train NET on INPUTS, LABELS' statement")
-    p.add_argument("--set", action="append", metavar="NAME=VALUE",
+    p.add_argument("--set", action="append", metavar="NAME=VALUE", type=types.assignment,
                    help="override a parameter (repeatable)")
     p.add_argument("-o", "--output", metavar="DIR",
                    help="the run directory (default <spec>_trained): network.npz, "
                         "network.onnx, history.json; an interrupted run resumes from it")
-    p.add_argument("--time-limit", type=float, metavar="S",
+    p.add_argument("--time-limit", type=types.positive_float, metavar="S",
                    help="seconds per program (the incumbent is kept)")
-    p.add_argument("--workers", type=int, help="programs solved in parallel processes")
-    p.add_argument("--batches", type=int, help="batches to train")
+    p.add_argument("--workers", type=types.positive_int, help="programs solved in parallel processes")
+    p.add_argument("--batches", type=types.positive_int, help="batches to train")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress")
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+class _Stdout:
+    """Standard output that never raises mid-command: a closed pipe (``| head``)
+    drops the rest of the text and the command goes on to its exit code (its
+    files are written before anything is printed); any other write error
+    (``> /dev/full``) is kept and reported when the command ends."""
+
+    def __init__(self, inner):
+        self.inner, self.closed_pipe, self.error = inner, False, None
+
+    def _guard(self, call, *args):
+        if self.closed_pipe or self.error is not None:
+            return None
+        try:
+            return call(*args)
+        except BrokenPipeError:
+            self.closed_pipe = True
+        except OSError as exc:
+            self.error = exc
+        self._detach()
+        return None
+
+    def _detach(self) -> None:
+        # later flushes (at exit too) go nowhere instead of failing again
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self.inner.fileno())
+            os.close(devnull)
+        except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+            pass
+
+    def write(self, text: str) -> int:
+        self._guard(self.inner.write, text)
+        return len(text)
+
+    def flush(self) -> None:
+        self._guard(self.inner.flush)
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+def _run(argv: list[str] | None, out: _Stdout) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # usage errors (2), --help and --version (0)
+        return exc.code if isinstance(exc.code, int) else 2
     module, _, name = COMMANDS[args.command].partition(":")
     try:
-        return getattr(importlib.import_module(module), name)(args)
+        code = getattr(importlib.import_module(module), name)(args)
+        out.flush()
     except NnlangError as err:
+        out.flush()
         print(err.render(), file=sys.stderr)
+        code = 1
+    except OSError as exc:  # a file the user named cannot be used (each stage names its own
+        out.flush()         # files; this is the net under the ones it does not)
+        where = f"'{exc.filename}': " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
+        code = 1
+    if out.error is not None:
+        print(stdout_error(out.error).render(), file=sys.stderr)
         return 1
+    return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; returns its exit code (``EXIT_CODES``)."""
+    _STARTED[0] = time.perf_counter()
+    real = sys.stdout
+    out = _Stdout(real)
+    sys.stdout = out
+    try:
+        return _run(argv, out)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:  # output piped into e.g. head
-        sys.stderr.close()
-        return 0
+    finally:
+        sys.stdout = real
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 
 from nnlang.batch import BatchConfig, run_batch
+from nnlang.batch.lock import batch_lock
+from nnlang.cli.outputs import check_output_dir
 from nnlang.cli.solve import bounds_option, parse_sets, solver_options
 
 
@@ -19,15 +21,18 @@ def cmd_batch(args: argparse.Namespace) -> int:
     if args.no_radius_search:
         opts["radius_search"] = False
     spec = Path(args.file)
+    out_dir = Path(args.output or f"{spec.stem}_batch")
+    check_output_dir(out_dir, "-o")
     config = BatchConfig(
-        spec=spec, out_dir=Path(args.output or f"{spec.stem}_batch"), count=args.count,
+        spec=spec, out_dir=out_dir, count=args.count,
         start=args.start, param=args.param, over=Path(args.over) if args.over else None,
         time_limit=args.time_limit, jobs=args.jobs, cluster=args.cluster,
         sets=parse_sets(args.set),
         options=opts, tighten=False if args.no_tighten else None, original=args.original,
         retry_errors=args.retry_errors, pictures=not args.no_pictures)
-    out = run_batch(config, progress=None if args.quiet else sys.stderr,
-                    echo=(lambda s: None) if args.quiet else print)
+    with batch_lock(out_dir):  # a second run on the same folder is refused
+        out = run_batch(config, progress=None if args.quiet else sys.stderr,
+                        echo=(lambda s: None) if args.quiet else print)
     if out.interrupted:
         return 130
     return 4 if out.summary.get("errors") else 0

@@ -13,19 +13,25 @@ from pathlib import Path
 from nnlang import pictures
 from nnlang.api import CompiledModel
 from nnlang.api import compile as compile_spec
+from nnlang.cli import elapsed
+from nnlang.cli.args import parse_bounds
+from nnlang.cli.outputs import check_output_dir, check_output_file
 from nnlang.emit import emit_files
-from nnlang.errors import NnlangError
+from nnlang.emit.files import write_file_atomically
+from nnlang.errors import DataError, NnlangError, SemanticError, Span
 from nnlang.solve.diagnose import diagnose_infeasible
 from nnlang.solve.task import Task
 from nnlang.solve.tight import tight_model
 
+# a solve always gets this much, even when reading and encoding used up the limit
+MIN_SOLVE_SECONDS = 0.05
+
 
 def parse_sets(items: list[str] | None) -> dict[str, str]:
+    """``--set`` items (already checked by ``nnlang.cli.args.assignment``) by name."""
     out: dict[str, str] = {}
     for item in items or []:
-        name, sep, value = item.partition("=")
-        if not sep or not name.strip() or not value.strip():
-            raise SystemExit(f"nnlang: error: --set expects NAME=VALUE, got '{item}'")
+        name, _, value = item.partition("=")
         out[name.strip()] = value.strip()
     return out
 
@@ -43,14 +49,8 @@ def solver_options(args: argparse.Namespace) -> dict:
 
 def bounds_option(value: str) -> dict:
     """``--bounds milp(time_limit=1)`` -> bounds + bounds_args."""
-    name, _, rest = value.partition("(")
-    args = {}
-    if rest:
-        for part in rest.rstrip(")").split(","):
-            if part.strip():
-                k, _, v = part.partition("=")
-                args[k.strip()] = float(v)
-    return {"bounds": name.strip(), "bounds_args": args}
+    name, args = parse_bounds(value)
+    return {"bounds": name, "bounds_args": args}
 
 
 class _Progress:
@@ -114,6 +114,14 @@ def _compile(args: argparse.Namespace) -> CompiledModel:
     return m
 
 
+def _needs_variables(m: CompiledModel, what: str) -> None:
+    """A spec of networks and parameters alone checks, but there is nothing to ``what``."""
+    if m.milp.size()["variables"] == 0:
+        raise SemanticError(f"the spec declares no variables: there is nothing to {what} "
+                            "(write e.g. 'var x in [0, 1]')", Span(str(m.program.path), 1, 1),
+                            m.program.source)
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     m = _compile(args)
     size = m.milp.size()
@@ -129,16 +137,23 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_solve(args: argparse.Namespace) -> int:
+    check_output_file(args.json, "--json")
+    check_output_dir(args.png, "--png")
     m = _compile(args)
+    _needs_variables(m, "solve")
     label = f"solving with {m.options.solver}"
     shown = _Progress(label, not args.quiet,
                       sys.stderr.isatty() and not args.verbose and not args.quiet)
+    limit = {}
+    if m.options.time_limit is not None:  # counted from the command's start
+        limit["time_limit"] = max(m.options.time_limit - elapsed(),
+                                  MIN_SOLVE_SECONDS)
     with shown:
         result = m.solve(progress=shown.listener if shown.enabled else None,
                          verbose=args.verbose or None,
                          tighten=False if args.no_tighten else None,
                          radius_search=False if args.no_radius_search else None,
-                         attack=False if getattr(args, "no_attack", False) else None)
+                         attack=False if getattr(args, "no_attack", False) else None, **limit)
     payload = result.to_dict()
     payload["spec"] = str(args.file)
     payload["params"] = {k: v for k, v in parse_sets(args.set).items()}
@@ -147,12 +162,20 @@ def cmd_solve(args: argparse.Namespace) -> int:
         diagnosis = diagnose_infeasible(m.milp, m.options)
         if diagnosis is not None:
             payload["infeasible_constraints"] = diagnosis.names
+    # the files first, the text last: a closed pipe or a full terminal loses no file
+    lines: list[str] = []
+    try:
+        if getattr(args, "png", None):
+            pictures.write_pictures(m, result, args.png, echo=lines.append)
+        if args.json:
+            write_file_atomically(Path(args.json), json.dumps(payload, indent=1))
+    except OSError as exc:
+        raise DataError(f"cannot write '{exc.filename or args.json}': "
+                        f"{exc.strerror or exc}") from None
     if not args.quiet:
         print(result.summary())
-    if getattr(args, "png", None):
-        pictures.write_pictures(m, result, args.png, echo=None if args.quiet else print)
-    if args.json:
-        Path(args.json).write_text(json.dumps(payload, indent=1))
+        for line in lines:
+            print(line)
     if diagnosis is not None:
         err = NnlangError(diagnosis.message(), diagnosis.span, m.program.source)
         print(err.render(), file=sys.stderr)
@@ -162,15 +185,21 @@ def cmd_solve(args: argparse.Namespace) -> int:
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
+    check_output_dir(args.output, "-o")
     m = _compile(args)
+    _needs_variables(m, "write")
     tight = None
     if not getattr(args, "full_box", False) and m.milp.objective_ball is not None:
         tight = tight_model(Task(m.milp, m.encode), m.options)
-    if tight is None:
-        paths = emit_files(m, args.to, Path(args.output))
-    else:
-        paths = emit_files(m, args.to, Path(args.output), tight.milp,
-                           {"region": tight.region})
+    try:
+        if tight is None:
+            paths = emit_files(m, args.to, Path(args.output))
+        else:
+            paths = emit_files(m, args.to, Path(args.output), tight.milp,
+                               {"region": tight.region})
+    except OSError as exc:
+        raise DataError(f"cannot write '{exc.filename or args.output}': "
+                        f"{exc.strerror or exc}; nothing was written") from None
     for path in paths:
         print(path)
     return 0

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from nnlang.cli.outputs import check_output_file
+from nnlang.emit.files import write_file_atomically
 from nnlang.errors import DataError
 from nnlang.networks.load import load_network
 from nnlang.verify.importer import write_spec
@@ -18,10 +20,7 @@ EXIT = {"sat": 0, "unsat": 0, "timeout": 4, "unknown": 4}
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    if args.time_limit is not None and not args.time_limit > 0:
-        raise DataError(f"--time-limit must be positive, got {args.time_limit}")
-    if not 0.0 <= args.obbt < 1.0:
-        raise DataError(f"--obbt must be in [0, 1), got {args.obbt}")
+    check_output_file(args.result, "--result")
     log = (lambda s: print(s, file=sys.stderr)) if args.verbose else None
     result = verify(args.network, args.property, args.time_limit or 60.0, bounds=args.bounds,
                     split_inputs=0 if args.no_split else 10, threads=args.threads,
@@ -37,7 +36,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
                   file=sys.stderr)
     if args.result:
         try:
-            Path(args.result).write_text(result.vnncomp_text())
+            write_file_atomically(Path(args.result), result.vnncomp_text())
         except OSError as exc:
             raise DataError(f"cannot write '{args.result}': {exc.strerror or exc}") from None
     return EXIT[result.status]
@@ -48,6 +47,7 @@ def _short(v) -> str:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    check_output_file(args.output, "-o", makes_folder=True)
     prop = read_vnnlib(args.property)
     network = Path(args.network)
     if network.suffix.lower() != ".onnx":

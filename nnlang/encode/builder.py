@@ -163,9 +163,25 @@ def _layer(b: Builder, e: ir.LayerRef, sign, scale) -> Aff:
 
 
 def _index(b: Builder, e: ir.Index, sign, scale) -> Aff:
+    if isinstance(e.base, ir.VarRef):
+        # x[j]: only the selected columns; lowering x first would build its whole
+        # identity for every row of a constraint family (quadratic in its length)
+        block = b.var_blocks[e.base.var.name]
+        idx = _flat_index(e.base.var.shape, e.key)
+        k = idx.size
+        A = sp.csr_matrix((np.ones(k), block.offset + idx, np.arange(k + 1)), shape=(k, b.n))
+        return Aff(A, np.zeros(k), e.shape)
     base = b.lower(e.base, sign, scale)
     idx = np.arange(base.size).reshape(base.shape)[e.key]
     return base.rows(np.ravel(idx), e.shape)
+
+
+def _flat_index(shape: tuple[int, ...], key: tuple) -> np.ndarray:
+    """The row-major positions ``key`` selects in an array of ``shape``."""
+    if len(key) == len(shape) and all(isinstance(k, (int, np.integer)) for k in key):
+        return np.array([np.ravel_multi_index(tuple(int(k) % n for k, n in zip(key, shape)),
+                                              shape)]) if shape else np.zeros(1, int)
+    return np.ravel(np.arange(int(np.prod(shape))).reshape(shape)[key])
 
 
 def _reshape(b: Builder, e: ir.Reshape, sign, scale) -> Aff:
@@ -290,7 +306,14 @@ def encode_program(program: Program, bound_overrides=None) -> MilpModel:
         _apply(b, app, 0, None)
     for con in program.constraints:
         s = _SIGN[con.op]
-        diff = b.lower(con.left, s) - b.lower(con.right, -s)
+        left = b.lower(con.left, s)
+        if isinstance(con.right, ir.Const) and \
+                np.broadcast_shapes(con.right.value.shape, left.shape) == left.shape:
+            # '... <= 1': shift the constant part (no sparse arithmetic per row of a family)
+            shift = np.broadcast_to(np.asarray(con.right.value, float), left.shape).ravel()
+            diff = Aff(left.A, left.c - shift, left.shape)
+        else:
+            diff = left - b.lower(con.right, -s)
         diff = diff.padded(b.n)
         _add_comparison(b, con, diff)
     for dis in program.disjunctions:
@@ -402,8 +425,10 @@ def _integer_entries(b: Builder, var: ir.Var) -> None:
 
 
 def _add_comparison(b: Builder, con, diff: Aff) -> None:
-    A = diff.A.copy()
-    A.eliminate_zeros()
+    A = diff.A
+    if not A.data.all():  # explicit zeros (cancelled terms) would hide constant rows
+        A = A.copy()
+        A.eliminate_zeros()
     empty = np.diff(A.indptr) == 0
     if empty.any():
         c = diff.c[empty]
@@ -414,7 +439,10 @@ def _add_comparison(b: Builder, con, diff: Aff) -> None:
     keep = np.flatnonzero(~empty)
     if keep.size == 0:
         return
-    A, c = A[keep], diff.c[keep]
+    if keep.size < empty.size:
+        A, c = A[keep], diff.c[keep]
+    else:
+        c = diff.c
     inf = np.full(keep.size, np.inf)
     lo, hi = {"<=": (-inf, -c), ">=": (-c, inf), "==": (-c, -c)}[con.op]
     if keep.size == 1 and diff.shape == ():

@@ -16,6 +16,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from nnlang.errors import NnlangError, Span, SyntaxError_
 from nnlang.parse import ast
+from nnlang.parse.chains import balanced_product, balanced_sum, join_spans
 
 
 def _grammar_text() -> str:
@@ -26,8 +27,20 @@ def _grammar_text() -> str:
         return (Path(__file__).resolve().parents[2] / "grammar" / "nnq.lark").read_text()
 
 
+# Brackets nested deeper than this are refused where they start; no spec
+# needs it, and the parse tree, the checker and CVXPY recurse on depth.
+MAX_NESTING = 200
+
+
+class _TooDeep(Exception):
+    def __init__(self, tok: Token):
+        super().__init__()
+        self.tok = tok
+
+
 class _BracketNewlines:
-    """Drop newline tokens inside parentheses and brackets."""
+    """Drop newline tokens inside parentheses and brackets; refuse brackets
+    nested deeper than ``MAX_NESTING``."""
 
     always_accept = ("_NL",)
 
@@ -36,6 +49,8 @@ class _BracketNewlines:
         for tok in stream:
             if tok.type in ("LPAR", "LSQB"):
                 depth += 1
+                if depth > MAX_NESTING:
+                    raise _TooDeep(tok)
             elif tok.type in ("RPAR", "RSQB"):
                 depth = max(depth - 1, 0)
             elif tok.type == "_NL" and depth > 0:
@@ -91,15 +106,6 @@ def _describe_token(tok: Token) -> str:
     return f"'{tok.value}'"
 
 
-def _binop(op: str):
-    @v_args(meta=True)
-    def build(self, meta, children):
-        left, right = children
-        return ast.BinOp(self._span(meta), op, left, right)
-
-    return build
-
-
 class _ToAst(Transformer):
     """lark tree -> ``ast`` nodes, each with a span."""
 
@@ -139,12 +145,45 @@ class _ToAst(Transformer):
     def list(self, meta, children):
         return ast.ListLit(self._span(meta), tuple(c for c in children if c is not None))
 
-    add = _binop("+")
-    sub = _binop("-")
-    mul = _binop("*")
-    div = _binop("/")
-    matmul = _binop("@")
-    mod = _binop("%")
+    def plus_term(self, children):
+        return ("+", children[0])
+
+    def minus_term(self, children):
+        return ("-", children[0])
+
+    def times_term(self, children):
+        return ("*", children[0])
+
+    def div_term(self, children):
+        return ("/", children[0])
+
+    def matmul_term(self, children):
+        return ("@", children[0])
+
+    def mod_term(self, children):
+        return ("%", children[0])
+
+    def sum_chain(self, children):
+        first, *rest = children
+        return balanced_sum([("+", first)] + rest)
+
+    def product_chain(self, children):
+        first, *rest = children
+        out, i = first, 0
+        while i < len(rest):  # runs of '*' or '/' as balanced products: a / b / c = a / (b * c)
+            op = rest[i][0]
+            j = i + 1
+            if op in "*/":
+                while j < len(rest) and rest[j][0] == op:
+                    j += 1
+            factors = [x for _, x in rest[i:j]]
+            if op == "*" and out is first:
+                out = balanced_product([first] + factors)
+            else:
+                right = balanced_product(factors)
+                out = ast.BinOp(join_spans(out, right), op, out, right)
+            i = j
+        return out
 
     @v_args(meta=True)
     def neg(self, meta, children):
@@ -366,6 +405,8 @@ def parse_text(text: str, filename: str = "<string>") -> ast.Program:
         statements = _ToAst(filename).transform(tree)
     except UnexpectedInput as err:
         raise _syntax_error(err, source, filename) from None
+    except _TooDeep as err:
+        raise _too_deep(err, filename, source) from None
     except RecursionError:
         raise SyntaxError_("expression nested too deeply", Span(filename, 1, 1),
                            source) from None
@@ -415,3 +456,13 @@ def parse_expr(text: str, filename: str = "<command line>") -> ast.Expr:
         return _ToAst(filename).transform(tree)
     except UnexpectedInput as err:
         raise _syntax_error(err, text, filename) from None
+    except _TooDeep as err:
+        raise _too_deep(err, filename, text) from None
+    except RecursionError:
+        raise SyntaxError_("expression nested too deeply", Span(filename, 1, 1),
+                           text) from None
+
+
+def _too_deep(err: _TooDeep, filename: str, source: str) -> SyntaxError_:
+    return SyntaxError_(f"brackets nested more than {MAX_NESTING} deep",
+                        Span(filename, err.tok.line, err.tok.column), source)

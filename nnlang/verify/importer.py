@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nnlang.emit.files import replace_together
 from nnlang.errors import DataError
 from nnlang.verify.vnnlib import Case, Conjunction, Property
 
@@ -235,9 +236,11 @@ def write_spec(network: str | Path, prop: Property, spec: str | Path,
     ref = ref.replace(os.sep, "/")
     box = folder / box_name(spec)
     text, arrays = spec_text(ref, prop, cases, box.name)
-    try:
-        np.savez(box, **arrays)
-        spec.write_text(text)
+    try:  # both files or neither
+        with replace_together(folder, [spec.name, box.name], binary=[box.name]) as out:
+            out[spec.name].write(text)
+            np.savez(out[box.name], **arrays)
     except OSError as exc:
-        raise DataError(f"cannot write '{spec}': {exc.strerror or exc}") from None
+        where = exc.filename or spec
+        raise DataError(f"cannot write '{where}': {exc.strerror or exc}") from None
     return SpecFiles(spec, box, text)

@@ -142,6 +142,8 @@ class _Run:
             budget = min(max(0.05 * self.timeout, 0.5), most)
         per_case = budget / len(prop.cases)
         for i, case in enumerate(prop.cases):
+            if self.left() <= 0:  # thousands of boxes: the timeout counts here too
+                return self.result("timeout", "attack", "time limit reached")
             if any(c.rows == 0 for c in case.output):  # the output condition always holds
                 ce = check_point(self.net, case, (case.lo + case.hi) / 2, "sampling")
                 if ce is not None:
@@ -153,6 +155,8 @@ class _Run:
         # 2. Bounds over each whole box: drop the branches they rule out.
         todo: list[tuple[Case, _Open]] = []
         for case in prop.cases:
+            if self.left() <= 0:
+                return self.result("timeout", "bounds", "time limit reached")
             pre = self.bounds(case.lo, case.hi)
             keep, _ = prune(self.net, pre, case.lo, case.hi, case.output)
             if keep and self.alpha and prop.n_in > self.split_inputs:
@@ -215,7 +219,7 @@ class _Run:
             return self.result("unsat", "milp", "the MILP is infeasible"
                                + (f" on all {len(todo)} {what}" if len(todo) > 1 else ""))
         if "unknown" in statuses.values():
-            return self.result("unknown", "milp", "; ".join(self.stats["unknown_reasons"]))
+            return self.result("unknown", "milp", "; ".join(dict.fromkeys(self.stats["unknown_reasons"])))
         return self.result("timeout", "milp" if self.stats["milps"] else "split",
                            "time limit reached")
 
@@ -254,12 +258,10 @@ class _Run:
             if res.status != "open":
                 continue
             pieces = list(res.boxes or [])
-            if len(pieces) + len(stuck) <= MILP_BOXES:
-                pieces += stuck
-            elif not pieces:
-                pieces = _hulls(stuck, MILP_BOXES)
-            else:
-                pieces = pieces + _hulls(stuck, MILP_BOXES)  # open boxes remain: timeout
+            # At most MILP_BOXES hulls of the open and the too-small pieces go to the
+            # MILP: thousands of open pieces (an equality on an output, which bounds
+            # cannot close nor sampling hit) would leave each too little time to try.
+            pieces = _hulls(pieces + stuck, MILP_BOXES)
             for lo, hi, live in pieces:
                 out.append((case, _Open(lo, hi, [box.branches[b] for b in np.flatnonzero(live)])))
         return None, out

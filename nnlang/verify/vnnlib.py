@@ -29,17 +29,13 @@ Example:
 
 from __future__ import annotations
 
-import functools
 import gzip
 import itertools
 import re
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
-from lark import Lark, Token, Tree
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from nnlang.errors import (
     DataError,
@@ -50,23 +46,12 @@ from nnlang.errors import (
     UnsupportedError,
 )
 from nnlang.verify.property import Case, Conjunction, Property
+from nnlang.verify.sexp import Node, Tok, read_sexps
 
 MAX_TERMS = 100_000  # disjunctive normal forms larger than this are refused
 _IGNORED = {"set-logic", "set-info", "set-option", "check-sat", "get-model", "exit"}
 _VAR = re.compile(r"^([XY])_(\d+)$")
 _CMP = {"<=", ">=", "<", ">", "="}
-
-
-def _grammar_text() -> str:
-    try:
-        return resources.files("nnlang.verify").joinpath("vnnlib.lark").read_text()
-    except (ModuleNotFoundError, FileNotFoundError, OSError):
-        return (Path(__file__).resolve().parent / "vnnlib.lark").read_text()
-
-
-@functools.lru_cache(maxsize=1)
-def _parser() -> Lark:
-    return Lark(_grammar_text(), parser="lalr")
 
 
 # ------------------------------------------------------------------- reading
@@ -117,56 +102,29 @@ class _Reader:
 
     # ---------------------------------------------------------------- errors
 
-    def span(self, item: Tree | Token) -> Span:
-        if isinstance(item, Token):
-            end = item.column + len(item) if item.line == item.end_line else None
-            return Span(self.file, item.line, item.column, end)
+    def span(self, item: Node | Tok) -> Span:
+        if isinstance(item, Tok):
+            line, column = item.lines.place(item.pos)
+            return Span(self.file, line, column, column + len(item))
         head = item.children[0] if item.children else None
-        if isinstance(head, Token):
+        if isinstance(head, (Tok, Node)):
             return self.span(head)
-        meta = item.meta
-        return Span(self.file, getattr(meta, "line", 1), getattr(meta, "column", 1))
+        return Span(self.file, 1, 1)
 
-    def error(self, cls: type[NnlangError], message: str, at: Tree | Token | Span | None
+    def error(self, cls: type[NnlangError], message: str, at: Node | Tok | Span | None
               ) -> NnlangError:
         span = at if isinstance(at, Span) or at is None else self.span(at)
         return cls(message, span, self.text)
 
     # ------------------------------------------------------------------ run
 
-    def parse_tree(self) -> Tree:
-        try:
-            return _parser().parse(self.text)
-        except UnexpectedEOF:
-            lines = self.text.splitlines() or [""]
-            span = Span(self.file, len(lines), len(lines[-1]) + 1)
-            raise SyntaxError_("unexpected end of file: a '(' is never closed", span,
-                               self.text) from None
-        except UnexpectedToken as exc:
-            tok = exc.token
-            if tok.type == "$END":
-                lines = self.text.splitlines() or [""]
-                span = Span(self.file, len(lines), len(lines[-1]) + 1)
-                raise SyntaxError_("unexpected end of file: a '(' is never closed", span,
-                                   self.text) from None
-            what = {"RPAR": "')' without a matching '('", "LPAR": "'(' here",
-                    "NUMBER": f"number '{tok}'", "SYMBOL": f"symbol '{tok}'"}.get(
-                        tok.type, f"'{tok}'")
-            hint = " (a command must start with '(')" if tok.type in ("NUMBER", "SYMBOL") \
-                else ""
-            raise SyntaxError_(f"unexpected {what}{hint}", self.span(tok), self.text) from None
-        except UnexpectedCharacters as exc:
-            ch = self.text[exc.pos_in_stream] if exc.pos_in_stream < len(self.text) else "?"
-            raise SyntaxError_(f"unexpected character {ch!r}",
-                               Span(self.file, exc.line, exc.column), self.text) from None
-        except UnexpectedInput as exc:  # pragma: no cover - other lark errors
-            raise SyntaxError_(f"cannot parse: {exc}",
-                               Span(self.file, exc.line, exc.column), self.text) from None
+    def parse_tree(self) -> Node:
+        return Node("start", read_sexps(self.text, self.file))
 
     def run(self) -> Property:
         tree = self.parse_tree()
         parts: list[list[list[int]]] = []
-        last_assert: Token | None = None
+        last_assert: Tok | None = None
         for cmd in tree.children:
             head = cmd.children[0]
             name = str(head)
@@ -208,9 +166,9 @@ class _Reader:
                                  "gaps)", self.decl[(kind, got)])
         return len(idx)
 
-    def declare(self, cmd: Tree, args: list) -> None:
+    def declare(self, cmd: Node, args: list) -> None:
         head = cmd.children[0]
-        if len(args) != 2 or not all(isinstance(a, Tree) and a.data == "sym" for a in args):
+        if len(args) != 2 or not all(isinstance(a, Node) and a.data == "sym" for a in args):
             raise self.error(SyntaxError_, "expected (declare-const NAME Real)", head)
         name_tok, sort_tok = args[0].children[0], args[1].children[0]
         m = _VAR.match(str(name_tok))
@@ -229,7 +187,7 @@ class _Reader:
 
     # -------------------------------------------------------------- formulas
 
-    def conjoin(self, parts: list[list[list[int]]], at: Tree | Token) -> list[list[int]]:
+    def conjoin(self, parts: list[list[list[int]]], at: Node | Tok) -> list[list[int]]:
         """DNF of the conjunction of DNFs (single-term parts are concatenated first)."""
         base: list[int] = []
         multi: list[list[list[int]]] = []
@@ -248,7 +206,7 @@ class _Reader:
                                  f"more than {MAX_TERMS} branches", at)
         return [base + [a for t in combo for a in t] for combo in itertools.product(*multi)]
 
-    def formula(self, t: Tree) -> list[list[int]]:
+    def formula(self, t: Node) -> list[list[int]]:
         """The DNF of a formula: a list of terms, each a list of atom ids."""
         if t.data != "app":
             what = f"number {t.children[0]}" if t.data == "num" else f"'{t.children[0]}'"
@@ -282,7 +240,7 @@ class _Reader:
                              "comparisons)", head)
         raise self.error(UnsupportedError, f"unsupported operator '{op}' in a formula", head)
 
-    def linear(self, t: Tree) -> tuple[dict[tuple[str, int], float], float]:
+    def linear(self, t: Node) -> tuple[dict[tuple[str, int], float], float]:
         """A linear term as (coefficients, constant)."""
         if t.data == "num":
             return {}, float(t.children[0])
@@ -327,7 +285,7 @@ class _Reader:
         raise self.error(UnsupportedError, f"unsupported operator '{op}' in a term (supported: "
                          "+, -, * and / by constants)", head)
 
-    def atom(self, lin: tuple[dict[tuple[str, int], float], float], at: Token) -> int:
+    def atom(self, lin: tuple[dict[tuple[str, int], float], float], at: Tok) -> int:
         coefs = {k: v for k, v in lin[0].items() if v != 0.0}
         span = self.span(at)
         kinds = {k for k, _ in coefs}
@@ -417,7 +375,7 @@ def _flattened(op: str, args: list) -> list:
     out, stack = [], list(reversed(args))
     while stack:
         a = stack.pop()
-        if isinstance(a, Tree) and a.data == "app" and str(a.children[0]) == op:
+        if isinstance(a, Node) and a.data == "app" and str(a.children[0]) == op:
             stack.extend(reversed(a.children[1:]))
         else:
             out.append(a)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import itertools
 import math
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy.optimize import linprog
 
 from nnlang.bounds import method
 from nnlang.bounds.interval import interval_bounds
@@ -17,7 +15,7 @@ from nnlang.bounds.lp import lp_bounds
 from nnlang.bounds.milp import milp_bounds
 from nnlang.bounds.symbolic import symbolic_bounds
 from nnlang.networks.network import Dense, Network
-from nnlang.testing import random_network
+from nnlang.testing import exact_range, random_network
 
 NETS = {
     "sizes": st.lists(st.integers(1, 8), min_size=2, max_size=5),
@@ -76,44 +74,6 @@ def test_bounds_contain_samples_and_nest(sizes, seed, relu_out):
     _assert_inside(milp, lp, 1e-6)
 
 
-def _pattern_regions(net: Network, k: int):
-    """For every activation pattern of the ReLU layers before ``k``: ``(A_ub, b_ub, P, q)``
-    with the pattern's region ``A_ub x <= b_ub`` and layer ``k``'s pre-activation ``P x + q``."""
-    choices = [[np.array(p, bool) for p in itertools.product([0, 1], repeat=layer.n_out)]
-               if layer.activation == "relu" else [None] for layer in net.layers[:k]]
-    for pattern in itertools.product(*choices):
-        M, c, rows, rhs = np.eye(net.n_in), np.zeros(net.n_in), [], []
-        for layer, on in zip(net.layers, pattern):
-            P, q = layer.W @ M, layer.W @ c + layer.b
-            if on is not None:  # active: P x + q >= 0; inactive: P x + q <= 0
-                sign = np.where(on, -1.0, 1.0)
-                rows.append(sign[:, None] * P)
-                rhs.append(-sign * q)
-                P, q = P * on[:, None], q * on
-            M, c = P, q
-        layer = net.layers[k]
-        A_ub = np.vstack(rows) if rows else None
-        yield A_ub, np.concatenate(rhs) if rhs else None, layer.W @ M, layer.W @ c + layer.b
-
-
-def _exact(net: Network, lo: np.ndarray, hi: np.ndarray, k: int):
-    """Exact min and max of layer ``k``'s pre-activations: one LP per activation pattern."""
-    lower = np.full(net.layers[k].n_out, np.inf)
-    upper = np.full(net.layers[k].n_out, -np.inf)
-    box = list(zip(lo, hi))
-    for A_ub, b_ub, P, q in _pattern_regions(net, k):
-        if A_ub is not None and linprog(np.zeros(net.n_in), A_ub=A_ub, b_ub=b_ub, bounds=box,
-                                        method="highs").status == 2:
-            continue  # the pattern's region is empty
-        for i in range(P.shape[0]):
-            for sign in (1.0, -1.0):
-                res = linprog(sign * P[i], A_ub=A_ub, b_ub=b_ub, bounds=box, method="highs")
-                assert res.status == 0
-                value = sign * res.fun + q[i]
-                lower[i], upper[i] = min(lower[i], value), max(upper[i], value)
-    return lower, upper
-
-
 @settings(max_examples=15, deadline=None)
 @given(
     sizes=st.lists(st.integers(1, 3), min_size=3, max_size=4),
@@ -125,7 +85,7 @@ def test_milp_without_time_limit_is_exact(sizes, seed):
     milp = milp_bounds(net, lo, hi)
     assert milp.info["milp_timeouts"] == 0
     for k, (L, U) in enumerate(milp):
-        lower, upper = _exact(net, lo, hi, k)
+        lower, upper = exact_range(net, lo, hi, k)
         tol = 1e-5 * (1 + np.abs(lower) + np.abs(upper))
         assert np.all(L <= lower + tol) and np.all(U >= upper - tol)  # sound
         unstable = (lower < -tol) & (upper > tol)

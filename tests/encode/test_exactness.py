@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from scipy.optimize import linprog
 
 import nnlang
-from nnlang.testing import network_strategy, spec_vector, write_network
+from nnlang.testing import network_strategy, output_range, spec_vector, write_network
 
 SETTINGS = settings(max_examples=25, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -47,34 +44,7 @@ def test_fixed_input_reproduces_forward_pass(tmp_path, net, seed):
 
 def _brute_force_max(net, lo, hi, j):
     """Max of output j over the box by enumerating activation patterns (one LP each)."""
-    best = -np.inf
-    hidden = [layer for layer in net.layers]
-    sizes = [layer.n_out for layer in hidden if layer.activation == "relu"]
-    relu_idx = [k for k, layer in enumerate(hidden) if layer.activation == "relu"]
-    for pattern in itertools.product([0, 1], repeat=sum(sizes)):
-        masks, pos = {}, 0
-        for k, n in zip(relu_idx, sizes):
-            masks[k] = np.array(pattern[pos:pos + n], dtype=float)
-            pos += n
-        # Affine map of each layer under the pattern: a = M x + c.
-        M, c = np.eye(net.n_in), np.zeros(net.n_in)
-        A_ub, b_ub = [], []
-        for k, layer in enumerate(hidden):
-            Mp, cp = layer.W @ M, layer.W @ c + layer.b
-            if k in masks:
-                on = masks[k] == 1
-                # active: pre >= 0; inactive: pre <= 0
-                A_ub.append(-Mp[on]), b_ub.append(cp[on])
-                A_ub.append(Mp[~on]), b_ub.append(-cp[~on])
-                M, c = Mp * masks[k][:, None], cp * masks[k]
-            else:
-                M, c = Mp, cp
-        res = linprog(-M[j], A_ub=np.vstack(A_ub) if A_ub else None,
-                      b_ub=np.concatenate(b_ub) if b_ub else None,
-                      bounds=list(zip(lo, hi)), method="highs")
-        if res.status == 0:
-            best = max(best, -res.fun + c[j])
-    return best
+    return float(output_range(net, lo, hi)[1][j])
 
 
 @SETTINGS

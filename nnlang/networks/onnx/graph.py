@@ -209,7 +209,12 @@ class Walker:
         handler = OPS.get(op)
         if handler is None:
             raise self.unsupported(node)
-        handler(self, node)
+        try:
+            handler(self, node)
+        except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
+            # a damaged file: an attribute of the wrong type, a missing tensor
+            raise self.data_error(node, f"malformed node ({type(exc).__name__}: {exc})") \
+                from None
 
     def set_const(self, node: Any, name: str, arr: np.ndarray) -> None:
         self.consts[name] = np.asarray(arr)
