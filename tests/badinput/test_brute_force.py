@@ -98,6 +98,68 @@ def test_the_indicator_encoding_read_by_scip_finds_the_maximum(tmp_path, seed):
     assert model.getObjVal() == pytest.approx(upper[0], rel=1e-6, abs=1e-6)
 
 
+
+def _scip_products(pyscipopt, milp):
+    """The complementarity model as SCIP takes it: the linear rows, and each
+    conditional row ``a x <= hi when z = v`` as the product of the WBO master's
+    thesis eq. 4.16, ``(a x - hi) * (1 - z) <= 0`` (``* z`` for ``v = 1``). No file
+    format read here says products (the AMPL emitter writes them; golden files)."""
+    model = pyscipopt.Model()
+    model.hideOutput()
+    model.setParam("limits/gap", 1e-9)
+    vtype = {"continuous": "C", "integer": "I", "binary": "B"}
+    x = [None] * milp.n
+    for b in milp.blocks:
+        for i in range(b.size):
+            lb, ub = float(b.lb[i]), float(b.ub[i])
+            x[b.offset + i] = model.addVar(vtype=vtype[b.kind],
+                                           lb=None if lb == -np.inf else lb,
+                                           ub=None if ub == np.inf else ub)
+
+    def expr(A, i):
+        row = A.getrow(i)
+        return pyscipopt.quicksum(float(v) * x[j] for j, v in zip(row.indices, row.data))
+
+    for r in milp.rows:
+        for i in range(r.size):
+            e = expr(r.A, i)
+            if r.when is None:
+                if r.lo[i] == r.hi[i]:
+                    model.addCons(e == float(r.hi[i]))
+                    continue
+                if r.lo[i] > -np.inf:
+                    model.addCons(e >= float(r.lo[i]))
+                if r.hi[i] < np.inf:
+                    model.addCons(e <= float(r.hi[i]))
+            else:
+                assert r.lo[i] == -np.inf
+                z = x[int(r.when[0][i])]
+                factor = z if int(r.when[1][i]) == 1 else 1 - z
+                model.addCons((e - float(r.hi[i])) * factor <= 0)
+    c = milp.objective.c
+    objective = pyscipopt.quicksum(float(c[j]) * x[j] for j in np.flatnonzero(c))
+    model.setObjective(objective + milp.objective.constant, milp.objective.sense)
+    return model, x
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_the_complementarity_encoding_solved_by_scip_finds_the_exact_range(tmp_path, seed):
+    pyscipopt = pytest.importorskip("pyscipopt")
+    net, lo, hi = _case(seed)
+    lower, upper = output_range(net, lo, hi)
+    for sense, want in (("maximize", upper[0]), ("minimize", lower[0])):
+        m = nnlang.compile(_spec(tmp_path, net, lo, hi, sense, 0, "complementarity"))
+        assert m.milp.conditional_rows or not any(s.unstable for a in m.milp.applications
+                                                  for s in a.stats)
+        model, x = _scip_products(pyscipopt, m.milp)
+        model.optimize()
+        assert model.getStatus() == "optimal", sense
+        assert model.getObjVal() == pytest.approx(want, rel=1e-6, abs=1e-6), sense
+        point = np.array([model.getVal(v) for v in x])
+        xs = m.milp.block("x")
+        assert net.predict(point[xs.cols])[0] == pytest.approx(want, rel=1e-5, abs=1e-5)
+
+
 def _property(lo, hi, n_out: int, output: str) -> str:
     lines = [f"(declare-const X_{i} Real)" for i in range(len(lo))]
     lines += [f"(declare-const Y_{j} Real)" for j in range(n_out)]
