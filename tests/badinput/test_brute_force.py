@@ -1,8 +1,9 @@
 """Every answer against brute force: tiny random networks, every activation pattern
 with one LP each (``nnlang.testing.exact_range``), compared with ``solve`` under
 every encoding it runs and every bound method, with the indicator encoding's LP
-file read by SCIP, with the complementarity rows solved by SCIP as products, with ``verify`` on both sides of the true maximum, and with
-every bound method's neuron bounds (sound: they contain the exact range)."""
+file read by SCIP, with the complementarity rows solved by SCIP as products, with
+``verify`` on both sides of the true maximum, and with every bound method's neuron
+bounds (sound: they contain the exact range)."""
 
 from __future__ import annotations
 
