@@ -65,3 +65,33 @@ def test_rounds_prove_the_incumbent_optimal(tmp_path, seed):
         assert len(calls) >= 2
         assert result.objective == pytest.approx(exact.objective, rel=1e-6, abs=1e-6)
         assert result.tighten["lps"] > 0
+
+
+@pytest.mark.parametrize("second_has_point", [False, True])
+def test_a_time_limited_result_keeps_the_tighter_of_both_phases_bounds(tmp_path,
+                                                                         second_has_point):
+    _, m = _compiled(tmp_path, 1)
+    exact = m.solve(tighten=False)
+    assert exact.status == "optimal"
+    calls = []
+
+    def run(milp, options):
+        # both phases stopped by the limit: the first with the optimum as incumbent and
+        # a bound below it (minimize), the second with a weaker bound
+        r = solve_via(CVXPY, milp, options)
+        calls.append(r)
+        r.status = "time_limit"
+        if len(calls) == 1:
+            r.bound = exact.objective - 1.0
+        else:
+            r.bound = exact.objective - 5.0
+            if not second_has_point:
+                r.values, r.objective = {}, None
+        return r
+
+    result = solve_tightened(Task(m.milp, m.encode), m.options.updated(time_limit=60), run)
+    assert len(calls) == 2
+    assert result.status == "time_limit"
+    assert result.objective == pytest.approx(exact.objective, rel=1e-6, abs=1e-6)
+    assert result.bound == pytest.approx(exact.objective - 1.0)
+    assert result.gap == pytest.approx(1.0 / abs(exact.objective), rel=1e-3)

@@ -119,6 +119,13 @@ def _better(a, b, sense: str) -> bool:
     return a < b - 1e-9 * (1 + abs(b)) if sense == "minimize" else a > b + 1e-9 * (1 + abs(b))
 
 
+def _tighter(a: float | None, b: float, sense: str) -> float:
+    """The tighter of two valid bounds (the smaller of two upper bounds)."""
+    if a is None:
+        return b
+    return max(a, b) if sense == "minimize" else min(a, b)
+
+
 def applies(task: Task, options: Options) -> bool:
     """ReLU binaries and a linear objective."""
     return (any(b.kind == "binary" and b.role == "relu_binary" for b in task.milp.blocks)
@@ -166,7 +173,7 @@ def solve(task: Task, options: Options, run: Callable = solve_model) -> Result:
     note = (f"LP tightening after a first incumbent ({first.objective}): unstable ReLUs "
             f"{stats.before_unstable} -> {stats.after_unstable} ({stats.lps} LPs, "
             f"{stats.seconds:.2f} s)")
-    result = second
+    result, first_bound = second, first.bound
     if first.values and second.status != "optimal" and (
             not second.values or _better(first.objective, second.objective, sense)):
         result = first  # the second phase found nothing better than the incumbent
@@ -177,6 +184,12 @@ def solve(task: Task, options: Options, run: Callable = solve_model) -> Result:
                             else max(second.bound, first.objective))
             result.gap = relative_gap(first.objective, result.bound)
         result.nodes = second.nodes
+    if first_bound is not None and result.status != "optimal":
+        # the first solve's bound holds for the original problem too; the second's only
+        # over the points at least as good as the incumbent: keep the tighter
+        result.bound = _tighter(result.bound, first_bound, sense)
+        if result.values:
+            result.gap = relative_gap(result.objective, result.bound)
     result.solve_seconds = first.solve_seconds + second.solve_seconds
     result.bounds_seconds += stats.seconds
     result.tighten = info
