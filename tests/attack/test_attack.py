@@ -141,3 +141,20 @@ def test_every_attack_is_registered_and_callable(tmp_path):
         assert isinstance(points, list), name
         for u in points:
             assert u.shape == problem.cols.shape
+
+
+def test_a_budget_too_short_for_any_attack_still_yields_a_checked_point(tmp_path):
+    """A box maximization: every input is feasible, so the first batch of starts is
+    a point; with almost no time (a short limit, a loaded machine) the first point
+    still gets completed and checked rather than dropped."""
+    from nnlang.testing import random_network, write_network
+    net = random_network([6, 20, 20, 2], seed=3)
+    write_network(net, tmp_path / "n.npz")
+    (tmp_path / "s.nnq").write_text('network net = load("n.npz")\nvar x[6] in [-1, 1]\n'
+                                    "y = net(x)\nmaximize y[0] - y[1]\n")
+    m = nnlang.compile(tmp_path / "s.nnq")
+    inc = attack.find(m.milp, Options(), seconds=1e-6)
+    assert inc is not None
+    value = net.predict(inc.user)
+    assert value[0] - value[1] == pytest.approx(inc.objective, rel=1e-6, abs=1e-6)
+    assert checked(Problem.build(m.milp), inc.x)

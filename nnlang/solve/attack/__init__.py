@@ -27,6 +27,9 @@ from nnlang.solve.results import Result, relative_gap
 # the attack's share of the solve's time limit, and its cap in seconds
 SHARE, CAP = 0.1, 10.0
 FIRST = 0.75  # an attack's share of the time left, but for the last one's
+# seconds the first point always gets to be completed and checked, whatever the share:
+# a solve stopped by a short limit returns that point rather than nothing
+GRACE = 0.5
 
 
 @dataclass
@@ -66,17 +69,19 @@ def find(milp: MilpModel, options: Options, seconds: float | None = None) -> Inc
     names = list(registry.ATTACKS)
     for k, name in enumerate(names):
         now = time.perf_counter()
-        if now >= deadline:
-            break
+        if k and now >= deadline:
+            break  # the first attack always runs: its first point gets GRACE (above)
         # the first attacks (the cheap, strong ones) get most of what is left; the
         # region descent from their points a part of each share
-        share = (deadline - now) * (FIRST if k < len(names) - 1 else 1.0)
+        share = max(deadline - now, 0.0) * (FIRST if k < len(names) - 1 else 1.0)
         points = registry.load(registry.ATTACKS[name])(problem, now + 0.6 * share)
         found = 0
         for u in points:
             if time.perf_counter() >= now + share and best is not None:
                 break
-            got = descend(problem, u, now + share)
+            until = now + share if best is not None else max(now + share,
+                                                             time.perf_counter() + GRACE)
+            got = descend(problem, u, until)
             if got is None:
                 continue
             found += 1
