@@ -10,6 +10,7 @@ from typing import Any
 
 from nnlang import registry
 from nnlang.check import check_program
+from nnlang.check.limits import Budget, spec_time_limit
 from nnlang.encode.builder import encode_program
 from nnlang.ir.milp import MilpModel
 from nnlang.ir.options import Options
@@ -112,6 +113,7 @@ def compile(
     *,
     text: str | None = None,
     networks: dict[str, Network] | None = None,
+    started: float | None = None,
     **options: Any,
 ) -> CompiledModel:
     """Parse, check, bound and encode a spec.
@@ -126,6 +128,10 @@ def compile(
             ``from_torch``, ``from_onnx``) for the networks the spec declares under
             those names (``network f`` with no file, or in place of its ``load()``).
             A ``Network`` in ``params`` is taken the same way.
+        started: when a time limit starts counting (a ``time.perf_counter()``
+            value; the CLI passes its own start). Given, and with a time limit in
+            ``options`` or in the spec's options block, compiling stops with
+            ``TimeLimitError`` when the limit runs out before the model is built.
         **options: ``encoding``, ``bounds``, ``solver``, ``time_limit``,
             ``mip_gap``, ``threads``, ``verbose``, ... (override the spec's options
             block; every field of ``nnlang.ir.options.Options``).
@@ -149,12 +155,16 @@ def compile(
     params = dict(params or {})
     given = {k: params.pop(k) for k in [k for k, v in params.items() if isinstance(v, Network)]}
     given.update(networks or {})
-    program = check_program(prog_ast, path, params, given)
+    limit = options.get("time_limit")
+    if limit is None:
+        limit = spec_time_limit(prog_ast)
+    deadline = None if started is None or limit is None else started + float(limit)
+    program = check_program(prog_ast, path, params, given, deadline)
     opts = program.options.updated(**options)
     program.options = opts  # type: ignore[misc]
     timings["check"] = time.perf_counter() - start
     start = time.perf_counter()
-    milp = encode_program(program)
+    milp = encode_program(program, budget=Budget(deadline=deadline))
     timings["encode"] = time.perf_counter() - start - milp.bounds_seconds
     timings["bounds"] = milp.bounds_seconds
     return CompiledModel(program, milp, opts, timings)

@@ -28,6 +28,7 @@ class NnlangError(Exception):
     """Base class: a user-facing error with an optional source location."""
 
     kind = "error"
+    exit_code = 1  # nnlang.cli.EXIT_CODES
 
     def __init__(self, message: str, span: Span | None = None, source: str | None = None):
         super().__init__(message)
@@ -94,3 +95,9 @@ class UnsupportedError(NnlangError):
 
 class SolverError(NnlangError):
     """The solver failed or is not installed."""
+
+
+class TimeLimitError(NnlangError):
+    """The time limit ran out before there was a model to solve (while compiling)."""
+
+    exit_code = 4

@@ -11,7 +11,11 @@ declaration that crosses it, before any array of that size exists.
 
 from __future__ import annotations
 
-from nnlang.errors import SemanticError, Span
+import math
+import time
+
+from nnlang.errors import SemanticError, Span, TimeLimitError
+from nnlang.parse import ast
 
 MEMORY_LIMIT = 4 * 2**30
 BYTES_PER_COLUMN = 250
@@ -25,9 +29,18 @@ def _gb(n_bytes: float) -> str:
 class Budget:
     """The running estimate of one spec's model."""
 
-    def __init__(self, limit: int = MEMORY_LIMIT):
+    def __init__(self, limit: int = MEMORY_LIMIT, deadline: float | None = None):
         self.limit = limit
         self.used = 0.0
+        # a time.perf_counter() value: a time limit counted from the command's start
+        # also stops the compilation of a spec too large to build in time
+        self.deadline = deadline
+
+    def check_time(self, what: str, span: Span | None) -> None:
+        if self.deadline is not None and time.perf_counter() > self.deadline:
+            raise TimeLimitError(f"the time limit ran out while building {what}: there is "
+                                 "no model to solve yet (a larger --time-limit, or fewer "
+                                 "rows)", span)
 
     def columns(self, count: int, what: str, span: Span | None) -> None:
         """``count`` more variable entries (or columns an encoding adds)."""
@@ -43,3 +56,17 @@ class Budget:
                 f"{text}: the model would need about {_gb(self.used + n_bytes)}, more than "
                 f"the {_gb(self.limit)} nnlang builds (docs/language.md, 'Limits')", span)
         self.used += n_bytes
+
+
+def spec_time_limit(prog: ast.Program) -> float | None:
+    """The spec's own ``options { time_limit = T }`` for a positive number ``T``, read
+    before checking so that the limit can stop a compilation too long for it (the
+    checker validates the option itself later)."""
+    for stmt in prog.statements:
+        if isinstance(stmt, ast.Options):
+            for opt in stmt.items:
+                if opt.name == "time_limit" and isinstance(opt.value, ast.Number):
+                    value = float(opt.value.value)
+                    if math.isfinite(value) and value > 0:
+                        return value
+    return None

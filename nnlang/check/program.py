@@ -311,7 +311,10 @@ class _Checker:
         if stmt.name is not None:
             self._define(stmt.name, None, stmt.span)
             del self.env[stmt.name]  # names constraints, not values
-        for bindings in self._expand(stmt.fors, 0, {}):
+        for count, bindings in enumerate(self._expand(stmt.fors, 0, {})):
+            if count % 256 == 0:
+                self.budget.check_time(f"constraint '{name}' ({count:,} rows checked)",
+                                       stmt.span)
             label = name + ("[" + ",".join(str(v) for v in bindings.values()) + "]"
                             if bindings else "")
             with self._bound(bindings, stmt.span):
@@ -472,11 +475,16 @@ class _Checker:
 
 def check_program(prog: ast.Program, path: str | Path,
                   params: dict[str, ParamValue] | None = None,
-                  networks: dict[str, Network] | None = None) -> Program:
+                  networks: dict[str, Network] | None = None,
+                  deadline: float | None = None) -> Program:
     """Check a parsed spec; ``params`` override parameter values (like ``--set``),
-    ``networks`` the networks declared under those names (their files are not read)."""
+    ``networks`` the networks declared under those names (their files are not read);
+    past ``deadline`` (``time.perf_counter()``) a constraint family stops with
+    ``TimeLimitError``."""
     try:
-        return _Checker(prog, Path(path), params or {}, networks).run()
+        checker = _Checker(prog, Path(path), params or {}, networks)
+        checker.budget.deadline = deadline
+        return checker.run()
     except NnlangError as err:
         raise err.with_span(None, prog.source) from None
     except RecursionError:  # a long chain of mixed operators: the parser's limit is on brackets

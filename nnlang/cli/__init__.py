@@ -291,7 +291,7 @@ def _run(argv: list[str] | None, out: _Stdout) -> int:
     except NnlangError as err:
         out.flush()
         print(err.render(), file=sys.stderr)
-        code = 1
+        code = err.exit_code
     except OSError as exc:  # a file the user named cannot be used (each stage names its own
         out.flush()         # files; this is the net under the ones it does not)
         where = f"'{exc.filename}': " if exc.filename else ""

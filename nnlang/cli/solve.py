@@ -104,11 +104,14 @@ class _Progress:
         return False
 
 
-def _compile(args: argparse.Namespace) -> CompiledModel:
+def _compile(args: argparse.Namespace, timed: bool = False) -> CompiledModel:
+    """``timed``: a time limit counts from the command's start and stops compiling
+    too (solve)."""
     opts = {k: v for k, v in solver_options(args).items() if v is not None}
     if "bounds" in opts:
         opts.update(bounds_option(opts["bounds"]))
-    m = compile_spec(args.file, params=parse_sets(args.set), **opts)
+    started = time.perf_counter() - elapsed() if timed else None
+    m = compile_spec(args.file, params=parse_sets(args.set), started=started, **opts)
     for warning in m.program.warnings:  # the checker's warnings (check, solve, compile)
         print(warning, file=sys.stderr)
     return m
@@ -139,7 +142,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_solve(args: argparse.Namespace) -> int:
     check_output_file(args.json, "--json")
     check_output_dir(args.png, "--png")
-    m = _compile(args)
+    m = _compile(args, timed=True)
     _needs_variables(m, "solve")
     label = f"solving with {m.options.solver}"
     shown = _Progress(label, not args.quiet,

@@ -13,6 +13,7 @@ from collections.abc import Callable
 import numpy as np
 import scipy.sparse as sp
 
+from nnlang.check.limits import Budget
 from nnlang.encode import atoms
 from nnlang.encode.affine import Aff, interval
 from nnlang.encode.layers import encode_application
@@ -284,12 +285,14 @@ def _start_values(blocks, starts: dict) -> tuple[np.ndarray, np.ndarray] | None:
     return np.concatenate(index), np.concatenate(value)
 
 
-def encode_program(program: Program, bound_overrides=None) -> MilpModel:
+def encode_program(program: Program, bound_overrides=None,
+                   budget: Budget | None = None) -> MilpModel:
     """Build the MILP of ``program`` (networks bounded and encoded).
 
     ``bound_overrides`` maps an application label to per-layer ``(L, U)``
     pre-activation bounds known to be sound (e.g. from LP tightening); they are
-    intersected with the bounds the options' method computes.
+    intersected with the bounds the options' method computes. ``budget``: its
+    deadline stops the encoding of many constraints (``TimeLimitError``).
     """
     b = Builder(program.options, bound_overrides)
     b.in_objective = False
@@ -304,7 +307,10 @@ def encode_program(program: Program, bound_overrides=None) -> MilpModel:
     # Encode applications in declaration order so block names follow the spec.
     for app in program.applications:
         _apply(b, app, 0, None)
-    for con in program.constraints:
+    for count, con in enumerate(program.constraints):
+        if budget is not None and count % 256 == 0:
+            budget.check_time(f"the rows of constraint '{con.name}' ({count:,} of "
+                              f"{len(program.constraints):,} constraints encoded)", con.span)
         s = _SIGN[con.op]
         left = b.lower(con.left, s)
         if isinstance(con.right, ir.Const) and \

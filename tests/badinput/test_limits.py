@@ -141,6 +141,27 @@ def test_the_time_limit_counts_from_the_command_start(tmp_path, monkeypatch, cap
     assert 0 < seen["time_limit"] <= 0.05  # reading used it all up: the least a solve gets
 
 
+
+@pytest.mark.parametrize("where", ["command line", "options block"])
+def test_a_time_limit_stops_a_compilation_too_long_for_it(tmp_path, monkeypatch, capsys,
+                                                           where):
+    """A family too large to build within the limit ends the command at the limit
+    (exit 4, located), not after the compilation; check and the API are untimed."""
+    text = ("var x[3001] in [0, 1]\nmaximize sum(x)\nsubject to\n"
+            "  c: x[j] + x[j + 1] <= 1 for j in 0..2999\n")
+    argv = ["--time-limit", "10"]
+    if where == "options block":
+        text, argv = text + "options {\n    time_limit = 10\n}\n", []
+    spec = _spec(tmp_path, text)
+    monkeypatch.setattr("nnlang.cli.solve.elapsed", lambda: 100.0)  # the limit is long gone
+    assert main(["solve", str(spec), "-q", *argv]) == 4
+    err = capsys.readouterr().err
+    assert f"{spec}:4:3: error: the time limit ran out while building constraint 'c'" in err
+    assert "Traceback" not in err
+    assert main(["check", str(spec)]) == 0
+    assert nnlang.compile(spec).milp.size()["constraints"] == 3000
+
+
 SEXP_ERRORS = {
     "stray_close": ("(declare-const X_0 Real))", 1, 25, "without a matching"),
     "unclosed": ("(declare-const X_0 Real)\n(assert (<= X_0 1)", 2, 19, "never closed"),
