@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nnlang.cli import elapsed
 from nnlang.cli.outputs import check_output_file
 from nnlang.emit.files import write_file_atomically
 from nnlang.errors import DataError
@@ -22,7 +23,9 @@ EXIT = {"sat": 0, "unsat": 0, "timeout": 4, "unknown": 4}
 def cmd_verify(args: argparse.Namespace) -> int:
     check_output_file(args.result, "--result")
     log = (lambda s: print(s, file=sys.stderr)) if args.verbose else None
-    result = verify(args.network, args.property, args.time_limit or 60.0, bounds=args.bounds,
+    # the timeout counts from the command's start (starting Python and imports too)
+    timeout = max((args.time_limit or 60.0) - elapsed(), 0.05)
+    result = verify(args.network, args.property, timeout, bounds=args.bounds,
                     split_inputs=0 if args.no_split else 10, threads=args.threads,
                     obbt=args.obbt, alpha=not args.no_alpha, bab=not args.no_bab,
                     per_branch=not args.one_milp, log=log)

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import bisect
 import re
+import time
 
-from nnlang.errors import Span, SyntaxError_
+from nnlang.errors import Span, SyntaxError_, TimeLimitError
 
 _CHARS = r"A-Za-z0-9_~!@$%^&*+=<>.?/\-"
 _TOKEN = re.compile(rf"(?:\s+|;[^\n]*)*(?:(\()|(\))|([{_CHARS}]+|\|[^|]*\|)|(\S)|\Z)")
@@ -68,8 +69,9 @@ class Tok(str):
         return self.line
 
 
-def read_sexps(text: str, filename: str) -> list[Node]:
-    """The top-level ``(command ...)`` forms of ``text``."""
+def read_sexps(text: str, filename: str, deadline: float | None = None) -> list[Node]:
+    """The top-level ``(command ...)`` forms of ``text``; past ``deadline``
+    (``time.perf_counter()``) reading stops with ``TimeLimitError``."""
     lines = _Lines(text)
     sym = type("Sym", (Tok,), {"lines": lines, "type": "SYMBOL"})
     num = type("Num", (Tok,), {"lines": lines, "type": "NUMBER"})
@@ -83,7 +85,12 @@ def read_sexps(text: str, filename: str) -> list[Node]:
     pos, end = 0, len(text)
     match = _TOKEN.match
     number = _NUMBER.match
+    count = 0
     while True:
+        count += 1
+        if deadline is not None and count % 8192 == 0 and time.perf_counter() > deadline:
+            raise TimeLimitError(f"the time limit ran out while reading '{filename}' "
+                                 f"({pos:,} of {end:,} characters read)")
         m = match(text, pos)
         lpar, rpar, atom, other = m.groups()
         if lpar is not None:

@@ -47,7 +47,7 @@ import numpy as np
 from nnlang.api import compile as compile_spec
 from nnlang.bounds.alpha import tighten_alpha
 from nnlang.encode.builder import encode_program
-from nnlang.errors import DataError, SemanticError
+from nnlang.errors import DataError, SemanticError, TimeLimitError
 from nnlang.networks.load import load_network
 from nnlang.networks.network import Network
 from nnlang.verify.attack import Counterexample, attack, check_point, polish
@@ -474,7 +474,11 @@ def verify(network: str | Path, prop: str | Path | Property, timeout: float = 60
     if network.suffix.lower() != ".onnx":
         raise DataError(f"'{network}': verify needs an .onnx network")
     if not isinstance(prop, Property):
-        prop = read_vnnlib(prop)
+        try:
+            prop = read_vnnlib(prop, start + timeout)
+        except TimeLimitError as err:  # the timeout includes reading: answer at it
+            return VerifyResult("timeout", None, time.perf_counter() - start, "reading",
+                                err.message)
     net = load_network(network)
     check_sizes(net, prop)
     run = _Run(net, network, prop, timeout, bounds, attack_time, split_inputs, seed, log,

@@ -32,6 +32,7 @@ from __future__ import annotations
 import gzip
 import itertools
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +44,7 @@ from nnlang.errors import (
     SemanticError,
     Span,
     SyntaxError_,
+    TimeLimitError,
     UnsupportedError,
 )
 from nnlang.verify.property import Case, Conjunction, Property
@@ -57,8 +59,9 @@ _CMP = {"<=", ">=", "<", ">", "="}
 # ------------------------------------------------------------------- reading
 
 
-def read_vnnlib(path: str | Path) -> Property:
-    """Read a ``.vnnlib`` (or gzipped ``.vnnlib.gz``) file."""
+def read_vnnlib(path: str | Path, deadline: float | None = None) -> Property:
+    """Read a ``.vnnlib`` (or gzipped ``.vnnlib.gz``) file; past ``deadline``
+    (``time.perf_counter()``) reading stops with ``TimeLimitError``."""
     path = Path(path)
     try:
         raw = path.read_bytes()
@@ -74,12 +77,13 @@ def read_vnnlib(path: str | Path) -> Property:
     except UnicodeDecodeError as exc:
         raise DataError(f"VNN-LIB file '{path}' is not UTF-8 text ({exc.reason} at byte "
                         f"{exc.start})") from None
-    return parse_vnnlib(text, str(path))
+    return parse_vnnlib(text, str(path), deadline)
 
 
-def parse_vnnlib(text: str, filename: str = "<string>") -> Property:
+def parse_vnnlib(text: str, filename: str = "<string>",
+                 deadline: float | None = None) -> Property:
     """Parse VNN-LIB ``text``; ``filename`` names it in error messages."""
-    return _Reader(text, filename).run()
+    return _Reader(text, filename, deadline).run()
 
 
 @dataclass
@@ -92,13 +96,23 @@ class _Atom:
 
 
 class _Reader:
-    def __init__(self, text: str, filename: str):
+    def __init__(self, text: str, filename: str, deadline: float | None = None):
         self.text = text
         self.file = filename
+        self.deadline = deadline
+        self.ticks = 0
         self.decl: dict[tuple[str, int], Span] = {}
         self.atoms: list[_Atom] = []
         # Per atom: ("in", index, is_upper, value) | ("out",) | ("const", truth)
         self.kinds: list[tuple] = []
+
+    def tick(self) -> None:
+        """Past the deadline, stop (checked every few thousand atoms and terms)."""
+        self.ticks += 1
+        if self.deadline is not None and self.ticks % 4096 == 0 and \
+                time.perf_counter() > self.deadline:
+            raise TimeLimitError(f"the time limit ran out while reading '{self.file}' "
+                                 f"({len(self.atoms):,} comparisons read)")
 
     # ---------------------------------------------------------------- errors
 
@@ -119,7 +133,7 @@ class _Reader:
     # ------------------------------------------------------------------ run
 
     def parse_tree(self) -> Node:
-        return Node("start", read_sexps(self.text, self.file))
+        return Node("start", read_sexps(self.text, self.file, self.deadline))
 
     def run(self) -> Property:
         tree = self.parse_tree()
@@ -286,6 +300,7 @@ class _Reader:
                          "+, -, * and / by constants)", head)
 
     def atom(self, lin: tuple[dict[tuple[str, int], float], float], at: Tok) -> int:
+        self.tick()
         coefs = {k: v for k, v in lin[0].items() if v != 0.0}
         span = self.span(at)
         kinds = {k for k, _ in coefs}
@@ -313,6 +328,7 @@ class _Reader:
     def cases(self, dnf: list[list[int]], n_in: int, n_out: int) -> tuple[Case, ...]:
         groups: dict[bytes, tuple[np.ndarray, np.ndarray, list[Conjunction]]] = {}
         for term in dnf:
+            self.tick()
             lo = np.full(n_in, -np.inf)
             hi = np.full(n_in, np.inf)
             rows: list[int] = []

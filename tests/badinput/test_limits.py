@@ -4,6 +4,7 @@ counted from the command's start, megabyte VNN-LIB files and output equalities."
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -11,8 +12,9 @@ import pytest
 
 import nnlang
 from nnlang.cli import main
-from nnlang.errors import NnlangError, SemanticError, SyntaxError_
+from nnlang.errors import NnlangError, SemanticError, SyntaxError_, TimeLimitError
 from nnlang.parse.parser import MAX_NESTING, parse_expr
+from nnlang.verify import verify
 from nnlang.verify.vnnlib import parse_vnnlib
 
 from .conftest import vnnlib
@@ -193,6 +195,26 @@ def test_a_megabyte_property_reads_its_boxes():
     prop = parse_vnnlib("\n".join(lines))
     assert len(prop.cases) == boxes
     assert prop.cases[-1].lo[0] == boxes - 1 and prop.cases[-1].hi[4] == boxes - 0.5
+    # past its deadline the same reading stops, in the tokens or in the formulas
+    with pytest.raises(TimeLimitError, match="ran out while reading"):
+        parse_vnnlib("\n".join(lines), "p.vnnlib", deadline=time.perf_counter() - 1)
+
+
+def test_verify_answers_timeout_while_still_reading(work):
+    """The timeout includes reading: a property too long to read in time is a
+    timeout at the limit (method 'reading'), not an answer after reading it all."""
+    n, boxes = 4, 3000
+    lines = [f"(declare-const X_{i} Real)" for i in range(n)]
+    lines += [f"(declare-const Y_{j} Real)" for j in range(3)]
+    lines.append("(assert (or")
+    lines += [" (and " + " ".join(f"(>= X_{i} -1) (<= X_{i} 1)" for i in range(n)) + ")"
+              for _ in range(boxes)]
+    lines.append("))\n(assert (>= Y_0 100))")
+    path = work / "long.vnnlib"
+    path.write_text("\n".join(lines))
+    r = verify(work / "net.onnx", path, timeout=1e-4)
+    assert r.status == "timeout" and r.method == "reading"
+    assert "ran out while reading" in r.message
 
 
 def test_an_output_equality_is_tried_by_the_milp(work):
