@@ -223,3 +223,28 @@ def test_a_point_the_original_model_rejects_is_not_reported(tmp_path):
     r = _timed_out_after_a_hint(m, point_of)
     assert r.status == "time_limit" and r.objective is None and not r.values
     assert any("not confirmed" in n for n in r.notes)
+
+
+class _Unstable:
+    """Ball bounds stand-in: the unstable count as a function of the radius."""
+
+    def __init__(self, count):
+        self.count = count
+
+    def unstable(self, value: float) -> int:
+        return self.count(value)
+
+
+def test_after_a_cheap_step_the_radius_grows_faster_within_the_unstable_limit():
+    flat = _Unstable(lambda v: 5)
+    assert radius.next_value(flat, 1.0, 100.0, 5) == pytest.approx(radius.GROWTH)
+    assert radius.next_value(flat, 1.0, 100.0, 5, cheap=True) == \
+        pytest.approx(radius.GROWTH ** 2)
+    assert radius.next_value(flat, 60.0, 100.0, 5, cheap=True) == 100.0  # never past top
+    steep = _Unstable(lambda v: int(10 * v))  # 10 unstable at the step's radius 1
+    for cheap, factor in ((False, radius.STEP_UNSTABLE), (True, 2.0)):
+        v = radius.next_value(steep, 1.0, 100.0, 10, cheap=cheap)
+        assert radius.MIN_GROWTH <= v <= (radius.GROWTH ** 2 if cheap else radius.GROWTH)
+        assert steep.unstable(v) <= factor * 10 + 2
+    assert radius.next_value(steep, 1.0, 100.0, 10, cheap=True) > \
+        radius.next_value(steep, 1.0, 100.0, 10)

@@ -58,6 +58,11 @@ STEP_UNSTABLE = 1.3
 MIN_GROWTH = 1.1
 # seconds for confirming a point found beyond a step's ball (its input fixed)
 CONFIRM_SECONDS = 5.0
+# a step whose MILP proved infeasibility within this many seconds is cheap: the ball
+# bounds of the next radii cost more than the MILP, so the next step grows by
+# GROWTH squared and may add twice the unstable ReLUs (convolutional networks, whose
+# many small steps took most of a time limit in bounds; docs/benchmarks.md)
+CHEAP_SECONDS = 0.25
 
 
 def applies(task: Task, options: Options) -> bool:
@@ -99,15 +104,18 @@ def start_value(balls: BallBounds, top: float, share: float = START_SHARE) -> fl
     return lo
 
 
-def next_value(balls: BallBounds, value: float, top: float, unstable: int) -> float:
+def next_value(balls: BallBounds, value: float, top: float, unstable: int,
+               cheap: bool = False) -> float:
     """The next radius after an infeasible step at ``value`` with ``unstable`` ReLUs:
     ``GROWTH * value``, or less (down to ``MIN_GROWTH * value``) where that would
     raise the unstable count beyond ``STEP_UNSTABLE`` times the step's (bisection
-    on the cheap ball bounds: the MILP's cost grows with that count)."""
-    hi = min(GROWTH * value, top)
+    on the cheap ball bounds: the MILP's cost grows with that count). After a
+    ``cheap`` step, ``GROWTH**2`` and twice the unstable count (``CHEAP_SECONDS``)."""
+    growth, factor = (GROWTH ** 2, 2.0) if cheap else (GROWTH, STEP_UNSTABLE)
+    hi = min(growth * value, top)
     if hi >= top:
         return hi
-    limit = STEP_UNSTABLE * unstable + 2
+    limit = factor * unstable + 2
     if balls.unstable(hi) <= limit:
         return hi
     lo = min(MIN_GROWTH * value, top)
@@ -192,7 +200,8 @@ def solve(task: Task, options: Options, run: Callable | None = None) -> Result:
             break
         if result.status == "infeasible" and value < top:
             lower = value
-            grown = min(next_value(balls, value, top, unstable), cap)
+            cheap = result.solve_seconds < CHEAP_SECONDS
+            grown = min(next_value(balls, value, top, unstable, cheap), cap)
             # a point beyond the cutoff (Result.candidate, nnlang.outer): probably a
             # solution, so the next ball need not be larger than it (a hint only:
             # if it was not one, that step is infeasible like any other)
