@@ -248,3 +248,12 @@ def test_after_a_cheap_step_the_radius_grows_faster_within_the_unstable_limit():
         assert steep.unstable(v) <= factor * 10 + 2
     assert radius.next_value(steep, 1.0, 100.0, 10, cheap=True) > \
         radius.next_value(steep, 1.0, 100.0, 10)
+
+
+def test_the_next_step_is_the_incumbents_when_its_ball_is_within_the_limit():
+    steep = _Unstable(lambda v: int(10 * v))
+    # the incumbent's ball at 5.0 has 12 unstable ReLUs: within 1.3 * 10 + 2 of a step
+    # at 1.0 with 10, so the search goes straight to it
+    assert radius.next_value(steep, 1.0, 100.0, 10, cap=(5.0, 12)) == 5.0
+    # 40 unstable: beyond the limit, the usual growth
+    assert radius.next_value(steep, 1.0, 100.0, 10, cap=(5.0, 40)) <= radius.GROWTH

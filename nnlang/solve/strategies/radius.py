@@ -105,17 +105,22 @@ def start_value(balls: BallBounds, top: float, share: float = START_SHARE) -> fl
 
 
 def next_value(balls: BallBounds, value: float, top: float, unstable: int,
-               cheap: bool = False) -> float:
+               cheap: bool = False, cap: tuple[float, int] | None = None) -> float:
     """The next radius after an infeasible step at ``value`` with ``unstable`` ReLUs:
     ``GROWTH * value``, or less (down to ``MIN_GROWTH * value``) where that would
     raise the unstable count beyond ``STEP_UNSTABLE`` times the step's (bisection
     on the cheap ball bounds: the MILP's cost grows with that count). After a
-    ``cheap`` step, ``GROWTH**2`` and twice the unstable count (``CHEAP_SECONDS``)."""
+    ``cheap`` step, ``GROWTH**2`` and twice the unstable count (``CHEAP_SECONDS``).
+    ``cap``: an incumbent's value and its ball's unstable count; when that ball is
+    within the limit, the next step is the incumbent's (it proves the optimum or finds
+    a better point, at no more unstable ReLUs than a smaller step would allow)."""
     growth, factor = (GROWTH ** 2, 2.0) if cheap else (GROWTH, STEP_UNSTABLE)
     hi = min(growth * value, top)
     if hi >= top:
         return hi
     limit = factor * unstable + 2
+    if cap is not None and cap[0] > value and cap[1] <= limit:
+        return cap[0]
     if balls.unstable(hi) <= limit:
         return hi
     lo = min(MIN_GROWTH * value, top)
@@ -151,6 +156,7 @@ def solve(task: Task, options: Options, run: Callable | None = None) -> Result:
     candidate = None  # that point (Result.candidate), for a run that ends without one
     nodes = 0
     solve_seconds = 0.0
+    cap_unstable = None  # the incumbent's ball's unstable ReLUs, when first needed
     while True:
         left = None if total is None else total - (time.perf_counter() - start)
         if left is not None and left <= 0.05:
@@ -201,7 +207,10 @@ def solve(task: Task, options: Options, run: Callable | None = None) -> Result:
         if result.status == "infeasible" and value < top:
             lower = value
             cheap = result.solve_seconds < CHEAP_SECONDS
-            grown = min(next_value(balls, value, top, unstable, cheap), cap)
+            if incumbent is not None and cap < top and cap_unstable is None:
+                cap_unstable = balls.unstable(cap)  # once: the incumbent's ball
+            at_cap = None if cap_unstable is None else (cap, cap_unstable)
+            grown = min(next_value(balls, value, top, unstable, cheap, at_cap), cap)
             # a point beyond the cutoff (Result.candidate, nnlang.outer): probably a
             # solution, so the next ball need not be larger than it (a hint only:
             # if it was not one, that step is infeasible like any other)
