@@ -1,7 +1,8 @@
 """The examples, written as LP, MPS and AMPL, read back by HiGHS, SCIP and GLPK.
 
 Every reader must reach the optimum (or infeasibility) that ``compiled.solve()``
-finds. The MNIST L1 example is not in examples/expected.json (too hard for a
+finds (HiGHS: the result recorded in examples/expected.json, which
+tests/examples/test_examples.py checks ``solve()`` against). The MNIST L1 example is not in examples/expected.json (too hard for a
 test); a small MNIST problem with all but a few pixels fixed stands in for it.
 """
 
@@ -44,12 +45,15 @@ def _case(name: str, params: dict):
 
 @pytest.mark.parametrize("name,params", CASES, ids=IDS)
 def test_highs_reads_lp_and_mps(tmp_path, readers, name, params):
-    m, ref = _case(name, params)
+    # against the recorded result, which tests/examples solves in-process: the two
+    # 784-input MILPs take HiGHS half a minute each, so they are not solved a third
+    # time here, and are read as MPS only (both writers are read on every other case)
     recorded = next(c for c in EXPECTED[name] if c["params"] == params)
-    assert ref[0] == recorded["status"]
-    for fmt in ("lp", "mps"):
+    ref = (recorded["status"], recorded.get("objective"))
+    m = nnlang.compile(EXAMPLES / name, params=params)
+    for fmt in ("mps",) if name in SLOW_FOR_SCIP_GLPK else ("lp", "mps"):
         (path,) = emit_files(m, fmt, tmp_path)
-        readers.same(ref, readers.highs(path), f"HiGHS on {path.name}")
+        readers.same(ref, readers.highs(path), f"HiGHS on {path.name}", rel=1e-6)
 
 
 @pytest.mark.parametrize("name,params", SMALL, ids=SMALL_IDS)
