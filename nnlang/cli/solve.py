@@ -187,6 +187,14 @@ def cmd_solve(args: argparse.Namespace) -> int:
 def cmd_compile(args: argparse.Namespace) -> int:
     check_output_dir(args.output, "-o")
     m = _compile(args)
+    training = m.program.training
+    if training is not None and training.settings.get("method") == "wbo" \
+            and not m.program.variables:
+        # the spec states a WBO training problem (the WBO master's thesis, ch. 3)
+        from nnlang.emit.wbo_ampl import write_wbo
+        for path in write_wbo(m.program, args.to, Path(args.output)):
+            print(path)
+        return 0
     _needs_variables(m, "write")
     tight = None
     if not getattr(args, "full_box", False) and m.milp.objective_ball is not None:
