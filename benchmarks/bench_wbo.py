@@ -16,6 +16,7 @@ benchmarks/results/wbo/ (JSON, a Markdown summary, box plots as PNG).
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import platform
@@ -29,9 +30,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import nnlang  # noqa: E402
-from nnlang.training.wbo import Problem, forward  # noqa: E402
-from nnlang.training.wbo_global import misclassified_count, solve_global  # noqa: E402
+import nnlang
+from nnlang.training.wbo import Problem, forward
+from nnlang.training.wbo_global import misclassified_count, solve_global
 
 OUT = ROOT / "benchmarks" / "results" / "wbo"
 DATA = ROOT / "examples" / "training" / "wbo"
@@ -66,10 +67,14 @@ train net on X, y {{
 
 def machine() -> dict:
     from importlib.metadata import version
-    load = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     return {"python": platform.python_version(), "casadi": version("casadi"),
             "pyscipopt": version("pyscipopt"), "torch": version("torch"),
-            "cpus": os.cpu_count(), "uptime_at_start": load}
+            "cpus": os.cpu_count(), "uptime_at_start": uptime()}
+
+
+def uptime() -> str:
+    return subprocess.run(["uptime"], capture_output=True, text=True,
+                          check=False).stdout.strip()
 
 
 def spec_text(sizes: list[int], task: str, starts: int) -> str:
@@ -104,7 +109,7 @@ def adam(sizes, X, y, Xt, yt, task: str, seed: int = 0, steps: int = 3000) -> di
     torch.manual_seed(seed)
     torch.set_num_threads(1)
     mods = []
-    for a, b in zip(sizes[:-1], sizes[1:]):
+    for a, b in itertools.pairwise(sizes):
         mods += [torch.nn.Linear(a, b), torch.nn.ReLU()]
     if task == "breast":
         mods = mods[:-1]  # logits: a ReLU before cross-entropy only hides classes
@@ -160,7 +165,7 @@ def run_nlp(quick: bool, nets: list[str]) -> dict:
             rec["adam"] = adam(sizes, X, y, Xt, yt, task)
             results[f"{task}_{name}"] = rec
             print(f"{task} {name} {'-'.join(map(str, sizes))}: WBO {seconds:.1f} s, "
-                  f"objectives {['%.4g' % v for v in rec['starts']]}", flush=True)
+                  f"objectives {[f'{v:.4g}' for v in rec['starts']]}", flush=True)
     return results
 
 
@@ -208,7 +213,7 @@ def _box_png(groups: list[tuple[str, np.ndarray]], path: Path, title: str) -> No
     img = Image.new("RGB", (W, H), "white")
     d = ImageDraw.Draw(img)
     hi = max(float(np.max(v)) for _, v in groups) * 1.05
-    y_of = lambda v: H - pad - (H - pad - top) * v / hi  # noqa: E731
+    y_of = lambda v: H - pad - (H - pad - top) * v / hi
     d.text((10, 8), title, fill="black")
     for tick in np.linspace(0, hi, 6):
         d.line([(45, y_of(tick)), (W - 10, y_of(tick))], fill=(225, 225, 225))
@@ -230,13 +235,13 @@ def _box_png(groups: list[tuple[str, np.ndarray]], path: Path, title: str) -> No
 
 def summarize(nlp: dict | None, mis: dict | None, info: dict) -> str:
     lines = ["# The WBO master's thesis' training experiments (bench_wbo.py)", "",
-             f"Machine: {info['cpus']} CPUs, Python {info['python']}, casadi "
+             (f"Machine: {info['cpus']} CPUs, Python {info['python']}, casadi "
              f"{info['casadi']} (IPOPT), pyscipopt {info['pyscipopt']}, torch "
-             f"{info['torch']}; load at start: `{info['uptime_at_start']}`", ""]
+             f"{info['torch']}; load at start: `{info['uptime_at_start']}`"), ""]
     if nlp:
         lines += ["## Breast cancer (342 train / 341 test), accuracy %", "",
-                  "| net | thesis train/test | WBO train/test | WBO s (starts) | best-start "
-                  "objective, all starts | Adam train/test | Adam s |",
+                  ("| net | thesis train/test | WBO train/test | WBO s (starts) | best-start "
+                   "objective, all starts | Adam train/test | Adam s |"),
                   "|---|---|---|---|---|---|---|"]
         for name in BREAST:
             r = nlp.get(f"breast_{name}")
@@ -246,20 +251,20 @@ def summarize(nlp: dict | None, mis: dict | None, info: dict) -> str:
                     f"| {name} {'-'.join(map(str, r['sizes']))} | {THESIS_BREAST[name][0]} / "
                     f"{THESIS_BREAST[name][1]} | {100 * r['train_accuracy']:.1f} / "
                     f"{100 * r['test_accuracy']:.1f} | {r['seconds']:.1f} ({len(r['starts'])}) "
-                    f"| {r['objective']:.2f}; {', '.join('%.2f' % v for v in r['starts'])} | "
+                    f"| {r['objective']:.2f}; {', '.join(f'{v:.2f}' for v in r['starts'])} | "
                     f"{100 * a['train_accuracy']:.1f} / {100 * a['test_accuracy']:.1f} | "
                     f"{a['seconds']:.1f} |")
-        lines += ["", "## Energy efficiency, heating load (400 train / 350 test), relative "
-                  "error %", "",
-                  "| net | thesis | WBO mean train/test | WBO max train/test | WBO s (starts) "
-                  "| Adam mean train/test | Adam max train/test | Adam s |",
+        lines += ["", ("## Energy efficiency, heating load (400 train / 350 test), relative "
+                       "error %"), "",
+                  ("| net | thesis | WBO mean train/test | WBO max train/test | WBO s (starts) "
+                   "| Adam mean train/test | Adam max train/test | Adam s |"),
                   "|---|---|---|---|---|---|---|---|"]
         for name in ENERGY:
             r = nlp.get(f"energy_{name}")
             if r:
                 a = r["adam"]
-                m = lambda v: 100 * float(np.mean(v))  # noqa: E731
-                x = lambda v: 100 * float(np.max(v))  # noqa: E731
+                m = lambda v: 100 * float(np.mean(v))
+                x = lambda v: 100 * float(np.max(v))
                 lines.append(
                     f"| {name} {'-'.join(map(str, r['sizes']))} | {THESIS_ENERGY[name]} | "
                     f"{m(r['train_rel']):.1f} / {m(r['test_rel']):.1f} | "
@@ -268,8 +273,8 @@ def summarize(nlp: dict | None, mis: dict | None, info: dict) -> str:
                     f"{m(a['test_rel']):.1f} | {x(a['train_rel']):.1f} / "
                     f"{x(a['test_rel']):.1f} | {a['seconds']:.1f} |")
     if mis:
-        lines += ["", f"## Misclassification count (eqs. 3.16-3.18), DNN1 9-3-2, exact "
-                  f"ReLUs, SCIP, {mis['time_limit']:.0f} s per subset", "",
+        lines += ["", (f"## Misclassification count (eqs. 3.16-3.18), DNN1 9-3-2, exact "
+                       f"ReLUs, SCIP, {mis['time_limit']:.0f} s per subset"), "",
                   "| n | status | objective | lower bound | misclassified | s |",
                   "|---|---|---|---|---|---|"]
         for r in mis["rows"]:
@@ -277,11 +282,11 @@ def summarize(nlp: dict | None, mis: dict | None, info: dict) -> str:
                          f"| {r.get('bound', float('nan')):.4f} | "
                          f"{r.get('misclassified', '-')} | {r['seconds']:.1f} |")
         if mis.get("largest_optimal"):
-            lines += ["", f"Largest subset proved optimal: {mis['largest_optimal']} samples; "
-                      f"SCIP accuracy on it "
-                      f"{100 * [r for r in mis['rows'] if r['n'] == mis['largest_optimal']][0]['accuracy']:.1f} %, "
-                      f"the NLP's (IPOPT, 5 starts, {mis['nlp_seconds']:.1f} s) "
-                      f"{100 * mis['nlp_accuracy']:.1f} %."]
+            row = next(r for r in mis["rows"] if r["n"] == mis["largest_optimal"])
+            lines += ["", (f"Largest subset proved optimal: {mis['largest_optimal']} samples; "
+                           f"SCIP accuracy on it {100 * row['accuracy']:.1f} %, the NLP's "
+                           f"(IPOPT, 5 starts, {mis['nlp_seconds']:.1f} s) "
+                           f"{100 * mis['nlp_accuracy']:.1f} %.")]
     return "\n".join(lines) + "\n"
 
 
@@ -312,8 +317,7 @@ def main() -> None:
     if args.experiment in ("misclass", "all"):
         mis = run_misclass(args.time_limit)
         (OUT / f"misclass{suffix}.json").write_text(json.dumps({"machine": info, **mis}))
-    info["uptime_at_end"] = subprocess.run(["uptime"], capture_output=True,
-                                           text=True).stdout.strip()
+    info["uptime_at_end"] = uptime()
     text = summarize(nlp, mis, info) + f"\nLoad at end: `{info['uptime_at_end']}`\n"
     (OUT / f"summary_{args.experiment}{suffix}.md").write_text(text)
     print(text)

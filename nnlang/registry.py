@@ -240,25 +240,25 @@ TRAINERS: dict[str, Trainer] = {
         "of the WBO master's thesis (eq. 3.1): IPOPT multi-start, or SCIP globally",
         {
             "loss": ("choice:squared,expected_correct,misclassified",
-                     "squared error (eq. 3.11), minus the expected number of correct "
-                     "classifications (softmax, eq. 3.13), or the misclassification count "
-                     "(eqs. 3.16-3.18) (squared)"),
+                     ("squared error (eq. 3.11), minus the expected number of correct "
+                      "classifications (softmax, eq. 3.13), or the misclassification count "
+                      "(eqs. 3.16-3.18) (squared)")),
             "lambda": ("number", "weight of the regularization ||w||^2 + ||b||^2 (0.01)"),
             "relu": ("choice:hyperbolic,exact",
                      "ReLU as (sqrt(t^2 + eps) + t) / 2 (eq. 3.10) or exact (hyperbolic)"),
             "eps": ("number", "the hyperbolic ReLU's eps (1e-3)"),
-            "solver": ("choice:ipopt,scip", "IPOPT (local, the smooth NLP) or SCIP (global); "
-                       "default IPOPT for the smooth NLP, else SCIP"),
+            "solver": ("choice:ipopt,scip", ("IPOPT (local, the smooth NLP) or SCIP (global); "
+                                             "default IPOPT for the smooth NLP, else SCIP")),
             "starts": ("int", "IPOPT starting points, seeded (10)"),
             "seed": ("int", "seed of the starting points (0)"),
-            "init": ("pair", "starting weights and biases uniform in [lo, hi] (default: "
-                     "Glorot's range per layer, biases 0)"),
+            "init": ("pair", ("starting weights and biases uniform in [lo, hi] (default: "
+                              "Glorot's range per layer, biases 0)")),
             "max_iterations": ("int", "IPOPT iterations per start (3000)"),
             "tolerance": ("number", "IPOPT's convergence tolerance (1e-8)"),
             "time_limit": ("number", "seconds per IPOPT start, or for the SCIP solve (300)"),
             "weight_bound": ("number", "SCIP: weights and biases in [-bound, bound] (1)"),
-            "margin": ("number", "misclassified: how much the right class's output must "
-                       "exceed the others' for a sample to count as correct (1e-3)"),
+            "margin": ("number", ("misclassified: how much the right class's output must "
+                                  "exceed the others' for a sample to count as correct (1e-3)")),
             "test_inputs": ("array", "test samples, evaluated after training"),
             "test_labels": ("array", "their classes or targets"),
         }),

@@ -8,9 +8,11 @@ import argparse
 import sys
 from pathlib import Path
 
+from nnlang.api import compile as compile_spec
 from nnlang.cli.solve import parse_sets
 from nnlang.training.goebbels import Step
 from nnlang.training.spec import train
+from nnlang.training.wbo_ampl import write_wbo
 from nnlang.training.wbo_spec import WboTrained
 
 
@@ -68,8 +70,6 @@ def _print_wbo(trained, out: Path) -> None:
 
 
 def _write_files(args: argparse.Namespace) -> int:
-    from nnlang.api import compile as compile_spec
-    from nnlang.emit.wbo_ampl import write_wbo
     program = compile_spec(args.file, parse_sets(args.set)).program
     for path in write_wbo(program, args.to, Path(args.output), args.ampl_solver):
         print(path)

@@ -14,7 +14,7 @@ thesis' multi-start, and keeps the best.
 
 The in-process NLP is written in the reduced space: the layer outputs are
 expressions of ``(w, b)``, not variables with equality constraints as in the
-thesis' AMPL models (Annex I, :mod:`nnlang.emit.wbo_ampl`). Both describe the same
+thesis' AMPL models (Annex I, :mod:`nnlang.training.wbo_ampl`). Both describe the same
 function of ``(w, b)`` (the constraints define each ``x`` uniquely), and the
 reduced form leaves IPOPT an unconstrained problem of a few hundred variables
 instead of one with a variable and a row per sample and neuron.
@@ -73,15 +73,15 @@ class Problem:
             return ("nonconvex MINLP (a binary per sample, eqs. 3.16-3.18)",
                     "SCIP (in-process, global), or BARON/Couenne from the AMPL files")
         if self.relu == "exact" and variable_layers > 1:
-            return ("nonconvex MINLP (exact ReLUs with weights variable in several layers: "
-                    "products of variables and a binary per neuron and sample)",
-                    "SCIP (in-process, global, tiny instances), or BARON/Couenne from "
-                    "the AMPL files")
+            return (("nonconvex MINLP (exact ReLUs with weights variable in several layers: "
+                     "products of variables and a binary per neuron and sample)"),
+                    ("SCIP (in-process, global, tiny instances), or BARON/Couenne from "
+                     "the AMPL files"))
         if self.relu == "exact":
             return ("MIQP (exact ReLUs, one variable layer)", "SCIP (in-process), Gurobi")
         return ("smooth NLP (hyperbolic ReLU, eq. 3.10)",
-                "IPOPT (in-process, local, multi-start), or MINOS/IPOPT/KNITRO from the "
-                "AMPL files")
+                ("IPOPT (in-process, local, multi-start), or MINOS/IPOPT/KNITRO from the "
+                 "AMPL files"))
 
 
 def smooth_relu(t, eps: float, sqrt=np.sqrt):

@@ -25,7 +25,7 @@ import time
 import numpy as np
 
 from nnlang.errors import NnlangError, SolverError
-from nnlang.training.wbo import Problem, Solution
+from nnlang.training.wbo import Problem, Solution, forward
 
 
 def interval_bounds(problem: Problem) -> list[np.ndarray]:
@@ -143,7 +143,6 @@ def solve_global(problem: Problem, time_limit: float = 300.0) -> Solution:
 def misclassified_count(problem: Problem, theta: np.ndarray) -> int:
     """Samples whose right class does not win by ``margin`` with exact ReLUs, the
     ``sum z_i`` the model counts."""
-    from nnlang.training.wbo import forward
     out = forward(problem, theta, smooth=problem.relu == "hyperbolic")
     y = problem.y.astype(int)
     right = out[np.arange(len(out)), y]

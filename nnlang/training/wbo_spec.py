@@ -21,7 +21,8 @@ from nnlang.errors import SemanticError
 from nnlang.ir.program import Program
 from nnlang.networks.network import Network
 from nnlang.training import wbo
-from nnlang.training.run import _save_json, write_network
+from nnlang.training.run import save_json, write_network
+from nnlang.training.wbo_global import solve_global
 
 DEFAULTS = {"loss": "squared", "lambda": 0.01, "relu": "hyperbolic", "eps": 1e-3,
             "starts": 10, "seed": 0, "max_iterations": 3000, "tolerance": 1e-8,
@@ -102,9 +103,8 @@ def scores(problem: wbo.Problem, theta: np.ndarray, X: np.ndarray, y: np.ndarray
 def solve(problem: wbo.Problem, solver: str, program_settings: dict, report=None,
           start: np.ndarray | None = None) -> wbo.Solution:
     """``problem`` by IPOPT multi-start or SCIP, with a ``train`` block's settings."""
-    get = lambda name: program_settings.get(name, DEFAULTS.get(name))  # noqa: E731
+    get = lambda name: program_settings.get(name, DEFAULTS.get(name))
     if solver == "scip":
-        from nnlang.training.wbo_global import solve_global
         return solve_global(problem, time_limit=float(get("time_limit")))
     return wbo.solve_nlp(problem, starts=max(1, int(get("starts"))), seed=int(get("seed")),
                          init=program_settings.get("init"),
@@ -139,5 +139,5 @@ def train_program(program: Program, run_dir: Path | None = None, report=None) ->
     if run_dir is not None:
         Path(run_dir).mkdir(parents=True, exist_ok=True)
         write_network(network, Path(run_dir))
-        _save_json(Path(run_dir) / "history.json", trained.to_dict())
+        save_json(Path(run_dir) / "history.json", trained.to_dict())
     return trained

@@ -31,9 +31,11 @@ from nnlang.errors import UnsupportedError
 from nnlang.ir.program import Program
 from nnlang.training import wbo
 from nnlang.training.wbo_global import interval_bounds
+from nnlang.training.wbo_spec import problem_of, setting
 
 _ENV = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(str(Path(__file__).parent / "templates")),
+    # the templates sit with the other AMPL templates
+    loader=jinja2.FileSystemLoader(str(Path(__file__).parents[1] / "emit" / "templates")),
     undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
     keep_trailing_newline=True, autoescape=False)
 
@@ -158,7 +160,6 @@ def context(problem: wbo.Problem, header: list[str], stem: str, solver: str,
 def write_wbo(program: Program, fmt: str, folder: Path, solver: str = "minos") -> list[Path]:
     """The files of a spec's ``method = "wbo"`` training problem; ``fmt`` must be
     ``ampl`` (LP and MPS cannot say a nonlinear model)."""
-    from nnlang.training.wbo_spec import problem_of, setting
     training = program.training
     if training is None or training.settings.get(registry.TRAINER_SETTING) != "wbo":
         raise UnsupportedError("nnlang train --to writes the model of a 'train' statement "
@@ -171,11 +172,11 @@ def write_wbo(program: Program, fmt: str, folder: Path, solver: str = "minos") -
                                f"format holds linear and quadratic models only; write it "
                                f"with --to ampl", training.span)
     stem = program.path.stem if program.path else "wbo"
+    source = program.path.name if program.path else "a spec"
     header = [f"{kind}: the weight and bias optimization problem of the WBO master's thesis",
-              f"(ch. 3, Annex I), written by nnlang from {program.path.name if program.path else 'a spec'}"
-              f" line {training.span.line}.",
-              f"loss {problem.loss}, relu {problem.relu}, layers "
-              f"{'-'.join(map(str, problem.sizes))}, {len(problem.X)} samples.",
+              f"(ch. 3, Annex I), written by nnlang from {source} line {training.span.line}.",
+              (f"loss {problem.loss}, relu {problem.relu}, layers "
+               f"{'-'.join(map(str, problem.sizes))}, {len(problem.X)} samples."),
               f"Solvers that take it: {solvers}."]
     ctx = context(problem, header, stem, solver, int(setting(program, "starts")),
                   int(setting(program, "seed")))
