@@ -1,6 +1,12 @@
 """The WBO problem of the WBO master's thesis (ch. 3): the hyperbolic ReLU's error,
 IPOPT's end points, the multi-start, SCIP's misclassification count, the language."""
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -185,3 +191,20 @@ def test_an_unknown_method_and_bad_targets_are_refused():
     with pytest.raises(SemanticError, match="regression targets must be 8 finite rows"):
         nnlang.compile(text=spec().replace(f"param y = {YR.ravel().tolist()}",
                                            f"param y = {YR.ravel()[:5].tolist()}"))
+
+
+def test_the_cli_says_what_it_built_and_reports_every_start(tmp_path):
+    spec_file = tmp_path / "wbo.nnq"
+    spec_file.write_text(spec("starts = 3"))
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    run = subprocess.run([sys.executable, "-m", "nnlang", "train", str(spec_file), "-o",
+                          str(tmp_path / "run"), "--starts", "2"], capture_output=True,
+                         text=True, env=env)
+    assert run.returncode == 0, run.stderr
+    assert "built a smooth NLP" in run.stderr and "IPOPT" in run.stderr
+    assert run.stderr.count("start ") == 2 and "best of 2 start(s)" in run.stdout
+    history = json.loads((tmp_path / "run" / "history.json").read_text())
+    assert history["objective"] == min(s["objective"] for s in history["starts"])
+    bad = subprocess.run([sys.executable, "-m", "nnlang", "train", str(spec_file), "--workers",
+                          "2"], capture_output=True, text=True, env=env)
+    assert bad.returncode == 1 and "unknown training setting(s) workers" in bad.stderr
