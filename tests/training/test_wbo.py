@@ -17,6 +17,7 @@ import nnlang
 from nnlang.errors import SemanticError
 from nnlang.training import wbo
 from nnlang.training.wbo_global import misclassified_count, solve_global
+from nnlang.training.wbo_spec import problem_of
 
 pytest.importorskip("casadi")
 
@@ -208,3 +209,15 @@ def test_the_cli_says_what_it_built_and_reports_every_start(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "nnlang", "train", str(spec_file), "--workers",
                           "2"], capture_output=True, text=True, env=env)
     assert bad.returncode == 1 and "unknown training setting(s) workers" in bad.stderr
+
+
+@pytest.mark.parametrize("name, samples, sizes, loss", [
+    ("breast_dnn1.nnq", 342, [9, 3, 2], "expected_correct"),
+    ("energy_dnn3.nnq", 400, [8, 3, 3, 1], "squared"),
+])
+def test_the_example_specs_state_the_thesis_problems(name, samples, sizes, loss):
+    path = Path(__file__).resolve().parents[2] / "examples" / "training" / "wbo" / name
+    program = nnlang.compile(path).program
+    p = problem_of(program)
+    assert (len(p.X), p.sizes, p.loss, p.lam, p.eps) == (samples, sizes, loss, 0.01, 1e-3)
+    assert len(program.training.settings["test_inputs"]) == (341 if samples == 342 else 350)
