@@ -183,6 +183,7 @@ class Solution:
     solvers: str = ""
     status: str = ""  # a global solve's status ("optimal", "timelimit", ...)
     bound: float = float("nan")  # a global solve's lower bound on the objective
+    count: int = -1  # misclassified: the model's sum z_i at the solution
 
 
 def solve_nlp(problem: Problem, *, starts: int = 10, seed: int = 0,

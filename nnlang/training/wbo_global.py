@@ -87,7 +87,7 @@ def build(problem: Problem):
     obj = m.addVar("objective", lb=0.0 if problem.loss == "squared" else None, ub=None)
     m.addCons(obj >= data + problem.lam * reg)
     m.setObjective(obj, "minimize")
-    return m, params
+    return m, params, [v for v in m.getVars() if v.name.startswith("miss_")]
 
 
 def _activation(m, scip, t, U: float, act: str, problem: Problem, tag: str):
@@ -120,13 +120,19 @@ def _misclassified(m, scip, problem: Problem, outputs, U_out: np.ndarray):
     return scip.quicksum(z_all)
 
 
-def solve_global(problem: Problem, time_limit: float = 300.0) -> Solution:
+def solve_global(problem: Problem, time_limit: float = 300.0,
+                 count_gap: float | None = None) -> Solution:
     """SCIP on the exact-ReLU or misclassification model; the best point found and
     SCIP's status and lower bound (optimal within SCIP's default gap when
-    ``status == "optimal"``)."""
+    ``status == "optimal"``). ``count_gap`` (misclassified only, below 1): stop once
+    the objective is within it of the lower bound, which proves that no weights
+    misclassify fewer samples (the count is an integer and the regularization is
+    >= 0), without closing the gap on the regularization term."""
     t0 = time.perf_counter()
-    m, params = build(problem)
+    m, params, misses = build(problem)
     m.setParam("limits/time", float(time_limit))
+    if count_gap is not None and problem.loss == "misclassified":
+        m.setParam("limits/absgap", float(count_gap))
     m.optimize()
     status = m.getStatus()
     if m.getNSols() == 0:
@@ -136,16 +142,27 @@ def solve_global(problem: Problem, time_limit: float = 300.0) -> Solution:
                                             np.array([sol[v] for v in b])])
                             for W, b in params])
     kind, solvers = problem.kind()
-    return Solution(theta, float(m.getSolObjVal(sol)), [], 0, time.perf_counter() - t0, kind,
-                    solvers, status, float(m.getDualbound()))
+    out = Solution(theta, float(m.getSolObjVal(sol)), [], 0, time.perf_counter() - t0, kind,
+                   solvers, status, float(m.getDualbound()))
+    if misses:
+        out.count = round(sum(sol[z] for z in misses))
+    return out
 
 
-def misclassified_count(problem: Problem, theta: np.ndarray) -> int:
-    """Samples whose right class does not win by ``margin`` with exact ReLUs, the
-    ``sum z_i`` the model counts."""
+def count_proved(solution: Solution) -> bool:
+    """SCIP's lower bound shows that no weights make fewer than the solution's
+    ``sum z_i`` (``solution.count``) samples miss the margin."""
+    return solution.status == "optimal" or solution.bound > solution.count - 1 + 1e-9
+
+
+def misclassified_count(problem: Problem, theta: np.ndarray, margin: float | None = None
+                        ) -> int:
+    """Samples whose right class does not win by ``margin`` (default the problem's;
+    0: wrongly classified, ties counted as wrong) in the forward pass."""
     out = forward(problem, theta, smooth=problem.relu == "hyperbolic")
     y = problem.y.astype(int)
     right = out[np.arange(len(out)), y]
     others = out.copy()
     others[np.arange(len(out)), y] = -np.inf
-    return int((others.max(axis=1) - right + problem.margin > 1e-6).sum())
+    margin = problem.margin if margin is None else margin
+    return int((others.max(axis=1) - right + margin >= 0).sum())

@@ -16,7 +16,7 @@ from hypothesis.extra import numpy as hnp
 import nnlang
 from nnlang.errors import SemanticError
 from nnlang.training import wbo
-from nnlang.training.wbo_global import misclassified_count, solve_global
+from nnlang.training.wbo_global import count_proved, misclassified_count, solve_global
 from nnlang.training.wbo_spec import problem_of
 
 pytest.importorskip("casadi")
@@ -108,8 +108,9 @@ def test_scip_counts_the_known_minimum_of_misclassified_samples():
         p = wbo.Problem([1, 2], acts, X, y, "misclassified", lam=1e-3, relu="exact",
                         margin=0.01, weight_bound=1.0)
         s = solve_global(p, time_limit=60)
-        assert s.status == "optimal"
-        assert misclassified_count(p, s.theta) == 1
+        assert s.status == "optimal" and count_proved(s)
+        assert s.count == 1  # the model's sum of z
+        assert misclassified_count(p, s.theta, margin=0.0) == 1  # the forward pass agrees
         assert 1.0 <= s.objective < 1.0 + 1e-3 * p.n_params * 1.0
 
 
