@@ -308,7 +308,8 @@ def summarize(nlp: dict | None, mis: dict | None, info: dict) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("experiment", choices=["nlp", "misclass", "all"])
+    ap.add_argument("experiment", choices=["nlp", "misclass", "all", "tables"],
+                    help="tables: rewrite summary[_quick].md from the JSON results")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--time-limit", type=float, default=300.0,
                     help="seconds per SCIP subset (300)")
@@ -318,6 +319,18 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     info = machine()
     suffix = "_quick" if args.quick else ""
+    if args.experiment == "tables":
+        nlp_file, mis_file = OUT / f"nlp{suffix}.json", OUT / f"misclass{suffix}.json"
+        nlp = json.loads(nlp_file.read_text()) if nlp_file.exists() else None
+        mis = json.loads(mis_file.read_text()) if mis_file.exists() else None
+        parts = []
+        if nlp:
+            parts.append(summarize(nlp["results"], None, nlp["machine"]))
+        if mis:
+            parts.append(summarize(None, mis, mis["machine"]))
+        (OUT / f"summary{suffix}.md").write_text("\n".join(parts))
+        print("\n".join(parts))
+        return
     nlp = mis = None
     if args.experiment in ("nlp", "all"):
         nlp = run_nlp(args.quick, args.nets)

@@ -62,7 +62,8 @@ def _print_wbo(trained, out: Path) -> None:
         print(f"best of {len(s.starts)} start(s): start {s.best + 1}, objective "
               f"{s.objective:.6g}")
     else:
-        print(f"objective {s.objective:.6g} ({s.status})")
+        count = f", {s.count} sample(s) miss the margin" if s.count >= 0 else ""
+        print(f"objective {s.objective:.8g} ({s.status}, lower bound {s.bound:.8g}{count})")
     for part, values in trained.scores.items():
         print(f"{part}: " + ", ".join(f"{k.replace('_', ' ')} {v:.4f}"
                                       for k, v in values.items()))

@@ -83,7 +83,8 @@ class WboTrained:
     def to_dict(self) -> dict:
         s = self.solution
         return {"method": "wbo", "model": s.kind, "solvers": s.solvers, "solver": self.solver,
-                "objective": s.objective, "best_start": s.best,
+                "objective": s.objective, "best_start": s.best, "status": s.status,
+                "bound": s.bound, "misclassified": s.count,
                 "starts": [asdict(r) for r in s.starts], "scores": self.scores,
                 "seconds": self.seconds}
 
