@@ -2,9 +2,6 @@
 IPOPT's end points, the multi-start, SCIP's misclassification count, the language."""
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import nnlang
+from nnlang.cli import main
 from nnlang.errors import SemanticError
 from nnlang.training import wbo
 from nnlang.training.wbo_global import count_proved, misclassified_count, solve_global
@@ -195,21 +193,17 @@ def test_an_unknown_method_and_bad_targets_are_refused():
                                            f"param y = {YR.ravel()[:5].tolist()}"))
 
 
-def test_the_cli_says_what_it_built_and_reports_every_start(tmp_path):
+def test_the_cli_says_what_it_built_and_reports_every_start(tmp_path, capsys):
     spec_file = tmp_path / "wbo.nnq"
     spec_file.write_text(spec("starts = 3"))
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    run = subprocess.run([sys.executable, "-m", "nnlang", "train", str(spec_file), "-o",
-                          str(tmp_path / "run"), "--starts", "2"], capture_output=True,
-                         text=True, env=env)
-    assert run.returncode == 0, run.stderr
-    assert "built a smooth NLP" in run.stderr and "IPOPT" in run.stderr
-    assert run.stderr.count("start ") == 2 and "best of 2 start(s)" in run.stdout
+    assert main(["train", str(spec_file), "-o", str(tmp_path / "run"), "--starts", "2"]) == 0
+    run = capsys.readouterr()
+    assert "built a smooth NLP" in run.err and "IPOPT" in run.err
+    assert run.err.count("start ") == 2 and "best of 2 start(s)" in run.out
     history = json.loads((tmp_path / "run" / "history.json").read_text())
     assert history["objective"] == min(s["objective"] for s in history["starts"])
-    bad = subprocess.run([sys.executable, "-m", "nnlang", "train", str(spec_file), "--workers",
-                          "2"], capture_output=True, text=True, env=env)
-    assert bad.returncode == 1 and "unknown training setting(s) workers" in bad.stderr
+    assert main(["train", str(spec_file), "--workers", "2"]) == 1
+    assert "unknown training setting(s) workers" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("name, samples, sizes, loss", [

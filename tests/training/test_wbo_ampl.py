@@ -2,14 +2,13 @@
 (the .mod read back and evaluated at random weights), and the refusals of LP/MPS."""
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import nnlang
+from nnlang.cli import main
 from nnlang.errors import UnsupportedError
 from nnlang.training import wbo
 from nnlang.training.wbo_ampl import write_wbo
@@ -112,16 +111,15 @@ def test_lp_and_mps_refuse_the_nonlinear_model_naming_ampl(tmp_path, fmt):
     assert not (tmp_path / "out").exists()
 
 
-def test_the_cli_writes_the_files_and_refuses_lp(tmp_path):
+def test_the_cli_writes_the_files_and_refuses_lp(tmp_path, capsys):
     write_case("regression", tmp_path)
     spec = tmp_path / "wbo_regression.nnq"
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    ok = subprocess.run([sys.executable, "-m", "nnlang", "train", str(spec), "--to", "ampl",
-                         "-o", str(tmp_path / "cli"), "--ampl-solver", "ipopt"],
-                        capture_output=True, text=True, env=env)
-    assert ok.returncode == 0, ok.stderr
+    assert main(["train", str(spec), "--to", "ampl", "-o", str(tmp_path / "cli"),
+                 "--ampl-solver", "ipopt"]) == 0
     assert "option solver ipopt;" in (tmp_path / "cli" / "wbo_regression.run").read_text()
-    bad = subprocess.run([sys.executable, "-m", "nnlang", "compile", str(spec), "--to", "lp",
-                          "-o", str(tmp_path / "lp")], capture_output=True, text=True, env=env)
-    assert bad.returncode == 1 and "--to ampl" in bad.stderr and "^" in bad.stderr
+    capsys.readouterr()
+    assert main(["compile", str(spec), "--to", "lp", "-o", str(tmp_path / "lp")]) == 1
+    err = capsys.readouterr().err
+    assert "--to ampl" in err and "^" in err and "wbo_regression.nnq:8:1" in err  # the train statement
     assert not (tmp_path / "lp").exists()
+    assert main(["train", str(spec), "--to", "ampl"]) == 2  # no -o: a usage error
