@@ -198,11 +198,17 @@ FORMATS: dict[str, Format] = {
 class Trainer:
     """A training algorithm: a module with ``train(program_training, options, ...)``
     and the settings a ``train ... { }`` block may give it (name -> (kind, meaning);
-    kinds: int, number, pair, bool, array)."""
+    kinds: int, number, pair, bool, array, ``choice:a,b,c`` (one of the words, as a
+    string))."""
 
     module: str
     summary: str
     settings: dict[str, tuple[str, str]]
+
+    def choices(self, name: str) -> tuple[str, ...]:
+        """The words a ``choice:a,b`` setting takes (empty for other kinds)."""
+        kind = self.settings[name][0]
+        return tuple(kind.partition(":")[2].split(",")) if kind.startswith("choice:") else ()
 
 
 TRAINERS: dict[str, Trainer] = {
@@ -228,7 +234,38 @@ TRAINERS: dict[str, Trainer] = {
             "test_inputs": ("array", "test samples, evaluated after every batch"),
             "test_labels": ("array", "their classes"),
         }),
+    "wbo": Trainer(
+        "nnlang.training.wbo_spec",
+        "every layer at once as one NLP or MINLP, the weight and bias optimization problem "
+        "of the WBO master's thesis (eq. 3.1): IPOPT multi-start, or SCIP globally",
+        {
+            "loss": ("choice:squared,expected_correct,misclassified",
+                     ("squared error (eq. 3.11), minus the expected number of correct "
+                      "classifications (softmax, eq. 3.13), or the misclassification count "
+                      "(eqs. 3.16-3.18) (squared)")),
+            "lambda": ("number", "weight of the regularization ||w||^2 + ||b||^2 (0.01)"),
+            "relu": ("choice:hyperbolic,exact",
+                     "ReLU as (sqrt(t^2 + eps) + t) / 2 (eq. 3.10) or exact (hyperbolic)"),
+            "eps": ("number", "the hyperbolic ReLU's eps (1e-3)"),
+            "solver": ("choice:ipopt,scip", ("IPOPT (local, the smooth NLP) or SCIP (global); "
+                                             "default IPOPT for the smooth NLP, else SCIP")),
+            "starts": ("int", "IPOPT starting points, seeded (10)"),
+            "seed": ("int", "seed of the starting points (0)"),
+            "init": ("pair", ("starting weights and biases uniform in [lo, hi] (default: "
+                              "Glorot's range per layer, biases 0)")),
+            "max_iterations": ("int", "IPOPT iterations per start (3000)"),
+            "tolerance": ("number", "IPOPT's convergence tolerance (1e-8)"),
+            "time_limit": ("number", "seconds per IPOPT start, or for the SCIP solve (300)"),
+            "weight_bound": ("number", "SCIP: weights and biases in [-bound, bound] (1)"),
+            "margin": ("number", ("misclassified: how much the right class's output must "
+                                  "exceed the others' for a sample to count as correct (1e-3)")),
+            "test_inputs": ("array", "test samples, evaluated after training"),
+            "test_labels": ("array", "their classes or targets"),
+        }),
 }
+
+# the setting that picks the trainer (``method = "wbo"``); without it, "goebbels"
+TRAINER_SETTING, DEFAULT_TRAINER = "method", "goebbels"
 
 
 NETWORK_FORMATS: dict[str, Entry] = {

@@ -98,34 +98,74 @@ def check_train(checker, stmt: ast.Train) -> Training:
                             f"expected one row of {network.n_in} features per sample",
                             stmt.inputs.span)
     X = X.reshape(X.shape[0], -1)
-    if y.shape != (X.shape[0],) or not np.all(y == np.round(y)) or y.min() < 0 \
-            or y.max() >= network.n_out:
-        raise SemanticError(f"the training labels must be {X.shape[0]} class indices in "
-                            f"0..{network.n_out - 1} (one per sample), got "
-                            f"shape [{','.join(map(str, y.shape))}]", stmt.labels.span)
-    entry = registry.TRAINERS["goebbels"]
-    settings, seen = {}, {}
+    method, entry = _method(checker, stmt)
+    settings, seen = {registry.TRAINER_SETTING: method}, {}
     for opt in stmt.settings:
         if opt.name in seen:
             raise SemanticError(f"training setting '{opt.name}' is given twice", opt.span)
         seen[opt.name] = opt.span
+        if opt.name == registry.TRAINER_SETTING:
+            continue
         if opt.name not in entry.settings:
-            raise SemanticError(f"unknown training setting '{opt.name}' (settings: "
-                                f"{', '.join(entry.settings)})", opt.span)
+            raise SemanticError(f"unknown training setting '{opt.name}' for method "
+                                f"\"{method}\" (settings: {', '.join(entry.settings)})",
+                                opt.span)
         settings[opt.name] = _setting(checker, opt, entry.settings[opt.name][0])
+    # a regression (the squared error of the WBO problem) learns real targets
+    regression = method == "wbo" and settings.get("loss", "squared") == "squared"
+    y = _labels(y, X.shape[0], network.n_out, regression, stmt.labels.span)
     if ("test_inputs" in settings) != ("test_labels" in settings):
         raise SemanticError("give test_inputs and test_labels together", stmt.span)
     if "test_inputs" in settings:
         settings["test_inputs"] = settings["test_inputs"].reshape(
             settings["test_inputs"].shape[0], -1)
         if settings["test_inputs"].shape[1] != network.n_in or \
-                settings["test_labels"].shape != (settings["test_inputs"].shape[0],):
+                settings["test_labels"].shape[:1] != (settings["test_inputs"].shape[0],):
             raise SemanticError("test_inputs must have one row per test_labels entry, with "
                                 f"{network.n_in} features", seen["test_inputs"])
-    return Training(net, X, y.astype(int), settings, stmt.span)
+        settings["test_labels"] = _labels(settings["test_labels"],
+                                          settings["test_inputs"].shape[0], network.n_out,
+                                          regression, seen["test_inputs"])
+    return Training(net, X, y, settings, stmt.span)
+
+
+def _method(checker, stmt: ast.Train):
+    """The trainer a ``method = "..."`` setting names (default Goebbels (2021))."""
+    for opt in stmt.settings:
+        if opt.name == registry.TRAINER_SETTING:
+            if not isinstance(opt.value, ast.String) or opt.value.value not in \
+                    registry.TRAINERS:
+                raise SemanticError(f"'method' takes one of "
+                                    f"{', '.join(map(repr, registry.TRAINERS))} (a string)",
+                                    opt.value.span)
+            return opt.value.value, registry.TRAINERS[opt.value.value]
+    return registry.DEFAULT_TRAINER, registry.TRAINERS[registry.DEFAULT_TRAINER]
+
+
+def _labels(y: np.ndarray, n: int, n_out: int, regression: bool, span: Span) -> np.ndarray:
+    """Class indices (``int``), or real targets of shape (n, n_out) for a regression."""
+    if regression:
+        y = np.asarray(y, float)
+        if y.shape not in ((n,), (n, n_out)) or (y.ndim == 1 and n_out != 1) \
+                or not np.isfinite(y).all():
+            raise SemanticError(f"the regression targets must be {n} finite rows of "
+                                f"{n_out} value(s), got shape [{','.join(map(str, y.shape))}]",
+                                span)
+        return y.reshape(n, n_out)
+    if y.shape != (n,) or not np.all(y == np.round(y)) or y.min() < 0 or y.max() >= n_out:
+        raise SemanticError(f"the training labels must be {n} class indices in "
+                            f"0..{n_out - 1} (one per sample), got "
+                            f"shape [{','.join(map(str, y.shape))}]", span)
+    return y.astype(int)
 
 
 def _setting(checker, opt: ast.Option, kind: str):
+    if kind.startswith("choice:"):
+        words = kind.partition(":")[2].split(",")
+        if not isinstance(opt.value, ast.String) or opt.value.value not in words:
+            quoted = ", ".join(f'"{w}"' for w in words)
+            raise SemanticError(f"'{opt.name}' takes one of {quoted}", opt.value.span)
+        return opt.value.value
     if kind == "bool":
         if isinstance(opt.value, ast.Name) and opt.value.id in ("true", "false"):
             return opt.value.id == "true"

@@ -223,7 +223,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the spec to write; the box goes to <stem>_box.npz beside it")
 
     p = add("train", "train a spec's network by its 'train' statement (Goebbels 2021: "
-                     "layer by layer with MILPs and LPs)")
+                     "layer by layer with MILPs and LPs; method = \"wbo\": the WBO "
+                     "master's thesis' NLP by IPOPT multi-start, or SCIP)")
     p.add_argument("file", help="the .nnq spec with a 'train NET on INPUTS, LABELS' statement")
     p.add_argument("--set", action="append", metavar="NAME=VALUE", type=types.assignment,
                    help="override a parameter (repeatable)")
@@ -234,6 +235,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seconds per program (the incumbent is kept)")
     p.add_argument("--workers", type=types.positive_int, help="programs solved in parallel processes")
     p.add_argument("--batches", type=types.positive_int, help="batches to train")
+    p.add_argument("--starts", type=types.positive_int,
+                   help="method wbo: IPOPT starting points")
+    p.add_argument("--to", choices=list(registry.FORMATS), metavar="FORMAT",
+                   help="method wbo: write the model as files (ampl: .mod/.dat/.run in the "
+                        "spirit of the thesis' Annex I) into -o DIR instead of training")
+    p.add_argument("--ampl-solver", default="minos", metavar="NAME",
+                   help="with --to ampl: the solver the .run file names (minos, ipopt, "
+                        "knitro, ...; default minos, the thesis')")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress")
     return parser
 

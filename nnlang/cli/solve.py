@@ -22,6 +22,7 @@ from nnlang.errors import DataError, NnlangError, SemanticError, Span
 from nnlang.solve.diagnose import diagnose_infeasible
 from nnlang.solve.task import Task
 from nnlang.solve.tight import tight_model
+from nnlang.training.wbo_ampl import write_wbo
 
 # a solve always gets this much, even when reading and encoding used up the limit
 MIN_SOLVE_SECONDS = 0.05
@@ -190,6 +191,13 @@ def cmd_solve(args: argparse.Namespace) -> int:
 def cmd_compile(args: argparse.Namespace) -> int:
     check_output_dir(args.output, "-o")
     m = _compile(args)
+    training = m.program.training
+    if training is not None and training.settings.get("method") == "wbo" \
+            and not m.program.variables:
+        # the spec states a WBO training problem (the WBO master's thesis, ch. 3)
+        for path in write_wbo(m.program, args.to, Path(args.output)):
+            print(path)
+        return 0
     _needs_variables(m, "write")
     tight = None
     if not getattr(args, "full_box", False) and m.milp.objective_ball is not None:

@@ -63,7 +63,7 @@ def _atomic(path: Path, write: Callable[[Path], None]) -> None:
     os.replace(tmp, path)
 
 
-def _save_json(path: Path, data) -> None:
+def save_json(path: Path, data) -> None:
     _atomic(path, lambda p: p.write_text(json.dumps(data, indent=1, default=float)))
 
 
@@ -130,7 +130,7 @@ def train_batches(layers: list[LayerParams], X: np.ndarray, labels: np.ndarray,
                 arrays = {f"theta{i}": t for i, t in enumerate(trainer.theta)}
                 arrays.update(key=np.array(key), next_batch=np.array(bi + 1))
                 _atomic(state, lambda p, arrays=arrays: np.savez(p, **arrays))
-                _save_json(Path(run_dir) / "history.json",
+                save_json(Path(run_dir) / "history.json",
                            {"batches": batches, "steps": [asdict(s) for s in trainer.history],
                             "counts": trainer.counts})
     finally:
@@ -139,7 +139,7 @@ def train_batches(layers: list[LayerParams], X: np.ndarray, labels: np.ndarray,
                      time.perf_counter() - start, first)
     if run_dir is not None:
         write_network(result.network, Path(run_dir))
-        _save_json(Path(run_dir) / "history.json", result.to_dict())
+        save_json(Path(run_dir) / "history.json", result.to_dict())
     return result
 
 

@@ -13,6 +13,7 @@ random initialization.
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +31,7 @@ from nnlang.training.run import Trained, train_batches
 
 # spec settings that are not Settings fields, or mean "off" at 0
 _OFF_AT_ZERO = ("change", "post_every")
-_NOT_SETTINGS = ("weight_bound", "test_inputs", "test_labels")
+_NOT_SETTINGS = ("weight_bound", "test_inputs", "test_labels", registry.TRAINER_SETTING)
 
 
 def settings_of(values: dict) -> Settings:
@@ -74,9 +75,11 @@ def layer_params(program: Program) -> list[LayerParams]:
 
 def train(path: str | Path | None = None, params: dict | None = None, *,
           text: str | None = None, run_dir: str | Path | None = None, report=None,
-          **settings) -> Trained:
-    """Train the network of a spec's ``train`` statement (Goebbels (2021), Algorithm 1
-    with batch learning); ``settings`` override the statement's (``batches=2``,
+          **settings):
+    """Train the network of a spec's ``train`` statement by its ``method``: Goebbels
+    (2021), Algorithm 1 with batch learning (the default, a :class:`Trained`), or
+    ``"wbo"``, the WBO master's thesis' NLP (:mod:`nnlang.training.wbo_spec`, a
+    ``WboTrained``); ``settings`` override the statement's (``batches=2``,
     ``workers=2``, ...), ``run_dir`` makes the run resumable and receives
     ``network.npz``, ``network.onnx`` and ``history.json``; ``report(kind, what)``
     hears every layer update (``"step"``) and finished batch (``"batch"``).
@@ -88,11 +91,15 @@ def train(path: str | Path | None = None, params: dict | None = None, *,
     if program.training is None:
         raise SemanticError("the spec has no 'train NET on INPUTS, LABELS { ... }' statement",
                             Span(str(path or "<string>"), 1, 1))
-    unknown = set(settings) - set(registry.TRAINERS["goebbels"].settings)
+    method = program.training.settings.get(registry.TRAINER_SETTING, registry.DEFAULT_TRAINER)
+    trainer = registry.TRAINERS[method]
+    unknown = set(settings) - set(trainer.settings)
     if unknown:
-        raise NnlangError(f"unknown training setting(s) {', '.join(sorted(unknown))}")
+        raise NnlangError(f"unknown training setting(s) {', '.join(sorted(unknown))} for "
+                          f"method \"{method}\"")
     program.training.settings.update(settings)
-    return train_program(program, None if run_dir is None else Path(run_dir), report)
+    module = importlib.import_module(trainer.module)
+    return module.train_program(program, None if run_dir is None else Path(run_dir), report)
 
 
 def train_program(program: Program, run_dir: Path | None = None, report=None) -> Trained:
