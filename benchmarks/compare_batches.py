@@ -13,7 +13,6 @@ and the largest relative difference of the two objectives.
 
 from __future__ import annotations
 
-import statistics as st
 import sys
 from pathlib import Path
 
@@ -21,33 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from l2_vs_l1 import read
 
-
-def table(batches: dict[str, dict[int, dict]]) -> list[str]:
-    rows = ["| batch | images | solved | mean s | median s | max s |",
-            "|---|---:|---:|---:|---:|---:|"]
-    for name, d in batches.items():
-        t = [r["solve_seconds"] for r in d.values()]
-        solved = sum(r["status"] == "optimal" for r in d.values())
-        rows.append(f"| {name} | {len(d)} | {solved} | {st.mean(t):.2f} | {st.median(t):.2f} | "
-                    f"{max(t):.2f} |")
-    return rows
-
-
-def against(name_a: str, a: dict[int, dict], name_b: str, b: dict[int, dict]) -> str:
-    both = sorted(i for i in a if i in b and a[i]["status"] == "optimal"
-                  and b[i]["status"] == "optimal")
-    if not both:
-        return f"{name_b} / {name_a}: no image solved by both"
-    ta = [a[i]["solve_seconds"] for i in both]
-    tb = [b[i]["solve_seconds"] for i in both]
-    ratios = sorted(y / max(x, 1e-9) for x, y in zip(ta, tb, strict=True))
-    faster = sum(x < y for x, y in zip(ta, tb, strict=True))
-    diff = max(abs(a[i]["objective"] - b[i]["objective"]) / max(abs(a[i]["objective"]), 1e-9)
-               for i in both)
-    return (f"{name_b} / {name_a} over the {len(both)} images both solved: mean solve "
-            f"{st.mean(tb):.2f} s / {st.mean(ta):.2f} s = {st.mean(tb) / st.mean(ta):.2f}x "
-            f"(per image: median {st.median(ratios):.2f}x, {ratios[0]:.2f}-{ratios[-1]:.2f}x); "
-            f"{name_a} faster on {faster}/{len(both)}; objectives within {diff:.1e} (relative)")
+from nnlang.batch.compare import against
+from nnlang.batch.compare import time_table as table
 
 
 def main(argv: list[str] | None = None) -> int:

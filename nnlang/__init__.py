@@ -19,10 +19,11 @@ from nnlang.version import __version__
 
 _LAZY = {"compile": "nnlang.api", "CompiledModel": "nnlang.api", "Result": "nnlang.solve.results",
          "Network": "nnlang.networks.network", "embed": "nnlang.embedding",
-         "train": "nnlang.training.spec"}
+         "train": "nnlang.training.spec", "export_batch": "nnlang.batch.export",
+         "read_export": "nnlang.batch.export", "compare_batches": "nnlang.batch.compare"}
 
-__all__ = ["CompiledModel", "Network", "NnlangError", "Result", "__version__", "compile",
-           "embed", "train"]
+__all__ = ["CompiledModel", "Network", "NnlangError", "Result", "__version__", "compare_batches",
+           "compile", "embed", "export_batch", "read_export", "train"]
 
 
 def __getattr__(name: str) -> Any:

@@ -18,13 +18,20 @@ process that solves it, with the networks the spec loads from files read once pe
 process; see docs/batch.md for what that costs. ``--jobs J`` runs a local process
 pool and ``--cluster ADDRESS|local:N`` Dask tasks (``nnlang.batch.execute``,
 ``nnlang.batch.cluster``; docs/distributed.md).
+
+``export_batch`` writes what a batch found as an ``.npz`` data set and
+``read_export`` reads it back, re-checked; ``compare_batches`` pairs two batches'
+instances (Zhu (2021) Table 8's % difference). docs/batch.md, "Exporting".
 """
 
+from nnlang.batch.compare import compare_batches
 from nnlang.batch.config import BatchConfig, BatchOutcome
+from nnlang.batch.export import AdversarialSet, export_batch, read_export
 from nnlang.batch.instances import load_results, prepare, run_task, solve_instance
 from nnlang.batch.progress import Progress
 from nnlang.batch.run import run_batch
 from nnlang.batch.summary import summarize, summary_table
 
-__all__ = ["BatchConfig", "BatchOutcome", "Progress", "load_results", "prepare", "run_batch",
-           "run_task", "solve_instance", "summarize", "summary_table"]
+__all__ = ["AdversarialSet", "BatchConfig", "BatchOutcome", "Progress", "compare_batches",
+           "export_batch", "load_results", "prepare", "read_export", "run_batch", "run_task",
+           "solve_instance", "summarize", "summary_table"]

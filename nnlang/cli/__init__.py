@@ -25,7 +25,7 @@ from nnlang.version import __version__
 # it, docs/language.md repeats it)
 EXIT_CODES = {
     0: "success: solved (optimal, or a time limit with a solution); verify: sat or "
-       "unsat; check, compile, import: done",
+       "unsat; check, compile, import, export, compare: done",
     1: "an error in the spec, its data, a network, a property or an output path "
        "(file:line:col and a caret where there is a location); nothing is written",
     2: "bad command-line usage (an unknown option, a value of the wrong kind)",
@@ -54,6 +54,8 @@ COMMANDS = {
     "suite": "nnlang.cli.suite:cmd_suite",
     "import": "nnlang.cli.verify:cmd_import",
     "train": "nnlang.cli.train:cmd_train",
+    "export": "nnlang.cli.export:cmd_export",
+    "compare": "nnlang.cli.export:cmd_compare",
 }
 
 _EPILOG = ("exit codes (every command):\n"
@@ -155,7 +157,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--retry-errors", action="store_true",
                    help="re-run instances whose recorded status is 'error'")
     p.add_argument("--no-pictures", action="store_true", help="no grid.png / changes.md")
+    p.add_argument("--export", metavar="FILE.npz",
+                   help="afterwards, write the adversarial examples found as a data set "
+                        "(as 'nnlang export' does)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no table")
+
+    p = add("export", "write the adversarial examples a batch found as an .npz data set "
+                      "(docs/batch.md, 'Exporting')")
+    p.add_argument("batch", metavar="BATCH_DIR", help="a batch folder (nnlang batch -o DIR)")
+    p.add_argument("-o", "--output", required=True, metavar="FILE.npz", help="the file to write")
+    p.add_argument("--label", default="label", metavar="NAME",
+                   help="the spec's parameter holding the true label (default label)")
+    p.add_argument("--variable", metavar="NAME",
+                   help="the spec's input variable (default: the one the batch drew)")
+
+    p = add("compare", "pair the instances of two batches on the same data and compare "
+                       "their average objectives (Zhu (2021) Table 8's %%difference)")
+    p.add_argument("batch_a", metavar="BATCH_A", help="the reference batch folder")
+    p.add_argument("batch_b", metavar="BATCH_B", help="the batch compared against it")
+    p.add_argument("--optimal-only", action="store_true",
+                   help="pair only instances solved to optimality in both")
+    p.add_argument("--json", metavar="FILE", help="also write the comparison as JSON")
 
     p = add("compile", "write the MILP as files for other solvers")
     common(p)

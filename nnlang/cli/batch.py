@@ -8,7 +8,8 @@ from pathlib import Path
 
 from nnlang.batch import BatchConfig, run_batch
 from nnlang.batch.lock import batch_lock
-from nnlang.cli.outputs import check_output_dir
+from nnlang.cli.export import export
+from nnlang.cli.outputs import check_output_dir, check_output_file
 from nnlang.cli.solve import bounds_option, parse_sets, solver_options
 
 
@@ -23,6 +24,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
     spec = Path(args.file)
     out_dir = Path(args.output or f"{spec.stem}_batch")
     check_output_dir(out_dir, "-o")
+    if args.export:
+        check_output_file(Path(args.export), "--export")
     config = BatchConfig(
         spec=spec, out_dir=out_dir, count=args.count,
         start=args.start, param=args.param, over=Path(args.over) if args.over else None,
@@ -35,4 +38,6 @@ def cmd_batch(args: argparse.Namespace) -> int:
                         echo=(lambda s: None) if args.quiet else print)
     if out.interrupted:
         return 130
+    if args.export:
+        export(out_dir, Path(args.export))
     return 4 if out.summary.get("errors") else 0
