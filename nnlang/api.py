@@ -155,10 +155,11 @@ def compile(
     params = dict(params or {})
     given = {k: params.pop(k) for k in [k for k, v in params.items() if isinstance(v, Network)]}
     given.update(networks or {})
-    limit = options.get("time_limit")
-    if limit is None:
-        limit = spec_time_limit(prog_ast)
-    deadline = None if started is None or limit is None else started + float(limit)
+    deadline = None
+    if started is not None:  # only a timed caller (nnlang solve) stops compiling
+        limit = options.get("time_limit")
+        limit = spec_time_limit(prog_ast) if limit is None else limit
+        deadline = None if limit is None else started + float(limit)
     program = check_program(prog_ast, path, params, given, deadline)
     opts = program.options.updated(**options)
     program.options = opts  # type: ignore[misc]
