@@ -83,12 +83,14 @@ def printer(kind, what):
               f" ({what['seconds']:.0f} s)", flush=True)
 
 
-def run(name, params, X, y, settings, test, **kw):
+def run(name, params, X, y, settings, test, solver="highs", **kw):
     before = machine()
     start = time.perf_counter()
-    trained = train_batches(params, X, y, settings, Options(threads=1), test=test,
+    trained = train_batches(params, X, y, settings, Options(threads=1, solver=solver),
+                            test=test,
                             report=printer, **kw)
-    record = {"experiment": name, "settings": settings.__dict__, "machine": before,
+    record = {"experiment": name, "settings": settings.__dict__, "solver": solver,
+              "machine": before,
               "seconds": time.perf_counter() - start, "counts": trained.counts,
               "batches": trained.batches,
               "steps": [s.__dict__ for s in trained.steps],
@@ -101,25 +103,34 @@ def run(name, params, X, y, settings, test, **kw):
     return trained, record
 
 
+def _suffix(args) -> str:
+    """Result file names of runs with another solver than HiGHS say which."""
+    return "" if args.solver == "highs" else f"_{args.solver}"
+
+
 def exp_fig2(args):
     X, y = DATA.mnist_train()
-    s = Settings(batch_size=100, batches=1, seed=args.seed, time_limit=args.time_limit,
+    s = Settings(batch_size=100, batches=1, seed=args.seed, lp_solver=args.lp_solver,
+                 time_limit=args.time_limit,
                  workers=args.workers, max_iterations=args.iterations, patience=args.patience,
                  init_trials=args.init_trials, proposal_box=tuple(args.proposal_box))
     name = f"fig2_seed{args.seed}_p{args.patience}_t{args.time_limit:g}" + (
         f"_i{args.init_trials}" if args.init_trials > 1 else "") + (
         "_box{:g}_{:g}".format(*args.proposal_box) if tuple(args.proposal_box) != (0.1, 0.1)
-        else "")
-    _, rec = run(name, mlp(), X[:100], y[:100], s, None)
+        else "") + _suffix(args)
+    _, rec = run(name, mlp(), X[:100], y[:100], s, None, args.solver)
     print(f"fig2: training accuracy {rec['batches'][-1]['batch_accuracy']:.3f} in "
           f"{rec['seconds']:.0f} s")
 
 
-def exp_fig3(args, post_every=None, name="fig3", first=0, count=2000):
+def exp_fig3(args, post_every=None, name="fig3", first=0, count=2000, batches=20):
+    """``batches`` of 100 images from ``first`` (fig. 3: 20), with the post-processing
+    LP on all training data after every ``post_every`` batches."""
     X, y = DATA.mnist_train()
     Xt, yt = DATA.mnist_test()
-    batches = 20 if not args.quick else 4
-    s = Settings(batch_size=100, batches=batches, seed=args.seed, time_limit=args.time_limit,
+    batches = batches if not args.quick else 4
+    s = Settings(batch_size=100, batches=batches, seed=args.seed, lp_solver=args.lp_solver,
+                 time_limit=args.time_limit,
                  workers=args.workers, max_iterations=args.iterations, patience=args.patience,
                  post_every=post_every, init_trials=args.init_trials)
     Xb, yb = X[first: first + count], y[first: first + count]
@@ -128,7 +139,7 @@ def exp_fig3(args, post_every=None, name="fig3", first=0, count=2000):
         Xall = np.concatenate([Xb, np.delete(X, np.s_[first: first + count], axis=0)])
         yall = np.concatenate([yb, np.delete(y, np.s_[first: first + count])])
         Xb, yb = Xall, yall
-    trained, rec = run(name, mlp(), Xb, yb, s, (Xt, yt))
+    trained, rec = run(name + _suffix(args), mlp(), Xb, yb, s, (Xt, yt), args.solver)
     print(f"{name}: test accuracy {rec['test_accuracy']:.4f} (best after a batch "
           f"{rec['best_test_accuracy']:.4f}) in {rec['seconds']:.0f} s")
     return trained
@@ -138,15 +149,17 @@ def exp_committee(args):
     Xt, yt = DATA.mnist_test()
     nets = []
     for j in range(3):
+        # each member: ten batches over its own 1,000 images, then the LP on all data
         nets.append(exp_fig3(args, post_every=10 if not args.quick else 4,
-                             name=f"committee{j}", first=1000 * j, count=1000))
+                             name=f"committee{j}", first=1000 * j, count=1000, batches=10))
     votes = np.stack([predict(n, Xt) for n in nets])
     major = np.array([np.bincount(v, minlength=10).argmax() for v in votes.T])
     # ties go to the first network's vote
     tie = np.array([np.bincount(v, minlength=10).max() == 1 for v in votes.T])
     major[tie] = votes[0, tie]
     acc = float(np.mean(major == yt))
-    (OUT / "committee.json").write_text(json.dumps({"test_accuracy": acc,
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / f"committee{_suffix(args)}.json").write_text(json.dumps({"test_accuracy": acc,
                                                     "members": [accuracy(n, Xt, yt)
                                                                 for n in nets]}))
     print(f"committee: majority vote test accuracy {acc:.4f}")
@@ -159,10 +172,12 @@ def exp_conv(args):
     params = [layers.conv(7, 7, 3, 3, 0.0, 1.0), layers.dense(10, 25, 1.0)]
     batches = 10 if not args.quick else 3
     s = Settings(batch_size=100, batches=batches, seed=args.seed, init=(0.0, 1.0),
+                 lp_solver=args.lp_solver,
                  time_limit=args.time_limit, workers=args.workers,
                  max_iterations=args.iterations, patience=args.patience, post_every=batches)
     # batches over the first 1,000 images; the post-processing LP on all 5,000
-    _, rec = run(f"conv_seed{args.seed}", params, X7, y, s, (Xt7, yt))
+    _, rec = run(f"conv_seed{args.seed}" + _suffix(args), params, X7, y, s, (Xt7, yt),
+                 args.solver)
     print(f"conv: test accuracy {rec['test_accuracy']:.4f} in {rec['seconds']:.0f} s")
 
 
@@ -265,6 +280,10 @@ def main():
     ap.add_argument("experiment", choices=["fig2", "fig3", "post", "committee", "conv",
                                            "adam", "milps", "all"])
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--lp-solver", default=None, help="the LPs' solver (default: --solver)")
+    ap.add_argument("--solver", default="highs",
+                    help="the programs' solver (gurobi: its size-limited license takes the "
+                         "100-sample programs, not the post-processing LP on all data)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--time-limit", type=float, default=30.0)
@@ -279,9 +298,13 @@ def main():
     args = ap.parse_args()
     if args.iterations is None:
         args.iterations = 3 if args.quick else 20
-    experiments = {"fig2": exp_fig2, "fig3": exp_fig3, "post": lambda a: exp_fig3(
-        a, post_every=10 if not a.quick else 4, name="post"), "committee": exp_committee,
-          "conv": exp_conv, "adam": exp_adam, "milps": exp_milps}
+    # "post" is the committee's first member: ten batches of the first 1,000 images,
+    # then the post-processing LP on all training data
+    experiments = {"fig2": exp_fig2, "fig3": exp_fig3,
+                   "post": lambda a: exp_fig3(a, post_every=10 if not a.quick else 4,
+                                              name="post", count=1000, batches=10),
+                   "committee": exp_committee,
+                   "conv": exp_conv, "adam": exp_adam, "milps": exp_milps}
     if args.experiment != "all":
         experiments[args.experiment](args)
         return

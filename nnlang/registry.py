@@ -230,6 +230,8 @@ TRAINERS: dict[str, Trainer] = {
             "patience": ("int", "iterations without progress that end a batch (1: the report)"),
             "time_limit": ("number", "seconds per program; the incumbent is kept (60)"),
             "workers": ("int", "programs solved in parallel processes (1)"),
+            "lp_solver": ("choice:" + ",".join(SOLVERS),
+                          "the LPs' solver (default: the spec's solver, as the MILPs')"),
             "final_post": ("bool", "the post-processing LP after a batch below accuracy 1"),
             "test_inputs": ("array", "test samples, evaluated after every batch"),
             "test_labels": ("array", "their classes"),

@@ -32,6 +32,9 @@ from nnlang.training import problems
 from nnlang.training.layers import LayerParams
 
 POOL = {"mip_pool_soft_limit": 1000}
+# a binary within Gurobi's default integrality tolerance (1e-5) lets a big-M row
+# leak 1e-5 * M per sample, more than the forward-pass check of every answer allows
+GUROBI_TOLERANCE = {"IntFeasTol": 1e-9}
 
 
 @dataclass
@@ -57,6 +60,10 @@ class Settings:
     workers: int = 1  # programs solved in parallel processes
     final_post: bool = True  # Algorithm 1's last step when the accuracy stays below one
     report_m: bool = False  # the report's constant big-M instead of the exact ranges
+    # the solver of the LPs (the output layer's, its input proposals, post-processing),
+    # None: the MILPs' one. The LPs grow with the data (the post-processing LP on all of
+    # it) where a size-limited MILP solver license does not reach
+    lp_solver: str | None = None
 
 
 @dataclass
@@ -111,11 +118,14 @@ class Trainer:
         self.options = options.updated(threads=1) if settings.workers > 1 else options
         # a smaller cut pool: the weight MILPs are small, and HiGHS spent most of
         # their time at the root on thousands of cuts (docs/benchmarks.md)
-        args = {**POOL, **self.options.solver_args.get("HIGHS", {})}
-        self.options = replace(self.options, solver_args={**self.options.solver_args,
-                                                          "HIGHS": args})
+        given = self.options.solver_args
+        self.options = replace(self.options, solver_args={
+            **given, "HIGHS": {**POOL, **given.get("HIGHS", {})},
+            "GUROBI": {**GUROBI_TOLERANCE, **given.get("GUROBI", {})}})
         if settings.time_limit is not None:
             self.options = self.options.updated(time_limit=settings.time_limit)
+        self.lp_options = self.options if settings.lp_solver is None else \
+            self.options.updated(solver=settings.lp_solver)
         self.report = report or (lambda step: None)
         self.input_shape = tuple(input_shape)
         self._rng = np.random.default_rng(settings.seed)
@@ -165,6 +175,10 @@ class Trainer:
             self._pool = None
 
     # ---- the programs
+    def options_for(self, kind: str) -> Options:
+        """The MILPs' options for ``l1`` programs, the LPs' for the others."""
+        return self.options if kind == problems.L1 else self.lp_options
+
     def update_layer(self, i: int, inputs: np.ndarray, target: np.ndarray, kind: str,
                      bounds: tuple[np.ndarray, np.ndarray] | None = None) -> list:
         """New parameters of layer ``i`` (0-based) fitted to ``target`` from ``inputs``."""
@@ -176,7 +190,7 @@ class Trainer:
         for neurons in params.groups():
             sub, used = LayerParams(params.n_out, params.n_in, params.T, lo, hi).restricted(
                 neurons)
-            tasks.append((kind, inputs, target[:, neurons], sub, self.options,
+            tasks.append((kind, inputs, target[:, neurons], sub, self.options_for(kind),
                           self.theta[i][used], big_m))
             where.append(used)
         solved = self._map(_solve_group, tasks)
@@ -192,7 +206,7 @@ class Trainer:
                        kind: str) -> tuple[np.ndarray, list]:
         W, b = self.layers[i].weights(self.theta[i])
         box = tuple(self.settings.proposal_box)
-        tasks = [(W, b, inputs[k], target[k], kind, self.options, box)
+        tasks = [(W, b, inputs[k], target[k], kind, self.options_for(kind), box)
                  for k in range(len(inputs))]
         solved = self._map(_solve_inputs, tasks)
         self.counts["input programs"] += len(solved)

@@ -139,3 +139,30 @@ def test_initialization_screen_keeps_the_most_accurate_of_its_draws():
     train_batches(params, X, y, Settings(batch_size=40, seed=3, init_trials=6, max_iterations=1),
                   Options(), report=lambda kind, what: heard.append((kind, what)))
     assert heard[0] == ("init", scores)
+
+
+def test_the_lps_go_to_lp_solver_and_the_milps_to_the_spec_solver(monkeypatch, tmp_path):
+    from nnlang.training import problems
+    seen = []
+    solve = problems.solve_model
+
+    def recording(model, options):
+        seen.append((model.size()["binaries"] > 0, options.solver))
+        return solve(model, options)
+
+    monkeypatch.setattr(problems, "solve_model", recording)
+    X, y = separable(30, 2)
+    params = [layers.dense(3, 4, 1.0), layers.dense(2, 3, 1.0)]
+    trained = train_batches(params, X, y, Settings(batch_size=30, seed=5, lp_solver="scip",
+                                                   max_iterations=2), Options(solver="highs"))
+    assert {solver for milp, solver in seen if milp} == {"highs"}
+    assert {solver for milp, solver in seen if not milp} == {"scip"}
+    assert trained.counts["weight programs"] > 0
+    # the spec's setting is checked like every other: an unknown solver is a located error
+    spec = tmp_path / "tiny.nnq"
+    shutil.copy(TINY.with_name("tiny_data.npz"), tmp_path / "tiny_data.npz")
+    spec.write_text(TINY.read_text().replace("train net on X, y {",
+                                             'train net on X, y {\n    lp_solver = "simplex"'))
+    with pytest.raises(nnlang.NnlangError, match="'lp_solver' takes one of") as err:
+        nnlang.train(spec, batches=1)
+    assert err.value.span.line == 13

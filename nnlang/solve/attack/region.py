@@ -12,6 +12,7 @@ there and the objective can only improve.
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, replace
 
@@ -152,10 +153,11 @@ class Problem:
             pick[np.arange(each.shape[0]), k] = 1.0
             each = each * pick
         dr = np.where(over >= under, 1.0, -1.0) * (each > 0)
-        G = (self.rows.T @ dr.T).T  # d loss / d column values
+        rows_t, inputs_t = self._transposed
+        G = (rows_t @ dr.T).T  # d loss / d column values
         grad = G[:, self.cols].copy()
-        for enc, (A, _), lcols, pre_app in zip(self.milp.applications, self.inputs,
-                                                self.layer_cols, pres):
+        for enc, A_t, lcols, pre_app in zip(self.milp.applications, inputs_t,
+                                             self.layer_cols, pres):
             g = np.zeros((U.shape[0], enc.network.n_out))
             for layer, lc, p in zip(reversed(enc.network.layers), reversed(lcols),
                                     reversed(pre_app)):
@@ -163,8 +165,14 @@ class Problem:
                 if layer.activation == "relu":
                     g = g * (p > 0)
                 g = g @ layer.W
-            grad += (A.T @ g.T).T
+            grad += (A_t @ g.T).T
         return loss, grad
+
+    @functools.cached_property
+    def _transposed(self) -> tuple[sp.csr_matrix, list[sp.csr_matrix]]:
+        """The rows' and the inputs' transposes, built once: the attacks take
+        thousands of gradients."""
+        return self.rows.T.tocsr(), [A.T.tocsr() for A, _ in self.inputs]
 
     def pattern(self, u: np.ndarray) -> np.ndarray:
         """Every ReLU binary's value at the user point ``u`` (1 where active)."""
