@@ -139,7 +139,9 @@ def exp_fig3(args, post_every=None, name="fig3", first=0, count=2000, batches=20
         Xall = np.concatenate([Xb, np.delete(X, np.s_[first: first + count], axis=0)])
         yall = np.concatenate([yb, np.delete(y, np.s_[first: first + count])])
         Xb, yb = Xall, yall
-    trained, rec = run(name + _suffix(args), mlp(), Xb, yb, s, (Xt, yt), args.solver)
+    name += (f"_p{args.patience}_i{args.iterations}" if args.patience != 1 else "") \
+        + _suffix(args)
+    trained, rec = run(name, mlp(), Xb, yb, s, (Xt, yt), args.solver)
     print(f"{name}: test accuracy {rec['test_accuracy']:.4f} (best after a batch "
           f"{rec['best_test_accuracy']:.4f}) in {rec['seconds']:.0f} s")
     return trained
