@@ -153,7 +153,8 @@ def exp_committee(args):
     for j in range(3):
         # each member: ten batches over its own 1,000 images, then the LP on all data
         nets.append(exp_fig3(args, post_every=10 if not args.quick else 4,
-                             name=f"committee{j}", first=1000 * j, count=1000, batches=10))
+                             name=f"committee{j}", first=1000 * j, count=1000,
+                             batches=10).network)
     votes = np.stack([predict(n, Xt) for n in nets])
     major = np.array([np.bincount(v, minlength=10).argmax() for v in votes.T])
     # ties go to the first network's vote

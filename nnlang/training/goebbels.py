@@ -221,7 +221,10 @@ class Trainer:
         acc = 0.0
         best = (accuracy(self.network(), X, labels), [t.copy() for t in self.theta])
         iteration, stale, last = 0, 0, -1.0
-        while stale < self.settings.patience and iteration < self.settings.max_iterations:
+        # a batch fitted exactly has nothing left to gain (the report's loop would end
+        # one iteration later, on that iteration's accuracy)
+        while stale < self.settings.patience and iteration < self.settings.max_iterations \
+                and best[0] < 1.0:
             iteration += 1
             target = T
             for i in range(K - 1, -1, -1):

@@ -166,3 +166,15 @@ def test_the_lps_go_to_lp_solver_and_the_milps_to_the_spec_solver(monkeypatch, t
     with pytest.raises(nnlang.NnlangError, match="'lp_solver' takes one of") as err:
         nnlang.train(spec, batches=1)
     assert err.value.span.line == 13
+
+
+def test_a_batch_fitted_exactly_ends_its_loop_whatever_the_patience():
+    X, y = separable(30, 2)
+    params = [layers.dense(3, 4, 1.0), layers.dense(2, 3, 1.0)]
+    trained = train_batches(params, X, y, Settings(batch_size=30, seed=5, patience=50,
+                                                   max_iterations=50), Options())
+    assert trained.batches[-1]["batch_accuracy"] == 1.0
+    last = max(s.iteration for s in trained.steps)
+    # the loop stopped at the iteration that reached accuracy one
+    assert max(s.accuracy for s in trained.steps if s.iteration == last) == 1.0
+    assert last < 50
