@@ -61,9 +61,9 @@ def main() -> None:
             row = {"instance": i, "gurobi_seconds": round(grb, 3),
                    "gurobi_objective": g.ObjVal if g.SolCount else None,
                    "gurobi_optimal": g.Status == gp.GRB.OPTIMAL}
+            m = nnlang.compile(args.spec, params={args.param: i})
             for config in args.nnlang:
                 solver, _, strategy = config.partition(":")
-                m = nnlang.compile(args.spec, params={args.param: i})
                 t = time.perf_counter()
                 r = m.solve(time_limit=args.time_limit, threads=1, solver=solver,
                             radius_search=strategy != "single")
