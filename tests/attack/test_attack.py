@@ -20,7 +20,8 @@ from nnlang.solve.task import Task
 from nnlang.testing import flip_spec
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-OBJECTIVES = ["norm1(x - c)", "norminf(x - c)", "3 * norm1(c - x)", "sum(x)", "-sum(x)"]
+OBJECTIVES = ["norm1(x - c)", "norminf(x - c)", "3 * norm1(c - x)", "sum(x)", "-sum(x)",
+              "norm0(x - c)"]
 
 
 def _spec(tmp_path, seed, objective, margin=0.05, n_in=5):
@@ -58,7 +59,9 @@ def test_attack_points_pass_the_forward_check_and_the_rows(tmp_path, seed, objec
                   path.read_text().split("param c[5] = [")[1].split("]")[0].split(",")])
     exact = {"norm1(x - c)": np.abs(x - c).sum(), "norminf(x - c)": np.abs(x - c).max(),
              "3 * norm1(c - x)": 3 * np.abs(x - c).sum(), "sum(x)": x.sum(),
-             "-sum(x)": -x.sum()}[objective]
+             "-sum(x)": -x.sum(),
+             # norm0's indicators set by the rounding MILP: one per entry that moved
+             "norm0(x - c)": float(np.count_nonzero(np.abs(x - c) > 1e-6))}[objective]
     assert inc.objective == pytest.approx(exact, rel=1e-6, abs=1e-6)
 
 

@@ -257,3 +257,32 @@ def test_the_next_step_is_the_incumbents_when_its_ball_is_within_the_limit():
     assert radius.next_value(steep, 1.0, 100.0, 10, cap=(5.0, 12)) == 5.0
     # 40 unstable: beyond the limit, the usual growth
     assert radius.next_value(steep, 1.0, 100.0, 10, cap=(5.0, 40)) <= radius.GROWTH
+
+
+@pytest.mark.parametrize("seed", [1, 4, 9, 23])
+def test_a_count_takes_whole_radii_and_stops_below_the_incumbent(tmp_path, seed):
+    """norm0's count is a whole number: every radius is one, a step infeasible at v
+    proves v + 1, and the search never steps to the attack's value itself (the ball
+    one below it proves the point optimal)."""
+    _, path = _spec(tmp_path, seed, "norm0(x - c)", n_in=8)
+    m = nnlang.compile(path)
+    assert radius.integral_objective(m.milp)
+    plain = m.solve(radius_search=False, tighten=False, attack=False)
+    found = m.solve(tighten=False)
+    assert found.status == plain.status
+    if plain.status != "optimal":
+        return
+    assert found.objective == pytest.approx(plain.objective)
+    values = [s["value"] for s in found.search["steps"]]
+    assert all(float(v).is_integer() for v in values)
+    if found.attack is not None:
+        assert max(values) <= found.attack["objective"] - 1 or values[-1] == found.search["largest"]
+
+
+def test_whole_number_objectives_and_the_bounds_they_prove(tmp_path):
+    for objective, whole in (("norm0(x - c)", True), ("2 * norm0(x - c) + 1", True),
+                             ("norm1(x - c)", False), ("0.5 * norm0(x - c)", False)):
+        _, path = _spec(tmp_path, 3, objective)
+        assert radius.integral_objective(nnlang.compile(path).milp) is whole, objective
+    assert radius.proven(2.0, True) == 3.0 and radius.proven(2.4, True) == 3.0
+    assert radius.proven(2.4, False) == 2.4

@@ -171,5 +171,11 @@ def settle(milp: MilpModel, result: Result, incumbent: Incumbent | None) -> Resu
     result.warnings = [w for w in result.warnings if "forward pass" not in w]
     take_solution(milp, incumbent.x, result)
     result.found_by = f"attack ({incumbent.found_by})"
-    result.notes.append(f"best point: the attack's ({incumbent.found_by}), not proven optimal")
+    if result.status == "time_limit" and result.gap is not None and result.gap <= 1e-9:
+        result.status = "optimal"  # the proven bound meets the point (a whole-number bound)
+        result.notes.append(f"best point: the attack's ({incumbent.found_by}), optimal: "
+                            "the proven bound equals its objective")
+    else:
+        result.notes.append(f"best point: the attack's ({incumbent.found_by}), "
+                            "not proven optimal")
     return result

@@ -62,12 +62,17 @@ class Problem:
     sense: float  # 1 minimize, -1 maximize
     highs: highspy.Highs  # the model as an LP (binaries continuous)
     elastic: highspy.Highs  # the same LP with the spec's rows elastic, their misses summed
+    # integer columns that are not ReLU binaries (norm0's indicators, a lambda
+    # formulation's segments, a disjunction's branches) and the model as a MILP that
+    # sets them once the user columns and the ReLU binaries are fixed (``rounded``)
+    extra: np.ndarray
+    exact: highspy.Highs | None
 
     @classmethod
     def build(cls, milp: MilpModel) -> Problem | None:
         """None for a model the attacks do not take: no network application,
-        integer user variables or other integers than ReLU binaries, a quadratic
-        objective, conditional rows or variable weights."""
+        integer user variables, a quadratic objective, conditional rows or variable
+        weights."""
         if (not milp.applications or milp.objective.quad or milp.conditional_rows
                 or milp.weight_applications):
             return None
@@ -88,6 +93,10 @@ class Problem:
         relus = _relus(milp)
         if relus is None:
             return None
+        extra = np.setdiff1d(milp.integer_columns(),
+                             np.concatenate([r.z for r in relus] + [np.zeros(0, int)]))
+        if any(b.role == "integer_entries" for b in milp.blocks):
+            return None  # integer user variables: the attacks' points are not integral
         known = np.zeros(milp.n, dtype=bool)
         known[cols] = True
         for lc in layer_cols:
@@ -107,10 +116,14 @@ class Problem:
         relax_integers(e, milp.integer_columns())
         for lp in (h, e):
             _lp_options(lp, milp)
+        exact = None
+        if extra.size:
+            exact, _ = milp_to_highs(milp, False)
+            exact.setOptionValue("mip_rel_gap", 0.0)
         lb, ub = milp.column_bounds()
         sense = -1.0 if milp.objective.sense == "maximize" else 1.0
         return cls(milp, cols, lb[cols], ub[cols], inputs, relus, R, lo, hi, layer_cols,
-                   sense, h, e)
+                   sense, h, e, extra, exact)
 
     # -- the forward pass over user columns --------------------------------------------
 
@@ -223,6 +236,32 @@ class Problem:
         value = float(h.getInfo().objective_function_value)
         return (value if elastic else value * self.sense), x
 
+    def rounded(self, x: np.ndarray, deadline: float) -> tuple[float, np.ndarray] | None:
+        """A region LP's point ``x`` with the other integer columns (``extra``) set by
+        the MILP over them, the user columns and the ReLU binaries fixed at ``x``'s:
+        the LP's objective relaxes theirs (norm0's count becomes a weighted L1), so
+        the point's true objective is this MILP's. ``x`` unchanged without them."""
+        if self.exact is None:
+            value = float(self.milp.objective.c @ x + self.milp.objective.constant)
+            return value, x
+        left = deadline - time.perf_counter()
+        if left <= 0.01:
+            return None
+        h = self.exact
+        zc = np.concatenate([r.z for r in self.relus] + [np.zeros(0, int)])
+        fixed = np.concatenate([self.cols, zc]).astype(np.int32)
+        values = x[fixed].copy()
+        values[self.cols.size:] = np.round(values[self.cols.size:])
+        h.changeColsBounds(int(fixed.size), fixed, values, values)
+        set_time_limit(h, left)
+        h.run()
+        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return None
+        y = np.asarray(h.getSolution().col_value, dtype=float)[:self.milp.n]
+        ints = self.milp.integer_columns()
+        y[ints] = np.round(y[ints])  # within HiGHS's tolerance: a count stays a whole number
+        return float(self.milp.objective.c @ y + self.milp.objective.constant), y
+
 
 def _lp_options(h: highspy.Highs, milp: MilpModel) -> None:
     """The region LPs differ from one another in bounds only; their dense weight rows
@@ -262,7 +301,7 @@ def _elastic(milp: MilpModel) -> MilpModel:
 def _relus(milp: MilpModel) -> list[Relu] | None:
     """Each ReLU layer's binaries (``NAME.z`` next to ``NAME.x``, one per unstable
     neuron, as :func:`nnlang.encode.bigm.relu_columns` makes them); None when some
-    integer column is not one of them."""
+    relu binary is not one of them."""
     by_name = {b.name: b for b in milp.blocks}
     out, seen = [], 0
     for a, enc in enumerate(milp.applications):
@@ -275,16 +314,32 @@ def _relus(milp: MilpModel) -> list[Relu] | None:
                 return None
             out.append(Relu(a, k, np.arange(zb.offset, zb.offset + zb.size), iu))
             seen += zb.size
-    if seen != milp.num_integer:
+    if seen != sum(b.size for b in milp.blocks if b.role == "relu_binary"):
         return None
     return out
 
 
 def checked(problem: Problem, x: np.ndarray) -> bool:
-    """Whether the column values ``x`` pass the forward pass and the model's rows."""
+    """Whether the column values ``x`` pass the forward pass and the model's rows,
+    and its integer columns are integral."""
+    ints = problem.milp.integer_columns()
+    if ints.size and np.max(np.abs(x[ints] - np.round(x[ints]))) > FEASIBILITY:
+        return False
     r = Result("optimal")
     check_solution(problem.milp, x, r)
     return r.forward_gap <= FORWARD_GAP_WARN and r.max_violation <= FEASIBILITY
+
+
+def finished(problem: Problem, got: tuple[float, np.ndarray] | None, deadline: float
+             ) -> tuple[float, np.ndarray] | None:
+    """A region LP's ``got`` as a checked point of the model with its true objective
+    (the other integer columns set by :meth:`Problem.rounded`), or None."""
+    if got is not None and problem.extra.size:
+        # a second or so for the rounding MILP, whatever the LP left of the deadline
+        got = problem.rounded(got[1], max(deadline, time.perf_counter() + 1.0))
+    if got is None or not checked(problem, got[1]):
+        return None
+    return got
 
 
 def complete(problem: Problem, u: np.ndarray, fix_user: bool, deadline: float | None = None
@@ -296,9 +351,7 @@ def complete(problem: Problem, u: np.ndarray, fix_user: bool, deadline: float | 
         deadline = time.perf_counter() + 5.0
     u = np.clip(u, problem.lb, problem.ub)
     got = problem.region_lp(problem.pattern(u), u if fix_user else None, deadline)
-    if got is None or not checked(problem, got[1]):
-        return None
-    return got
+    return finished(problem, got, deadline)
 
 
 def reach(problem: Problem, z: np.ndarray, deadline: float) -> np.ndarray | None:
@@ -327,31 +380,37 @@ def reach(problem: Problem, z: np.ndarray, deadline: float) -> np.ndarray | None
 def descend(problem: Problem, u: np.ndarray, deadline: float
             ) -> tuple[float, np.ndarray] | None:
     """From the user point ``u``: the LP over its region, then moves to the
-    neighbouring regions across the faces the optimum lies on while the objective
+    neighbouring regions across the faces the optimum lies on while the LP's objective
     improves (module docstring). The best checked point, or None."""
     u = np.clip(u, problem.lb, problem.ub)
     z = problem.pattern(u)
-    if problem.region_lp(z, None, deadline) is None:  # no point of the spec in u's region
+    lp = problem.region_lp(z, None, deadline)
+    if lp is None:  # no point of the spec in u's region
         found = reach(problem, z, deadline)
         if found is None:
             return None
         u = problem.user_of(found)
         z = problem.pattern(u)
-    best = complete(problem, u, fix_user=False, deadline=deadline)
+        lp = problem.region_lp(z, None, deadline)
+    best = finished(problem, lp, deadline)
     if best is None:
         # the region LP drifted off (tolerances): the point itself, completed
         return complete(problem, u, fix_user=True, deadline=deadline)
     for _ in range(FLIPS):
         if time.perf_counter() >= deadline:
             break
-        u = problem.user_of(best[1])
-        flip = problem.tight(u)
+        flip = problem.tight(problem.user_of(lp[1]))
         if not flip.size:
             break
         z = z.copy()
         z[flip] = 1.0 - z[flip]
         got = problem.region_lp(z, None, deadline)
-        if got is None or not problem.better(got[0], best[0]) or not checked(problem, got[1]):
+        if got is None or not problem.better(got[0], lp[0]):
             break
-        best = got
+        point = finished(problem, got, deadline)
+        if point is None:
+            break
+        lp = got
+        if problem.better(point[0], best[0]):
+            best = point
     return best

@@ -18,6 +18,10 @@ An attack's point of value ``u`` (``Task.incumbent``) caps the search: no step g
 past ``u``, and the step at ``u`` (its cutoff, the ball of ``u``, the point as its
 start) proves it optimal when nothing better exists.
 
+An integral objective (norm0's count) takes whole radii only: a step infeasible at
+``v`` proves ``floor(v) + 1``, and with a point of value ``u`` the last step is the
+ball of ``u - 1``, whose infeasibility proves ``u`` optimal.
+
 The first ``v`` is chosen by bisection on cheap symbolic bounds so that about
 ``START_SHARE`` of the box's unstable ReLUs are unstable over the ball.
 """
@@ -88,6 +92,24 @@ def largest_value(milp: MilpModel) -> float:
     return float(ob.scale * dist)
 
 
+def integral_objective(milp: MilpModel) -> bool:
+    """Whether every value of the objective is an integer: integer coefficients on
+    integer columns only, and an integer constant (norm0's count of binaries)."""
+    obj = milp.objective
+    c = np.asarray(obj.c, dtype=float)
+    nz = np.flatnonzero(c)
+    if obj.quad or not nz.size or not float(obj.constant).is_integer():
+        return False
+    ints = np.zeros(milp.n, dtype=bool)
+    ints[milp.integer_columns()] = True
+    return bool(ints[nz].all() and np.all(c[nz] == np.round(c[nz])))
+
+
+def proven(value: float, integral: bool) -> float:
+    """The lower bound that a step infeasible at ``value`` proves."""
+    return float(np.floor(value + 1e-9) + 1.0) if integral else value
+
+
 def start_value(balls: BallBounds, top: float, share: float = START_SHARE) -> float:
     """A value whose ball leaves about ``share`` of the box's unstable ReLUs unstable."""
     milp = balls.milp
@@ -149,7 +171,10 @@ def solve(task: Task, options: Options, run: Callable | None = None) -> Result:
     balls = BallBounds(milp)
     incumbent = task.incumbent
     cap = top if incumbent is None else min(top, incumbent.objective)
-    value = min(start_value(balls, top), cap)
+    integral = integral_objective(milp)
+    # the last step worth taking: the incumbent's ball, or (whole radii) the one below
+    last = cap - 1.0 if integral and incumbent is not None and cap < top else cap
+    value = max(min(start_value(balls, top), last), 0.0)
     box_unstable = unstable_count(milp, {})
     lower, steps, result = 0.0, [], None
     beyond = np.inf  # the least value of a point found beyond a step's cutoff
@@ -157,6 +182,7 @@ def solve(task: Task, options: Options, run: Callable | None = None) -> Result:
     nodes = 0
     solve_seconds = 0.0
     cap_unstable = None  # the incumbent's ball's unstable ReLUs, when first needed
+    optimal = False  # the incumbent proven optimal by the steps
     while True:
         left = None if total is None else total - (time.perf_counter() - start)
         if left is not None and left <= 0.05:
@@ -201,16 +227,20 @@ def solve(task: Task, options: Options, run: Callable | None = None) -> Result:
                      f"({steps[-1]['seconds']:.2f} s)")
         if result.search and "masters" in result.search:  # outer approximation's rounds
             steps[-1]["masters"] = result.search["masters"]
-        if result.status == "infeasible" and value >= cap and incumbent is not None:
-            lower = value  # nothing better than the incumbent
-            break
-        if result.status == "infeasible" and value < top:
-            lower = value
+        if result.status == "infeasible" and (value < top or incumbent is not None):
+            lower = max(lower, proven(value, integral))
+            if incumbent is not None and lower >= cap - 1e-9 * (1.0 + abs(cap)):
+                optimal = True  # nothing better than the incumbent
+                break
+            if value >= top:
+                break
             cheap = result.solve_seconds < CHEAP_SECONDS
             if incumbent is not None and cap < top and cap_unstable is None:
-                cap_unstable = balls.unstable(cap)  # once: the incumbent's ball
-            at_cap = None if cap_unstable is None else (cap, cap_unstable)
-            grown = min(next_value(balls, value, top, unstable, cheap, at_cap), cap)
+                cap_unstable = balls.unstable(last)  # once: the last step's ball
+            at_cap = None if cap_unstable is None else (last, cap_unstable)
+            grown = min(next_value(balls, value, top, unstable, cheap, at_cap), last)
+            if integral:
+                grown = min(max(float(np.ceil(grown - 1e-9)), lower), last)
             # a point beyond the cutoff (Result.candidate, nnlang.outer): probably a
             # solution, so the next ball need not be larger than it (a hint only:
             # if it was not one, that step is infeasible like any other)
@@ -221,8 +251,8 @@ def solve(task: Task, options: Options, run: Callable | None = None) -> Result:
         break
     if result is None:  # no time for even one step
         result = run(milp, options.updated(time_limit=0.05))
-    elif result.status == "infeasible" and incumbent is not None and steps[-1]["value"] >= cap:
-        # the step at the incumbent's value found nothing better: it is the optimum
+    elif optimal:
+        # the last step found nothing better than the incumbent: it is the optimum
         result = attack.answer(milp, incumbent, "optimal", cap, solver=result.solver)
     elif result.status == "infeasible" and steps[-1]["value"] < top:
         # out of time after a step that only proved a lower bound
@@ -236,8 +266,12 @@ def solve(task: Task, options: Options, run: Callable | None = None) -> Result:
             result.bound = max(result.bound, lower)
         else:
             result.bound = lower if lower > 0 else None
+        if integral and result.bound is not None:
+            result.bound = float(np.ceil(result.bound - 1e-6))
         if result.objective is not None and result.bound is not None:
             result.gap = relative_gap(result.objective, result.bound)
+            if integral and result.bound >= result.objective - 1e-9:
+                result.status, result.message = "optimal", ""  # the rounded bound meets it
     if result.status == "time_limit" and result.objective is None and candidate is not None:
         _adopt(milp, result, candidate, options)
     result.nodes = nodes
