@@ -22,6 +22,10 @@ skips the instances already in its ``results.jsonl``):
 5. ``robust/<net>_<d>/``: Table 8's batches: new adversarial examples for the
    first M test images (``examples/data/mnist_samples.npz``) on the original
    DNN1 and on each retrained network, every distance.
+   ``networks/control.npz`` (not in Zhu (2021); ``--no-control`` leaves it out): DNN1
+   retrained the same way on the 5,000 images plus the training half's pool images
+   *unperturbed*: as many added images as the adversarial networks get, so that its
+   rows show how much of theirs is retraining alone, not the examples' perturbations.
 6. ``tables.md`` / ``tables.json`` (``--tables-only`` redoes only this step):
    Table 7 (accuracy on the MNIST test set and on each held-out set) and Table 8
    (average objective over the instances paired with the original DNN1's batch,
@@ -71,6 +75,7 @@ DISTANCES = {"l1": ("zhu_dnn1_l1.nnq", {}, {}), "linf": ("zhu_dnn1_linf.nnq", {}
              "l0": ("zhu_dnn1_l0.nnq", {}, {}),
              "l2": ("zhu_dnn1_l2_pwl.nnq", {"breakpoints": 17}, {"radius_search": False})}
 LABELS = {"l0": "L0", "l1": "L1", "l2": "L2", "linf": "Linf"}
+CONTROL = "control"
 ORDER = ("l0", "l1", "l2", "linf")  # the seed's row and column order
 # DNN1 as examples/models/train.py trains it (docs/models.md): seed 1, 60 epochs, batch 64
 DNN1_TRAINING = {"seed": 1, "epochs": 60, "batch": 64, "lr": 1e-3, "weight_decay": 1e-4}
@@ -201,6 +206,26 @@ def retrain_step(out: Path, dist: str, data, record: dict, pool: int) -> Path:
     return path
 
 
+def control_step(out: Path, data, record: dict, pool: int) -> Path:
+    """The control network: DNN1 retrained on the training images plus the training
+    half's pool images as they are (no perturbation), with their true labels."""
+    path = out / "networks" / f"{CONTROL}.npz"
+    if path.exists():
+        return path
+    z = np.load(out / "pool.npz")
+    tr, _ = split(np.arange(pool), pool)
+    x = np.concatenate([data[0], z["images"][tr]])
+    y = np.concatenate([data[1], z["labels"][tr]])
+    t = time.perf_counter()
+    net = retrain(x, y)
+    path.parent.mkdir(exist_ok=True)
+    trainer.write_model(net, path)
+    record[f"retrain_{CONTROL}"] = {"seconds": time.perf_counter() - t, "added": len(tr)}
+    log(f"  control: retrained on {len(data[0])} + {len(tr)} unperturbed pool images "
+        f"({time.perf_counter() - t:.1f} s)")
+    return path
+
+
 def check_determinism(data) -> dict:
     """DNN1 retrained twice from its seed on the original data: the same weights both
     times; and how far they lie from the committed file (a different BLAS kernel
@@ -258,6 +283,9 @@ def run(out: Path, cfg: dict, args: argparse.Namespace) -> dict:
     # One distance at a time, the cheapest first, and after each the cells of Table 8
     # that it completes: a run stopped early leaves a smaller but complete table.
     nets = {"original": DNN1}
+    if args.control:
+        nets[CONTROL] = control_step(out, data, record, cfg["examples"])
+        save()
     for d in dists:
         spec = write_spec(out, "original", DNN1, d)
         sets = DISTANCES[d][1]
@@ -293,7 +321,7 @@ def tables(out: Path, shared: Path) -> dict:
     _, _, x_test, y_test = read_train(shared)
     dists = [d for d in ORDER if (out / "attack" / f"{d}.npz").exists()
              and (out / "split" / f"{d}.json").exists()]
-    nets = {"original": DNN1, **{d: out / "networks" / f"{d}.npz" for d in dists
+    nets = {"original": DNN1, **{d: out / "networks" / f"{d}.npz" for d in (*dists, CONTROL)
                                  if (out / "networks" / f"{d}.npz").exists()}}
     held = {}
     for d in dists:
@@ -333,12 +361,20 @@ def findings(t7: dict, t8: dict, dists: list[str]) -> dict:
         t7[d][d] >= t7[d][e] for e in dists if t7[d].get(e) is not None)) for d in dists if d in t7}
     linf = t8.get("linf", {})
     raises = {d: linf[d]["pct_difference"] for d in dists if d in linf}
+    control = t8.get(CONTROL, {})
+    # each trained network's % difference less the control's: what the examples' perturbations
+    # add beyond retraining on as many more images
+    beyond = {n: {d: round(c["pct_difference"] - control[d]["pct_difference"], 2)
+                  for d, c in row.items() if d in control and c["pct_difference"] is not None
+                  and control[d]["pct_difference"] is not None}
+              for n, row in t8.items() if n in dists and control}
     return {"diagonal_is_row_maximum": diag,
             "linf_raises_every_distance": (all(v is not None and v > 0 for v in raises.values())
                                            if raises else None),
             "raising_rows": [n for n, row in t8.items() if n != "original" and row and all(
                 c["pct_difference"] is not None and c["pct_difference"] > 0
-                for c in row.values())]}
+                for c in row.values())],
+            "pct_beyond_control": beyond}
 
 
 def _f(v, fmt: str = ".3f") -> str:
@@ -347,17 +383,18 @@ def _f(v, fmt: str = ".3f") -> str:
 
 def render(r: dict, dists: list[str]) -> str:
     t7, t8 = r["table7"], r["table8"]
-    names = [n for n in (*ORDER, "original") if n in t7]
-    label = {**LABELS, "original": "MNIST data (DNN1)"}
+    names = [n for n in (*ORDER, CONTROL, "original") if n in t7]
+    label = {**LABELS, "original": "MNIST data (DNN1)",
+             CONTROL: "control: the same images unperturbed"}
     cols = [LABELS[d] for d in dists]
     out = ["### Table 7: accuracy (ours | Zhu (2021))", "",
            "| training data | " + " | ".join(cols) + " | MNIST test |",
            "|---|" + "---:|" * (len(cols) + 1)]
     for n in names:
         seed = SEED_TABLE7.get(n)
-        cells = [f"{_f(t7[n].get(d))} \\| {seed[ORDER.index(d)]:.3f}" for d in dists]
+        cells = [f"{_f(t7[n].get(d))} \\| {_f(seed and seed[ORDER.index(d)])}" for d in dists]
         out.append(f"| {label[n]} | " + " | ".join(cells)
-                   + f" | {_f(t7[n]['mnist'], '.4f')} \\| {seed[4]:.3f} |")
+                   + f" | {_f(t7[n]['mnist'], '.4f')} \\| {_f(seed and seed[4])} |")
     out += ["", "held-out sets: " + ", ".join(
         f"{LABELS[d]} {c['held_out']} of {c['exported']} exported"
         + (f" (left out: {c['left_out']})" if c["left_out"] else "")
@@ -368,9 +405,10 @@ def render(r: dict, dists: list[str]) -> str:
         + " | paired (optimal in both) |", "|---|" + "---:|" * (2 * len(cols) + 1)]
     for n in names:
         row, seed = t8.get(n, {}), SEED_TABLE8.get(n)
-        objs = [f"{_f(row[d]['mean_objective_b'], '.3f')} \\| {seed[ORDER.index(d)]:.2f}"
-                if d in row else "-" for d in dists]
-        pcts = [(f"{_f(row[d]['pct_difference'], '+.2f')} \\| {seed[4 + ORDER.index(d)]:+.2f}"
+        objs = [f"{_f(row[d]['mean_objective_b'], '.3f')} \\| "
+                f"{_f(seed and seed[ORDER.index(d)], '.2f')}" if d in row else "-" for d in dists]
+        pcts = [(f"{_f(row[d]['pct_difference'], '+.2f')} \\| "
+                 f"{_f(seed and seed[4 + ORDER.index(d)], '+.2f')}"
                  if n != "original" else "0") if d in row else "-" for d in dists]
         pairs = ", ".join(f"{row[d]['paired']} ({row[d]['optimal_both']})" for d in dists
                           if d in row)
@@ -380,6 +418,16 @@ def render(r: dict, dists: list[str]) -> str:
             (f"- L-infinity training raises every minimal distance: "
             f"{f['linf_raises_every_distance']}"),
             f"- rows of Table 8 with every % difference positive: {f['raising_rows'] or 'none'}"]
+    if f.get("pct_beyond_control"):
+        out += ["", ("### Table 8 less the control: % difference of each network minus the "
+                     "control's (the perturbations' effect beyond retraining on as many images)"),
+                "",
+                "| training data | " + " | ".join(f"% {c}" for c in cols) + " |",
+                "|---|" + "---:|" * len(cols)]
+        for n in (d for d in ORDER if d in f["pct_beyond_control"]):
+            row = f["pct_beyond_control"][n]
+            out.append(f"| {label[n]} | " + " | ".join(_f(row.get(d), "+.2f") for d in dists)
+                       + " |")
     return "\n".join(out)
 
 
@@ -397,6 +445,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--robust-time-limit", type=float, help="seconds per Table 8 instance")
     ap.add_argument("--distances", default=",".join(DISTANCES),
                     help="a subset of l1,linf,l0,l2 (default all)")
+    ap.add_argument("--no-control", dest="control", action="store_false",
+                    help="leave out the control network (DNN1 retrained on the unperturbed "
+                         "pool images)")
     ap.add_argument("--jobs", type=int, default=2, help="worker processes per batch (2)")
     ap.add_argument("--cluster", help="run the batches on a Dask cluster (docs/distributed.md)")
     ap.add_argument("--bounds", help="neuron bounds instead of the specs' exact ones "

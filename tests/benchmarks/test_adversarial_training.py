@@ -45,7 +45,7 @@ def _objectives(folder: Path) -> dict[int, float]:
 def test_tables_come_from_the_run_files(run):
     r = json.loads((run / "tables.json").read_text())
     t7, t8 = r["table7"], r["table8"]
-    assert set(t7) == {"original", "l1"}
+    assert set(t7) == {"original", "l1", "control"}
     # every exported example fools DNN1 (the forward pass checked the target's margin)
     assert t7["original"]["l1"] == 0.0
     net = study.trainer.load_npz(study.DNN1)
@@ -84,6 +84,26 @@ def test_a_second_run_resumes_from_the_files(run):
     before = json.loads((run / "run.json").read_text())
     assert study.main(TINY + ["--out", str(run)]) == 0
     rec = json.loads((run / "run.json").read_text())
-    for step, n in (("attack_l1", 4), ("robust_l1_l1", 1)):  # nothing ran again
+    for step, n in (("attack_l1", 4), ("robust_l1_l1", 1), ("robust_control_l1", 1)):
         assert rec[step]["ran"] == before[step]["ran"] == n and rec[step]["skipped"] == n
     assert (run / "networks" / "l1.npz").stat().st_mtime_ns == stamp
+
+
+def test_the_control_is_dnn1_retrained_on_the_same_images_unperturbed(run):
+    pool = np.load(run / "pool.npz")
+    train = json.loads((run / "split" / "l1.json").read_text())["train"]
+    x_train, y_train, _, _ = study.read_train(study.SHARED)
+    tr, _ = study.split(np.arange(len(pool["labels"])), len(pool["labels"]))
+    # the l1 network's added images are pool images of the same half, perturbed
+    assert set(train) <= set(tr)
+    net = study.retrain(np.concatenate([x_train, pool["images"][tr]]),
+                        np.concatenate([y_train, pool["labels"][tr]]))
+    saved = study.trainer.load_npz(run / "networks" / "control.npz")
+    assert all(np.allclose(p.W, q.W, atol=1e-12) for p, q in zip(net.layers, saved.layers))
+    r = json.loads((run / "tables.json").read_text())
+    t8, beyond = r["table8"], r["findings"]["pct_beyond_control"]
+    if t8["l1"].get("l1", {}).get("pct_difference") is not None \
+            and t8["control"]["l1"]["pct_difference"] is not None:
+        assert beyond["l1"]["l1"] == pytest.approx(
+            t8["l1"]["l1"]["pct_difference"] - t8["control"]["l1"]["pct_difference"], abs=0.01)
+    assert "less the control" in (run / "tables.md").read_text() or not beyond.get("l1")
