@@ -137,6 +137,8 @@ STRATEGIES: dict[str, Strategy] = {
 # function ``(problem, deadline) -> user-column points``, every point then completed,
 # forward-checked and improved over the networks' linear regions
 ATTACKS: dict[str, Entry] = {
+    "centre": Entry("nnlang.solve.attack.search:centre",
+                    "region moves from the objective's centre alone (no gradient steps)"),
     "pgd": Entry("nnlang.solve.attack.search:pgd",
                  "projected DeepFool steps on the spec's rows from the objective's centre"),
     "lp": Entry("nnlang.solve.attack.search:lp_relaxation",

@@ -161,3 +161,28 @@ def test_a_budget_too_short_for_any_attack_still_yields_a_checked_point(tmp_path
     value = net.predict(inc.user)
     assert value[0] - value[1] == pytest.approx(inc.objective, rel=1e-6, abs=1e-6)
     assert checked(Problem.build(m.milp), inc.x)
+
+
+def test_the_centre_attack_moves_from_the_centre_alone(tmp_path):
+    """The region moves from the objective's centre: the centre is the first point,
+    and whatever it yields passes the forward check like every other attack's."""
+    import time
+
+    from nnlang.solve.attack import search
+    from nnlang.solve.attack.region import descend
+    reached = 0
+    for seed in range(8):
+        _, path, _, _ = _spec(tmp_path, seed, "norm1(x - c)")
+        m = nnlang.compile(path)
+        problem = Problem.build(m.milp)
+        (u,) = search.centre(problem, time.perf_counter() + 1.0)
+        c = m.milp.objective_ball.center
+        assert np.allclose(u, np.clip(c, 0, 1))
+        got = descend(problem, u, time.perf_counter() + 2.0)
+        if got is not None:
+            reached += 1
+            assert checked(problem, got[1])
+        inc = attack.find(m.milp, Options(), seconds=1.0)
+        if inc is not None:
+            assert inc.log[0]["attack"] == "centre"
+    assert reached > 0

@@ -26,6 +26,12 @@ from nnlang.solve.results import Result, relative_gap
 
 # the attack's share of the solve's time limit, and its cap in seconds
 SHARE, CAP = 0.1, 10.0
+# the region moves from the centre alone either reach the spec's rows in a few LPs or
+# stall: a small share, so that the gradient attack keeps most of the budget
+SHARES = {"centre": 0.2}
+# once a checked point is known, each later attack gets at most this share of the
+# budget: it can only refine that point, and the MILP proves whichever is best
+LATER = 0.25
 FIRST = 0.75  # an attack's share of the time left, but for the last one's
 # seconds the first point always gets to be completed and checked, whatever the share:
 # a solve stopped by a short limit returns that point rather than nothing
@@ -67,14 +73,19 @@ def find(milp: MilpModel, options: Options, seconds: float | None = None) -> Inc
     best: Incumbent | None = None
     log = []
     names = list(registry.ATTACKS)
+    ran = False  # an attack has returned points
     for k, name in enumerate(names):
         now = time.perf_counter()
-        if k and now >= deadline:
-            break  # the first attack always runs: its first point gets GRACE (above)
+        if ran and now >= deadline:
+            break  # the first attack with points always runs: its first gets GRACE (above)
         # the first attacks (the cheap, strong ones) get most of what is left; the
         # region descent from their points a part of each share
-        share = max(deadline - now, 0.0) * (FIRST if k < len(names) - 1 else 1.0)
+        share = max(deadline - now, 0.0) * SHARES.get(
+            name, FIRST if k < len(names) - 1 else 1.0)
+        if best is not None:
+            share = min(share, LATER * seconds)
         points = registry.load(registry.ATTACKS[name])(problem, now + 0.6 * share)
+        ran = ran or bool(points)
         found = 0
         for u in points:
             if time.perf_counter() >= now + share and best is not None:

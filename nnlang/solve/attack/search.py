@@ -9,6 +9,9 @@ first, for :func:`nnlang.solve.attack.find` to complete, check and improve.
   onto the box, from several starts.
 - ``lp``: the point of the model's LP relaxation (binaries in [0, 1]), repaired by
   the forward pass (its ReLU pattern's region, :mod:`nnlang.solve.attack.region`).
+- ``centre``: the objective's centre itself, for the region moves alone: from the
+  centre's ReLU pattern the phase-one LP and its moves reach the spec's rows, often
+  in a few LPs where the network is small and nearly linear near the centre.
 """
 
 from __future__ import annotations
@@ -45,6 +48,17 @@ def _ball(problem: Problem):
     if np.any(where < 0):
         return None
     return where, np.asarray(ob.center, dtype=float), ob.dist
+
+
+def centre(problem: Problem, deadline: float) -> list[np.ndarray]:
+    """The objective's centre (clipped to the box): the region moves start there."""
+    ball = _ball(problem)
+    if ball is None:
+        return []
+    u = np.where(np.isfinite(problem.lb) & np.isfinite(problem.ub),
+                 0.5 * (problem.lb + problem.ub), np.clip(0.0, problem.lb, problem.ub))
+    u[ball[0]] = ball[1]
+    return [np.clip(u, problem.lb, problem.ub)]
 
 
 def _distance(U: np.ndarray, ball) -> np.ndarray:
