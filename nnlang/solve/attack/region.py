@@ -90,13 +90,13 @@ class Problem:
                 return None  # an input that is not a function of the user columns alone
             inputs.append((sp.csr_matrix(A[:, cols]), np.asarray(enc.input_c, dtype=float)))
             layer_cols.append([np.arange(b.offset, b.offset + b.size) for b in enc.layers])
+        if any(b.role == "integer_entries" for b in milp.blocks):
+            return None  # integer user variables: the attacks' points are not integral
         relus = _relus(milp)
         if relus is None:
             return None
         extra = np.setdiff1d(milp.integer_columns(),
                              np.concatenate([r.z for r in relus] + [np.zeros(0, int)]))
-        if any(b.role == "integer_entries" for b in milp.blocks):
-            return None  # integer user variables: the attacks' points are not integral
         known = np.zeros(milp.n, dtype=bool)
         known[cols] = True
         for lc in layer_cols:
@@ -240,10 +240,7 @@ class Problem:
         """A region LP's point ``x`` with the other integer columns (``extra``) set by
         the MILP over them, the user columns and the ReLU binaries fixed at ``x``'s:
         the LP's objective relaxes theirs (norm0's count becomes a weighted L1), so
-        the point's true objective is this MILP's. ``x`` unchanged without them."""
-        if self.exact is None:
-            value = float(self.milp.objective.c @ x + self.milp.objective.constant)
-            return value, x
+        the point's true objective is this MILP's. Only for a model with them."""
         left = deadline - time.perf_counter()
         if left <= 0.01:
             return None
