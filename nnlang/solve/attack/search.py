@@ -50,15 +50,20 @@ def _ball(problem: Problem):
     return where, np.asarray(ob.center, dtype=float), ob.dist
 
 
+def _centre_point(problem: Problem, ball) -> np.ndarray:
+    """The user point the attacks start from: the objective's centre where it has
+    one (clipped to the box), the box's middle (or 0) elsewhere."""
+    lo, hi = problem.lb, problem.ub
+    u = np.where(np.isfinite(lo) & np.isfinite(hi), 0.5 * (lo + hi), np.clip(0.0, lo, hi))
+    if ball is not None:
+        u[ball[0]] = np.clip(ball[1], lo[ball[0]], hi[ball[0]])
+    return u
+
+
 def centre(problem: Problem, deadline: float) -> list[np.ndarray]:
-    """The objective's centre (clipped to the box): the region moves start there."""
+    """The objective's centre: the region moves start there."""
     ball = _ball(problem)
-    if ball is None:
-        return []
-    u = np.where(np.isfinite(problem.lb) & np.isfinite(problem.ub),
-                 0.5 * (problem.lb + problem.ub), np.clip(0.0, problem.lb, problem.ub))
-    u[ball[0]] = ball[1]
-    return [np.clip(u, problem.lb, problem.ub)]
+    return [] if ball is None else [_centre_point(problem, ball)]
 
 
 def _distance(U: np.ndarray, ball) -> np.ndarray:
@@ -74,11 +79,8 @@ def pgd(problem: Problem, deadline: float, seed: int = 0) -> list[np.ndarray]:
     lo, hi = problem.lb, problem.ub
     finite = np.isfinite(lo) & np.isfinite(hi)
     width = np.where(finite, hi - lo, 1.0)
-    mid = np.where(finite, 0.5 * (lo + hi), np.clip(0.0, lo, hi))
     ball = _ball(problem)
-    centre = mid.copy()
-    if ball is not None:
-        centre[ball[0]] = np.clip(ball[1], lo[ball[0]], hi[ball[0]])
+    centre = _centre_point(problem, ball)
     sign = ball is not None and ball[2] == "norminf"
     found: list[np.ndarray] = []
     for k in range(ROUNDS):
