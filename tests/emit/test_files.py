@@ -93,21 +93,23 @@ def test_scip_reads_the_quadratic_objective_and_agrees(tmp_path, readers, fmt):
 
 
 def test_abs_columns_and_rows_keep_the_entry_index(tmp_path):
-    """``norm1(x - xbar)`` needs epigraph columns only where the sign is free; each
-    is named by its entry (``abs_L19_4`` is ``|x[4] - xbar[4]|``), not by a counter."""
+    """``norm1(x - xbar)`` needs columns only where the sign is free; each is named by
+    its entry (``abs_L19_up_4`` is the part of ``x[4] - xbar[4]`` above zero), not by a
+    counter."""
     from nnlang.emit.names import column_names
 
     m = nnlang.compile(REPO / "examples" / "breast_cancer_adversarial.nnq")
     names, origins = column_names(m.milp)
-    block = next(b for b in m.milp.blocks if b.name.startswith("abs"))
-    cols = names[block.cols]
-    assert len(cols) < 9  # sign-fixed entries have no column
-    for name, origin in zip(cols, origins[block.cols]):
+    up = next(b for b in m.milp.blocks if b.name.startswith("abs") and b.name.endswith(".up"))
+    base = up.name[:-len(".up")]
+    down = next(b for b in m.milp.blocks if b.name == f"{base}.down")
+    assert 0 < up.size == down.size < 9  # sign-fixed entries have no column
+    rows = next(r for r in m.milp.rows if r.name == f"{base}.split")
+    x = next(b for b in m.milp.blocks if b.name == "x")
+    for k, (name, origin) in enumerate(zip(names[up.cols], origins[up.cols])):
         i = int(name.rsplit("_", 1)[1])
-        assert origin == f"{block.name}[{i}]"
-        # the rows of that column hold x[i] and no other entry of x
-        for tag in ("pos", "neg"):
-            rows = next(r for r in m.milp.rows if r.name == f"{block.name}.{tag}")
-            row = rows.A[rows.labels.index(f"{block.name}.{tag}[{i}]")]
-            x = next(b for b in m.milp.blocks if b.name == "x")
-            assert set(row.indices.tolist()) == {x.offset + i, block.offset + cols.index(name)}
+        assert origin == f"{up.name}[{i}]"
+        assert origins[down.cols][k] == f"{down.name}[{i}]"
+        # the row of that entry holds x[i], its two parts and no other entry of x
+        row = rows.A[rows.labels.index(f"{base}.split[{i}]")]
+        assert set(row.indices.tolist()) == {x.offset + i, up.offset + k, down.offset + k}

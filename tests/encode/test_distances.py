@@ -146,8 +146,9 @@ def test_abs_of_sign_fixed_entries_needs_no_column(tmp_path, net, seed):
             f"minimize norm1(x - c) - 0.5 * y[{j}]\n")
     m = nnlang.compile(text=text, path=tmp_path / "s.nnq")
     interior = int(np.sum((c > 0) & (c < 1)))
+    # an entry whose sign is free: its parts above and below zero (abs_L5.up, .down)
     abs_cols = sum(b.size for b in m.milp.blocks if b.name.startswith("abs"))
-    assert abs_cols == interior
+    assert abs_cols == 2 * interior
     r = m.solve(radius_search=False, tighten=False)
     assert r.status == "optimal"
     x = r.values["x"]

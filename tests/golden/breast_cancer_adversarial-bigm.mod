@@ -1,9 +1,9 @@
 # written by: nnlang 0.1.0 (--to ampl)
 # spec: examples/breast_cancer_adversarial.nnq
 # options: encoding=bigm bounds=interval
-# size: 36 variables, 8 binaries, 9 integers, 31 constraints, 104 nonzeros
+# size: 39 variables, 8 binaries, 9 integers, 28 constraints, 101 nonzeros
 # highs options: presolve_rule_off = 16384 (as nnlang solves it; for a HiGHS options file)
-# fingerprint: bcc0160b7742e6d4
+# fingerprint: aec8896e2dfdf5b6
 #
 # AMPL model, also GNU MathProg: glpsol --math breast_cancer_adversarial.mod --data breast_cancer_adversarial.dat
 # Indices are 0-based like the spec: x[3,4] here is x[3,4] there, and
@@ -33,13 +33,15 @@ var y_z{k in 1..dnn3_K, i in y_UNST[k]} binary;
 
 # ---- variables of the spec and of its norm/abs encodings
 var x{i0 in 0..8} integer >= 1, <= 10;  # user, breast_cancer_adversarial.nnq:16
-param abs_L19_ub{i0 in 0..2};
-var abs_L19{i0 in 0..2} >= 0, <= abs_L19_ub[i0];  # aux, breast_cancer_adversarial.nnq:19
+param abs_L19_up_ub{i0 in 0..2};
+var abs_L19_up{i0 in 0..2} >= 0, <= abs_L19_up_ub[i0];  # abs_L19.up: aux, breast_cancer_adversarial.nnq:19
+param abs_L19_down_ub{i0 in 0..2};
+var abs_L19_down{i0 in 0..2} >= 0, <= abs_L19_down_ub[i0];  # abs_L19.down: aux, breast_cancer_adversarial.nnq:19
 
 # ---- objective
 minimize obj:
     x[1] + x[2] + x[3] + x[5] + x[7] + x[8]
-    + abs_L19[0] + abs_L19[1] + abs_L19[2] - 6;
+    + abs_L19_up[0] + abs_L19_up[1] + abs_L19_up[2] + abs_L19_down[0] + abs_L19_down[1] + abs_L19_down[2] - 6;
 
 # ---- y: ReLU layers
 subject to y_input{j in 0..dnn3_n[0]-1}:  # the network input
@@ -57,18 +59,11 @@ subject to y_bigm_s{k in 1..dnn3_K, i in y_UNST[k]}:
 # wrong_class: user rows (breast_cancer_adversarial.nnq:21)
 subject to wrong_class:
     - 1.2 * y_x[3,0] + y_x[3,1] >= 0;
-# abs_L19.pos: aux rows (breast_cancer_adversarial.nnq:19)
-subject to abs_L19_pos_0:
-    x[0] - abs_L19[0] <= 2;
-subject to abs_L19_pos_4:
-    x[4] - abs_L19[1] <= 2;
-subject to abs_L19_pos_6:
-    x[6] - abs_L19[2] <= 3;
-# abs_L19.neg: aux rows (breast_cancer_adversarial.nnq:19)
-subject to abs_L19_neg_0:
-    - x[0] - abs_L19[0] <= -2;
-subject to abs_L19_neg_4:
-    - x[4] - abs_L19[1] <= -2;
-subject to abs_L19_neg_6:
-    - x[6] - abs_L19[2] <= -3;
+# abs_L19.split: aux rows (breast_cancer_adversarial.nnq:19)
+subject to abs_L19_split_0:
+    x[0] - abs_L19_up[0] + abs_L19_down[0] = 2;
+subject to abs_L19_split_4:
+    x[4] - abs_L19_up[1] + abs_L19_down[1] = 2;
+subject to abs_L19_split_6:
+    x[6] - abs_L19_up[2] + abs_L19_down[2] = 3;
 

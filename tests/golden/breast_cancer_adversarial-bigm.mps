@@ -1,9 +1,9 @@
 * written by: nnlang 0.1.0 (--to mps)
 * spec: examples/breast_cancer_adversarial.nnq
 * options: encoding=bigm bounds=interval
-* size: 36 variables, 8 binaries, 9 integers, 31 constraints, 104 nonzeros
+* size: 39 variables, 8 binaries, 9 integers, 28 constraints, 101 nonzeros
 * highs options: presolve_rule_off = 16384 (as nnlang solves it; for a HiGHS options file)
-* fingerprint: bcc0160b7742e6d4
+* fingerprint: aec8896e2dfdf5b6
 NAME breast_cancer_adversarial
 ROWS
  N  obj
@@ -42,21 +42,16 @@ ROWS
  L  y_L3_bigm_s_1
 * wrong_class: user rows (breast_cancer_adversarial.nnq:21)
  G  wrong_class
-* abs_L19.pos: aux rows (breast_cancer_adversarial.nnq:19)
- L  abs_L19_pos_0
- L  abs_L19_pos_4
- L  abs_L19_pos_6
-* abs_L19.neg: aux rows (breast_cancer_adversarial.nnq:19)
- L  abs_L19_neg_0
- L  abs_L19_neg_4
- L  abs_L19_neg_6
+* abs_L19.split: aux rows (breast_cancer_adversarial.nnq:19)
+ E  abs_L19_split_0
+ E  abs_L19_split_4
+ E  abs_L19_split_6
 COLUMNS
     MARKER0  'MARKER'  'INTORG'
     x_0  y_L1_eq_0  0.09008344149091746
     x_0  y_L1_eq_1  0.04043779032384087
     x_0  y_L1_eq_2  -0.028675652413951765
-    x_0  abs_L19_pos_0  1
-    x_0  abs_L19_neg_0  -1
+    x_0  abs_L19_split_0  1
     x_1  obj  1
     x_1  y_L1_eq_0  0.06497769324259585
     x_1  y_L1_eq_1  -0.06822038870306178
@@ -72,8 +67,7 @@ COLUMNS
     x_4  y_L1_eq_0  0.007412736414342429
     x_4  y_L1_eq_1  0.08351946775344199
     x_4  y_L1_eq_2  0.004419767286652438
-    x_4  abs_L19_pos_4  1
-    x_4  abs_L19_neg_4  -1
+    x_4  abs_L19_split_4  1
     x_5  obj  1
     x_5  y_L1_eq_0  0.10590700728916307
     x_5  y_L1_eq_1  -0.1339241468872102
@@ -81,8 +75,7 @@ COLUMNS
     x_6  y_L1_eq_0  0.047540857882508177
     x_6  y_L1_eq_1  0.18262766473554176
     x_6  y_L1_eq_2  0.05668261004846894
-    x_6  abs_L19_pos_6  1
-    x_6  abs_L19_neg_6  -1
+    x_6  abs_L19_split_6  1
     x_7  obj  1
     x_7  y_L1_eq_0  0.024814530639945716
     x_7  y_L1_eq_1  -0.06371736549334718
@@ -163,15 +156,18 @@ COLUMNS
     y_L3_z1  y_L3_bigm_x_1  -11.557782908418448
     y_L3_z1  y_L3_bigm_s_1  0.27408613336571325
     MARKER3  'MARKER'  'INTEND'
-    abs_L19_0  obj  1
-    abs_L19_0  abs_L19_pos_0  -1
-    abs_L19_0  abs_L19_neg_0  -1
-    abs_L19_4  obj  1
-    abs_L19_4  abs_L19_pos_4  -1
-    abs_L19_4  abs_L19_neg_4  -1
-    abs_L19_6  obj  1
-    abs_L19_6  abs_L19_pos_6  -1
-    abs_L19_6  abs_L19_neg_6  -1
+    abs_L19_up_0  obj  1
+    abs_L19_up_0  abs_L19_split_0  -1
+    abs_L19_up_4  obj  1
+    abs_L19_up_4  abs_L19_split_4  -1
+    abs_L19_up_6  obj  1
+    abs_L19_up_6  abs_L19_split_6  -1
+    abs_L19_down_0  obj  1
+    abs_L19_down_0  abs_L19_split_0  1
+    abs_L19_down_4  obj  1
+    abs_L19_down_4  abs_L19_split_4  1
+    abs_L19_down_6  obj  1
+    abs_L19_down_6  abs_L19_split_6  1
     obj_constant  obj  -6
 RHS
     RHS  y_L1_eq_0  0.7710958639090502
@@ -190,12 +186,9 @@ RHS
     RHS  y_L3_eq_1  0.27408613336571325
     RHS  y_L3_bigm_s_0  15.91969944318392
     RHS  y_L3_bigm_s_1  0.27408613336571325
-    RHS  abs_L19_pos_0  2
-    RHS  abs_L19_pos_4  2
-    RHS  abs_L19_pos_6  3
-    RHS  abs_L19_neg_0  -2
-    RHS  abs_L19_neg_4  -2
-    RHS  abs_L19_neg_6  -3
+    RHS  abs_L19_split_0  2
+    RHS  abs_L19_split_4  2
+    RHS  abs_L19_split_6  3
 BOUNDS
  LO BND  x_0  1
  UP BND  x_0  10
@@ -263,11 +256,17 @@ BOUNDS
  UP BND  y_L3_z0  1
  LO BND  y_L3_z1  0
  UP BND  y_L3_z1  1
- LO BND  abs_L19_0  0
- UP BND  abs_L19_0  8
- LO BND  abs_L19_4  0
- UP BND  abs_L19_4  8
- LO BND  abs_L19_6  0
- UP BND  abs_L19_6  7
+ LO BND  abs_L19_up_0  0
+ UP BND  abs_L19_up_0  8
+ LO BND  abs_L19_up_4  0
+ UP BND  abs_L19_up_4  8
+ LO BND  abs_L19_up_6  0
+ UP BND  abs_L19_up_6  7
+ LO BND  abs_L19_down_0  0
+ UP BND  abs_L19_down_0  1
+ LO BND  abs_L19_down_4  0
+ UP BND  abs_L19_down_4  1
+ LO BND  abs_L19_down_6  0
+ UP BND  abs_L19_down_6  2
  FX BND  obj_constant  1
 ENDATA

@@ -1,9 +1,9 @@
 # written by: nnlang 0.1.0 (--to ampl)
 # spec: examples/breast_cancer_few_changes.nnq
 # options: encoding=bigm bounds=interval
-# size: 45 variables, 17 binaries, 9 integers, 50 constraints, 143 nonzeros
+# size: 48 variables, 17 binaries, 9 integers, 47 constraints, 140 nonzeros
 # highs options: presolve_rule_off = 16384 (as nnlang solves it; for a HiGHS options file)
-# fingerprint: 902c9abe99ae7f51
+# fingerprint: c0360b95c404b4e4
 #
 # AMPL model, also GNU MathProg: glpsol --math breast_cancer_few_changes.mod --data breast_cancer_few_changes.dat
 # Indices are 0-based like the spec: x[3,4] here is x[3,4] there, and
@@ -34,13 +34,15 @@ var y_z{k in 1..dnn3_K, i in y_UNST[k]} binary;
 # ---- variables of the spec and of its norm/abs encodings
 var x{i0 in 0..8} integer >= 1, <= 10;  # user, breast_cancer_few_changes.nnq:17
 var norm0_L23{i0 in 0..8} binary;  # aux, breast_cancer_few_changes.nnq:23
-param abs_L20_ub{i0 in 0..2};
-var abs_L20{i0 in 0..2} >= 0, <= abs_L20_ub[i0];  # aux, breast_cancer_few_changes.nnq:20
+param abs_L20_up_ub{i0 in 0..2};
+var abs_L20_up{i0 in 0..2} >= 0, <= abs_L20_up_ub[i0];  # abs_L20.up: aux, breast_cancer_few_changes.nnq:20
+param abs_L20_down_ub{i0 in 0..2};
+var abs_L20_down{i0 in 0..2} >= 0, <= abs_L20_down_ub[i0];  # abs_L20.down: aux, breast_cancer_few_changes.nnq:20
 
 # ---- objective
 minimize obj:
     x[1] + x[2] + x[3] + x[5] + x[7] + x[8]
-    + abs_L20[0] + abs_L20[1] + abs_L20[2] - 6;
+    + abs_L20_up[0] + abs_L20_up[1] + abs_L20_up[2] + abs_L20_down[0] + abs_L20_down[1] + abs_L20_down[2] - 6;
 
 # ---- y: ReLU layers
 subject to y_input{j in 0..dnn3_n[0]-1}:  # the network input
@@ -100,18 +102,11 @@ subject to norm0_L23_down_8:
 subject to few_changes:
     norm0_L23[0] + norm0_L23[1] + norm0_L23[2] + norm0_L23[3] + norm0_L23[4] + norm0_L23[5]
     + norm0_L23[6] + norm0_L23[7] + norm0_L23[8] <= 2;
-# abs_L20.pos: aux rows (breast_cancer_few_changes.nnq:20)
-subject to abs_L20_pos_0:
-    x[0] - abs_L20[0] <= 2;
-subject to abs_L20_pos_4:
-    x[4] - abs_L20[1] <= 2;
-subject to abs_L20_pos_6:
-    x[6] - abs_L20[2] <= 3;
-# abs_L20.neg: aux rows (breast_cancer_few_changes.nnq:20)
-subject to abs_L20_neg_0:
-    - x[0] - abs_L20[0] <= -2;
-subject to abs_L20_neg_4:
-    - x[4] - abs_L20[1] <= -2;
-subject to abs_L20_neg_6:
-    - x[6] - abs_L20[2] <= -3;
+# abs_L20.split: aux rows (breast_cancer_few_changes.nnq:20)
+subject to abs_L20_split_0:
+    x[0] - abs_L20_up[0] + abs_L20_down[0] = 2;
+subject to abs_L20_split_4:
+    x[4] - abs_L20_up[1] + abs_L20_down[1] = 2;
+subject to abs_L20_split_6:
+    x[6] - abs_L20_up[2] + abs_L20_down[2] = 3;
 
