@@ -269,7 +269,7 @@ class AmplBuilder:
                          if self.layers[x.name].encoding != "bigm"), "bigm")
         self.apps.append(dict(label=a.label, net=net, input_expr=expr, decls=decls,
                               encoding=encoding, **names))
-        relu_keys = ("bigm_x", "bigm_s") if encoding == "bigm" else ("off", "on")
+        relu_keys = {"bigm": ("bigm_x", "bigm_s"), "partition": ()}.get(encoding, ("off", "on"))
         for key in ("input", "act", "eq", *relu_keys):
             if key != "input" or expr:
                 self.rows.append((names[key], f"{a.label}: {key} rows of the ReLU encoding"))

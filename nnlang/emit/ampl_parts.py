@@ -139,6 +139,9 @@ def structured(info: list[LayerInfo | None], app: AppEncoding, milp: MilpModel) 
         return False
     if len({li.encoding for li in info} - {"bigm"}) > 1:
         return False
+    with_binaries = {li.encoding for li in info if li.unstable.size}
+    if "partition" in with_binaries and len(with_binaries) > 1:
+        return False  # the template writes one encoding's rows for every layer
     rows = {r.name: r for r in milp.rows}
     for li, layer, (L, U) in zip(info, app.network.layers, app.pre_bounds):
         if not (np.all(np.isfinite(li.x.lb)) and np.all(np.isfinite(li.x.ub))):

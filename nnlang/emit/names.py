@@ -116,7 +116,7 @@ class LayerInfo:
     unstable: np.ndarray  # neuron indices with an s, a z and two big-M rows
     eq_neurons: np.ndarray  # neuron index of each row of the ".eq" block
     row_names: dict[str, str]  # IR row block name -> "eq" | "bigm_x" | "bigm_s" | "off" | "on"
-    encoding: str = "bigm"  # bigm | indicator | complementarity (from the rows' role)
+    encoding: str = "bigm"  # bigm | indicator | complementarity (from the rows' role) | partition
 
 
 def layer_structure(milp: MilpModel) -> dict[str, LayerInfo]:
@@ -158,6 +158,8 @@ def layer_structure(milp: MilpModel) -> dict[str, LayerInfo]:
                 continue
             present = {kind for kind in kinds[1:] if f"{prefix}.{kind}" in rows_by_name}
             encoding = "bigm"
+            if nu and not present:  # the partition rows alone (generic rows) hold them
+                encoding = "partition"
             if present & {"off", "on"}:
                 if present & {"bigm_x", "bigm_s"}:
                     continue

@@ -21,7 +21,11 @@ The rows are *added to* the big-M rows of ``nnlang.encode.bigm`` (same ``x``,
 
 - the LP relaxation is never looser than big-M's, even when ``L, U`` (from
   ``symbolic``/``lp``/``milp`` bounds) are tighter than the sum of the group
-  bounds, which come from interval arithmetic over the column bounds;
+  bounds, which come from interval arithmetic over the column bounds. Where they
+  are not (every unstable neuron of the layer has ``sum UB_n <= U - c`` and
+  ``sum LB_n >= L - c``), the big-M rows are sums of the partition rows and are
+  left out: HiGHS's tree was several times slower with them (docs/benchmarks.md,
+  "Partition formulation vs OMLT's"), and the partition rows alone are exact;
 - everything that reads the big-M layout (the forward check, ``api``'s
   ``relu_binary`` test, tightening, the emitters' layer names) still finds it;
   the extra columns (role ``aux``) and rows (role ``relu``) are generic.
@@ -42,6 +46,11 @@ import scipy.sparse as sp
 from nnlang.encode import bigm
 from nnlang.encode.layers import ReluLayer
 
+# the group bounds' sums may exceed the neuron's by this (relative) and the big-M
+# rows still count as implied: a row left out only loosens the relaxation, never
+# the model, which the partition rows keep exact
+IMPLIED = 1e-9
+
 
 def encode_relu(builder, name: str, layer: ReluLayer):
     """Big-M for ``layer`` plus ``options.partition_parts`` partition groups per
@@ -51,20 +60,27 @@ def encode_relu(builder, name: str, layer: ReluLayer):
 
 def encode_relu_parts(builder, name: str, layer: ReluLayer, parts: int):
     """Add the big-M rows of ``layer`` and the partition rows with ``parts`` groups."""
-    x = bigm.encode_relu(builder, name, layer)
-    z = next(b for b in reversed(builder.blocks) if b.name == f"{name}.z")
     L, U = layer.L, layer.U
     iu = np.flatnonzero((L < 0) & (U > 0))
     if iu.size == 0 or parts < 2:
-        return x
-    lb, ub = builder.column_bounds()
+        return bigm.encode_relu(builder, name, layer)
+    lb, ub = builder.column_bounds()  # the layer's inputs: its own columns come after
     A = layer.A[iu].tocsr()
     A.sum_duplicates()
     A.eliminate_zeros()
-    group, LB, UB = _groups(A, lb, ub, L[iu] - layer.c[iu], U[iu] - layer.c[iu], parts)
+    lo, hi = L[iu] - layer.c[iu], U[iu] - layer.c[iu]
+    group, LB, UB = _groups(A, lb, ub, lo, hi, parts)
     keep = np.isfinite(LB).all(axis=1) & np.isfinite(UB).all(axis=1) & (np.diff(A.indptr) > 0)
     if not keep.any():
-        return x
+        return bigm.encode_relu(builder, name, layer)
+    with np.errstate(invalid="ignore"):
+        implied = keep.all() and bool(np.all(UB.sum(axis=1) <= hi + IMPLIED * (1.0 + np.abs(hi)))
+                                      and np.all(LB.sum(axis=1) >= lo - IMPLIED * (1.0 + np.abs(lo))))
+    if implied:
+        x = bigm.relu_columns(builder, name, layer)[0]
+    else:
+        x = bigm.encode_relu(builder, name, layer)
+    z = next(b for b in reversed(builder.blocks) if b.name == f"{name}.z")
     rows = np.flatnonzero(keep)
     group = group[np.repeat(keep, np.diff(A.indptr))]
     A, LB, UB = A[rows], LB[rows], UB[rows]

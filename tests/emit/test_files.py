@@ -12,6 +12,7 @@ import nnlang
 from nnlang.emit import emit_files
 from nnlang.emit.files import replace_together
 from nnlang.errors import UnsupportedError
+from nnlang.testing import random_network, write_network
 
 REPO = Path(__file__).resolve().parents[2]
 SUMSQ = """network net = load("{net}")
@@ -113,3 +114,29 @@ def test_abs_columns_and_rows_keep_the_entry_index(tmp_path):
         # the row of that entry holds x[i], its two parts and no other entry of x
         row = rows.A[rows.labels.index(f"{base}.split[{i}]")]
         assert set(row.indices.tolist()) == {x.offset + i, up.offset + k, down.offset + k}
+
+
+def test_partition_model_without_big_m_rows_in_every_format(tmp_path, readers):
+    """A partition layer whose big-M rows are implied (left out of the model) is
+    written without them in every format: MathProg names its encoding, and HiGHS
+    (LP, MPS) and GLPK (MathProg) reach ``nnlang solve``'s optimum."""
+    from nnlang.emit import write
+
+    net = random_network([4, 6, 5, 3], seed=11)
+    path = write_network(net, tmp_path / "net.npz")
+    spec = tmp_path / "s.nnq"
+    spec.write_text(f'network net = load("{path.name}")\nvar x[4] in [-1, 1]\ny = net(x)\n'
+                    "minimize norm1(x) - y[0] + y[1]\n")
+    m = nnlang.compile(spec, encoding="partition")
+    assert not any(r.name.endswith(".bigm_x") for r in m.milp.rows)
+    ref = m.solve(tighten=False, radius_search=False)
+    assert ref.status == "optimal"
+    for fmt in ("lp", "mps"):
+        (out,) = write(m, fmt, tmp_path / fmt, "model")
+        readers.same((ref.status, ref.objective), readers.highs(out), f"HiGHS on {fmt}")
+    write(m, "ampl", tmp_path / "ampl", "model")
+    text = (tmp_path / "ampl" / "model.mod").read_text()
+    assert "partition encoding" in text and "bigm_x" not in text
+    got = readers.glpk(["-m", str(tmp_path / "ampl" / "model.mod"), "-d",
+                        str(tmp_path / "ampl" / "model.dat")], tmp_path / "glpk.out")
+    readers.same((ref.status, ref.objective), got, "GLPK on the MathProg model")

@@ -228,3 +228,25 @@ def test_emitted_files_have_the_same_optimum(tmp_path, fmt):
     assert h.getModelStatus() == highspy.HighsModelStatus.kOptimal
     value = h.getInfo().objective_function_value
     assert value == pytest.approx(expected.objective, rel=1e-6, abs=1e-6)
+
+
+def test_big_m_rows_left_out_where_the_groups_imply_them(tmp_path):
+    # Over the box with interval bounds the group bounds add up to the neuron's, so
+    # the big-M rows are sums of the partition rows and are left out; with symbolic
+    # bounds tighter than those sums a layer keeps them. The optimum is the same.
+    net = random_network([6, 8, 8, 2], seed=3)
+    spec = _write(tmp_path, net, "var x[6] in [-1, 1]\ny = net(x)\nmaximize y[0] - y[1]\n")
+
+    def bigm_rows(m):
+        return {r.name for r in m.milp.rows if r.name.endswith((".bigm_x", ".bigm_s"))}
+
+    loose = nnlang.compile(spec, encoding="partition")
+    assert not bigm_rows(loose) and any(r.name.endswith("part_link") for r in loose.milp.rows)
+    tight = nnlang.compile(spec, encoding="partition", bounds="symbolic")
+    kept = bigm_rows(tight)
+    assert kept and all(".L1." not in n for n in kept)  # layer 1: symbolic = interval
+    reference = nnlang.compile(spec, encoding="bigm").solve(tighten=False, radius_search=False)
+    for m in (loose, tight):
+        r = m.solve(tighten=False, radius_search=False)
+        assert r.status == reference.status == "optimal"
+        assert r.objective == pytest.approx(reference.objective, rel=1e-7, abs=1e-7)
