@@ -11,6 +11,8 @@ with one thread, relative gap 1e-4, the same time limit. The models alternate pe
 image, so that all see the same load. Needs ``pip install omlt pyomo``.
 
     python benchmarks/bench_partition.py --images 0 1 2 --models bigm partition omlt
+    python benchmarks/bench_partition.py --models partition@before partition omlt \
+        --before /path/to/older/checkout
 """
 
 from __future__ import annotations
@@ -52,16 +54,21 @@ def updown_spec(out: Path) -> Path:
     return path
 
 
-def nnlang_file(model: str, index: int, out: Path) -> Path:
+def nnlang_file(model: str, index: int, out: Path, before: str | None = None) -> Path:
     """nnlang's model of the example over the whole box, as MPS: ``model`` an encoding,
-    with ``-updown`` the distance written as OMLT's model has it."""
+    with ``-updown`` the distance written as OMLT's model has it, with ``@before``
+    compiled by the checkout ``before`` (an older nnlang, for a before/after)."""
     out.mkdir(parents=True, exist_ok=True)
+    model, at, _ = model.partition("@")
     encoding, _, variant = model.partition("-")
     spec = updown_spec(out) if variant == "updown" else SPEC
+    env = dict(os.environ, PYTHONPATH=before) if at else None
+    if at and not before:
+        raise SystemExit(f"{model}@before needs --before DIR (an older checkout)")
     subprocess.run([sys.executable, "-m", "nnlang", "compile", str(spec), "--to", "mps",
                     "--full-box", "--encoding", encoding, "--set", f"index={index}",
                     "-o", str(out)],
-                   check=True, capture_output=True)
+                   check=True, capture_output=True, env=env, cwd=out)  # not this checkout's
     return next(out.glob("*.mps"))
 
 
@@ -135,7 +142,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--images", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--models", nargs="+", default=["bigm", "partition", "omlt"],
-                    help="nnlang encodings (bigm, partition) and omlt")
+                    help="nnlang encodings (bigm, partition; NAME@before: compiled by "
+                         "--before), and omlt")
+    ap.add_argument("--before", default=None, help="an older checkout, for NAME@before")
     ap.add_argument("--limit", type=float, default=60.0)
     ap.add_argument("--tag", default="")
     args = ap.parse_args()
@@ -144,7 +153,8 @@ def main() -> None:
         for index in args.images:
             for model in args.models:
                 out = Path(tmp) / f"{model}_{index}"
-                path = omlt_file(index, out) if model == "omlt" else nnlang_file(model, index, out)
+                path = (omlt_file(index, out) if model == "omlt"
+                        else nnlang_file(model, index, out, args.before))
                 r = {"image": index, "model": model, **solve_file(path, args.limit)}
                 records.append(r)
                 print(json.dumps(r), flush=True)
