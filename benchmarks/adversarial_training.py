@@ -467,7 +467,12 @@ def main(argv: list[str] | None = None) -> int:
     out = (args.out or RESULTS / ("quick" if args.quick else "full")).resolve()
     if not args.tables_only:
         log(f"run folder {out}: {cfg}")
-        run(out, cfg, args)
+        try:
+            run(out, cfg, args)
+        except KeyboardInterrupt:  # the finished instances are in the run folder
+            log(f"interrupted: the same command resumes from {out} (finished instances "
+                "are kept)")
+            return 130
     r = tables(out, args.shared)
     print(render(r, [d for d in ORDER if d in r["examples"]]))
     return 0
