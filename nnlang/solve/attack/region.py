@@ -228,9 +228,7 @@ class Problem:
         lo, hi = (self.lb, self.ub) if fix is None else (fix, fix)
         h.changeColsBounds(int(self.cols.size), self.cols.astype(np.int32),
                            np.asarray(lo, float), np.asarray(hi, float))
-        set_time_limit(h, left)
-        h.run()
-        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        if not _run(h, left):
             return None
         x = np.asarray(h.getSolution().col_value, dtype=float)[:self.milp.n]
         value = float(h.getInfo().objective_function_value)
@@ -250,14 +248,27 @@ class Problem:
         values = x[fixed].copy()
         values[self.cols.size:] = np.round(values[self.cols.size:])
         h.changeColsBounds(int(fixed.size), fixed, values, values)
-        set_time_limit(h, left)
-        h.run()
-        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        if not _run(h, left):
             return None
         y = np.asarray(h.getSolution().col_value, dtype=float)[:self.milp.n]
         ints = self.milp.integer_columns()
         y[ints] = np.round(y[ints])  # within HiGHS's tolerance: a count stays a whole number
         return float(self.milp.objective.c @ y + self.milp.objective.constant), y
+
+
+def _run(h: highspy.Highs, seconds: float) -> bool:
+    """Run the reused LP object for at most ``seconds``; True if it ended optimal.
+
+    A run that ends otherwise (a time limit inside the interior point method or its
+    crossover, most often) has its solver state cleared: HiGHS 1.16 kept that
+    partial state and crashed the process with a segmentation fault in a later
+    run of the same object after the bounds had changed."""
+    set_time_limit(h, seconds)
+    h.run()
+    if h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+        return True
+    h.clearSolver()
+    return False
 
 
 def _lp_options(h: highspy.Highs, milp: MilpModel) -> None:
