@@ -259,16 +259,17 @@ class Problem:
 def _run(h: highspy.Highs, seconds: float) -> bool:
     """Run the reused LP object for at most ``seconds``; True if it ended optimal.
 
-    A run that ends otherwise (a time limit inside the interior point method or its
-    crossover, most often) has its solver state cleared: HiGHS 1.16 kept that
-    partial state and crashed the process with a segmentation fault in a later
-    run of the same object after the bounds had changed."""
+    An interior point run starts from a cleared solver state: HiGHS 1.16 kept the
+    previous run's basis and solution across the bound changes, and an interior
+    point run after one with every binary relaxed crashed the process with a
+    segmentation fault (``tests/attack/replay_region_lps.py`` replays such a
+    sequence). The interior point method does not start from a basis anyway; the
+    simplex runs of smaller models keep theirs as their warm start."""
     set_time_limit(h, seconds)
+    if h.getOptions().solver == "ipm":
+        h.clearSolver()
     h.run()
-    if h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
-        return True
-    h.clearSolver()
-    return False
+    return h.getModelStatus() == highspy.HighsModelStatus.kOptimal
 
 
 def _lp_options(h: highspy.Highs, milp: MilpModel) -> None:
